@@ -1,0 +1,28 @@
+# The front door: every target calls a script or module that reads on its own.
+PY := .venv/bin/python
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: setup run test lint train nlu-report clean
+
+setup:            ## install, migrate, load demo data, train when needed
+	@scripts/setup.sh
+
+run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
+	@$(PY) -m bot.launcher
+
+test: setup       ## every test: unit, actions, rasa data/stories, end to end
+	@scripts/test.sh
+
+lint: setup
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+
+train: setup      ## force a training run
+	@.venv/bin/rasa train --fixed-model-name stadtwerk --out models
+
+nlu-report: setup ## cross-validated NLU report per language (slow)
+	@$(PY) -m scripts.nlu_report
+
+clean:
+	rm -rf var/*.db models/*.tar.gz models/.fingerprint

@@ -1,0 +1,5 @@
+"""Rasa SDK custom actions: thin adapters from the tracker to `bot.services`.
+
+One module per capability; every customer-facing text is a response in
+`domain.yml`, so actions send response names and formatted values only.
+"""

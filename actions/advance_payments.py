@@ -1,0 +1,312 @@
+"""Changing the monthly advance payment: a form with read-back and confirmation."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import (
+    channel_of,
+    commodity_label,
+    entity_value,
+    language_of,
+    latest_intent,
+    latest_text,
+    run_db,
+    today,
+)
+from actions.forms import CANCELLED, CancellableFormValidation
+from actions.identity import require_identity
+from bot import i18n
+from bot.parsing import parse_amount, parse_commodity
+from bot.services import advance_payments as ap
+from bot.services.errors import (
+    AmountOutOfRange,
+    NotFound,
+    ReductionTooLarge,
+    UnchangedAmount,
+)
+
+FORM_SLOTS = ("ap_contract", "ap_amount", "ap_confirmed", "ap_request_id", "ap_rejected")
+
+
+def _contract_values(
+    contract: ap.ContractAdvance, language: str, domain: dict[str, Any]
+) -> dict[str, str]:
+    return {
+        "commodity": commodity_label(domain, contract.commodity, language),
+        "contract_number": contract.contract_number,
+        "current_amount": i18n.money(contract.amount, language),
+        "recommended_amount": i18n.money(contract.recommended, language),
+    }
+
+
+async def _contracts(tracker: Tracker) -> list[ap.ContractAdvance]:
+    number = tracker.get_slot("verified_customer")
+    return await run_db(lambda s: ap.contracts_of(s, number))
+
+
+def _chosen_contract(
+    contracts: list[ap.ContractAdvance], tracker: Tracker
+) -> ap.ContractAdvance | None:
+    wanted = entity_value(tracker, "contract_number")
+    text = latest_text(tracker)
+    if wanted is None:
+        wanted = next((c.contract_number for c in contracts if c.contract_number in text), None)
+    if wanted:
+        return next((c for c in contracts if c.contract_number == wanted), None)
+    commodity = entity_value(tracker, "commodity") or parse_commodity(text)
+    matching = [c for c in contracts if c.commodity == commodity]
+    return matching[0] if len(matching) == 1 else None
+
+
+class ActionStartAdvancePayment(Action):
+    """Entry point: identity first, then the form (keeping an amount already named)."""
+
+    def name(self) -> str:
+        return "action_start_advance_payment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
+        events.append(SlotSet(CANCELLED, None))
+        amount = parse_amount(latest_text(tracker))
+        if amount is not None:
+            events.append(SlotSet("ap_amount", str(amount)))
+        gate = require_identity(tracker, "change_advance_payment")
+        if gate is not None:
+            return events + gate
+        return events + [FollowupAction("advance_payment_form")]
+
+
+class ValidateAdvancePaymentForm(CancellableFormValidation):
+    yes_no_slots = ("ap_confirmed",)
+
+    def name(self) -> str:
+        return "validate_advance_payment_form"
+
+    def stop_form(self, tracker: Tracker) -> bool:
+        return super().stop_form(tracker) or bool(tracker.get_slot("ap_rejected"))
+
+    async def extract_ap_request_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        # One id per run of the form: a re-delivered confirmation reuses it.
+        if tracker.get_slot("ap_request_id"):
+            return {}
+        return {"ap_request_id": uuid.uuid4().hex}
+
+    async def extract_ap_contract(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("ap_contract"):
+            return {}
+        contracts = await _contracts(tracker)
+        if len(contracts) == 1:
+            return {"ap_contract": contracts[0].contract_number}
+        if tracker.get_slot("requested_slot") != "ap_contract" or self.is_interruption(tracker):
+            return {}
+        chosen = _chosen_contract(contracts, tracker)
+        if chosen is None:
+            dispatcher.utter_message(response="utter_invalid_ap_contract")
+            return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+        return {"ap_contract": chosen.contract_number}
+
+    async def extract_ap_amount(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        requested = tracker.get_slot("requested_slot")
+        if requested not in ("ap_amount", "ap_confirmed") or self.is_interruption(tracker):
+            return {}
+        amount = parse_amount(latest_text(tracker))
+        if amount is None:
+            if requested == "ap_amount":
+                dispatcher.utter_message(response="utter_invalid_ap_amount")
+                return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+            return {}
+        if requested == "ap_confirmed":
+            if str(amount) == tracker.get_slot("ap_amount"):
+                return {}
+            # A correction at the read-back: take the new amount, ask again.
+            return {"ap_amount": str(amount), "ap_confirmed": None}
+        return {"ap_amount": str(amount)}
+
+    async def extract_ap_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != "ap_confirmed":
+            return {}
+        if parse_amount(latest_text(tracker)) not in (None, Decimal(tracker.get_slot("ap_amount") or 0)):
+            return {}
+        intent = latest_intent(tracker)
+        if intent == "affirm":
+            return {"ap_confirmed": True}
+        if intent == "deny":
+            return {"ap_confirmed": False, CANCELLED: True}
+        if not self.is_interruption(tracker):
+            dispatcher.utter_message(response="utter_please_confirm")
+            return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+        return {}
+
+    async def validate_ap_contract(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        contracts = await _contracts(tracker)
+        if not any(c.contract_number == value for c in contracts):
+            dispatcher.utter_message(response="utter_invalid_ap_contract")
+            return {"ap_contract": None}
+        amount = tracker.get_slot("ap_amount")
+        if amount is None:
+            return {"ap_contract": value}
+        # An amount named before the contract was known is checked now.
+        return {"ap_contract": value, **await self._checked_amount(dispatcher, tracker, value, amount)}
+
+    async def validate_ap_amount(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        contract_number = tracker.get_slot("ap_contract")
+        if value is None or not contract_number:
+            return {}
+        return await self._checked_amount(dispatcher, tracker, contract_number, value)
+
+    async def _checked_amount(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, contract_number: str, value: str
+    ) -> dict[str, Any]:
+        """Slot values after checking `value` against the change rules."""
+        language = language_of(tracker)
+        number = tracker.get_slot("verified_customer")
+        try:
+            await run_db(
+                lambda s: ap.preview_change(s, number, contract_number, Decimal(value), today())
+            )
+        except AmountOutOfRange as exc:
+            dispatcher.utter_message(
+                response="utter_amount_out_of_range",
+                minimum=i18n.money(exc.minimum, language),
+                maximum=i18n.money(exc.maximum, language),
+            )
+            return {"ap_amount": None, "ap_confirmed": None}
+        except UnchangedAmount:
+            dispatcher.utter_message(response="utter_amount_unchanged")
+            return {"ap_amount": None, "ap_confirmed": None}
+        except ReductionTooLarge as exc:
+            dispatcher.utter_message(
+                response="utter_reduction_too_low",
+                recommended_amount=i18n.money(exc.recommended, language),
+                lowest_amount=i18n.money(exc.lowest_allowed, language),
+            )
+            return {"ap_amount": None, "ap_rejected": True}
+        except NotFound:
+            return {"ap_contract": None, "ap_amount": None}
+        return {"ap_amount": value}
+
+
+class ActionAskApContract(Action):
+    def name(self) -> str:
+        return "action_ask_ap_contract"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        buttons = []
+        for contract in await _contracts(tracker):
+            values = _contract_values(contract, language, domain)
+            buttons.append(
+                {
+                    "title": f"{values['commodity']} ({contract.contract_number}): "
+                    f"{values['current_amount']}",
+                    "payload": "/inform" + json.dumps({"contract_number": contract.contract_number}),
+                }
+            )
+        dispatcher.utter_message(response="utter_ask_ap_contract", buttons=buttons)
+        return []
+
+
+class ActionAskApAmount(Action):
+    def name(self) -> str:
+        return "action_ask_ap_amount"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        number = tracker.get_slot("ap_contract")
+        contract = next(c for c in await _contracts(tracker) if c.contract_number == number)
+        dispatcher.utter_message(
+            response="utter_ask_ap_amount", **_contract_values(contract, language, domain)
+        )
+        return []
+
+
+class ActionAskApConfirmed(Action):
+    """Read the change back before anything is stored."""
+
+    def name(self) -> str:
+        return "action_ask_ap_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        language = language_of(tracker)
+        number = tracker.get_slot("verified_customer")
+        contract_number = tracker.get_slot("ap_contract")
+        amount = Decimal(tracker.get_slot("ap_amount"))
+        preview = await run_db(
+            lambda s: ap.preview_change(s, number, contract_number, amount, today())
+        )
+        dispatcher.utter_message(
+            response="utter_ask_ap_confirmed",
+            new_amount=i18n.money(preview.new_amount, language),
+            effective_on=i18n.date(preview.effective_on, language),
+            **_contract_values(preview.contract, language, domain),
+        )
+        return []
+
+
+class ActionSubmitAdvancePayment(Action):
+    """Store a confirmed change once; explain a cancellation or rejection."""
+
+    def name(self) -> str:
+        return "action_submit_advance_payment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reset: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
+        reset += [SlotSet(CANCELLED, None), SlotSet("form_retry", None)]
+        if tracker.get_slot("ap_rejected"):
+            return reset + [
+                SlotSet("handoff_reason", "reduction_rejected"),
+                FollowupAction("action_handoff"),
+            ]
+        if tracker.get_slot(CANCELLED) or tracker.get_slot("ap_confirmed") is not True:
+            dispatcher.utter_message(response="utter_change_cancelled")
+            return reset
+        language = language_of(tracker)
+        result = await run_db(
+            lambda s: ap.apply_change(
+                s,
+                customer_number=tracker.get_slot("verified_customer"),
+                contract_number=tracker.get_slot("ap_contract"),
+                new_amount=Decimal(tracker.get_slot("ap_amount")),
+                request_id=tracker.get_slot("ap_request_id"),
+                channel=channel_of(tracker),
+                conversation_id=tracker.sender_id,
+                today=today(),
+            )
+        )
+        dispatcher.utter_message(
+            response="utter_advance_payment_changed",
+            new_amount=i18n.money(result.preview.new_amount, language),
+            effective_on=i18n.date(result.preview.effective_on, language),
+            commodity=commodity_label(domain, result.preview.contract.commodity, language),
+        )
+        return reset

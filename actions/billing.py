@@ -1,0 +1,79 @@
+"""Bill questions: the latest bill, for one commodity or per contract."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import commodity_label, entity_value, language_of, latest_text, run_db
+from actions.identity import require_identity
+from bot import i18n
+from bot.parsing import parse_commodity
+from bot.services import billing
+
+
+def _bill_values(bill: billing.BillView, language: str, domain: dict[str, Any]) -> dict[str, str]:
+    return {
+        "commodity": commodity_label(domain, bill.commodity, language),
+        "contract_number": bill.contract_number,
+        "bill_number": bill.bill_number,
+        "period_start": i18n.date(bill.period_start, language),
+        "period_end": i18n.date(bill.period_end, language),
+        "consumption": i18n.number(bill.consumption, language),
+        "unit": bill.unit,
+        "total_amount": i18n.money(bill.total_amount, language),
+        "advance_payments_made": i18n.money(bill.advance_payments_made, language),
+        "balance": i18n.money(abs(bill.balance), language),
+        "due_on": i18n.date(bill.due_on, language),
+    }
+
+
+def _balance_response(bill: billing.BillView) -> str:
+    if bill.balance > 0:
+        return {
+            "overdue": "utter_bill_balance_overdue",
+            "paid": "utter_bill_balance_paid",
+        }.get(bill.status, "utter_bill_balance_due")
+    if bill.balance < 0:
+        return "utter_bill_balance_credit"
+    return "utter_bill_balance_settled"
+
+
+class ActionShowBill(Action):
+    def name(self) -> str:
+        return "action_show_bill"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        gate = require_identity(tracker, "ask_bill")
+        if gate is not None:
+            return gate
+        language = language_of(tracker)
+        commodity = entity_value(tracker, "commodity") or parse_commodity(latest_text(tracker))
+        number = tracker.get_slot("verified_customer")
+        overview = await run_db(lambda s: billing.bill_overview(s, number, commodity))
+        if overview.commodity_not_found:
+            dispatcher.utter_message(
+                response="utter_bill_commodity_not_found",
+                commodity=commodity_label(domain, commodity or "", language),
+            )
+        if not overview.bills:
+            dispatcher.utter_message(response="utter_no_bills")
+            return []
+        if len(overview.bills) == 1:
+            bill = overview.bills[0]
+            values = _bill_values(bill, language, domain)
+            dispatcher.utter_message(response="utter_bill_details", **values)
+            dispatcher.utter_message(response=_balance_response(bill), **values)
+            return []
+        dispatcher.utter_message(response="utter_bill_list_intro")
+        for bill in overview.bills:
+            values = _bill_values(bill, language, domain)
+            item = "utter_bill_list_item_credit" if bill.balance < 0 else "utter_bill_list_item"
+            dispatcher.utter_message(response=item, **values)
+        dispatcher.utter_message(response="utter_bill_list_outro")
+        return []

@@ -1,0 +1,134 @@
+"""Helpers shared by all actions: language, channel, database calls, transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Tracker
+from sqlalchemy.orm import Session
+
+from bot import i18n
+from bot.db import session_scope
+from bot.settings import load_settings
+
+T = TypeVar("T")
+INTERRUPTING_INTENTS = {
+    "request_human",
+    "bot_challenge",
+    "goodbye",
+    "switch_language",
+    "faq",
+    "complaint",
+    "out_of_scope",
+    "greet",
+    "thank",
+}
+
+
+def language_of(tracker: Tracker) -> str:
+    value = tracker.get_slot("language")
+    return value if value in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+
+
+def latest_user_event(tracker: Tracker) -> dict[str, Any] | None:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event
+    return None
+
+
+def message_metadata(tracker: Tracker) -> dict[str, Any]:
+    event = latest_user_event(tracker)
+    metadata = (event or {}).get("metadata") or {}
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The customer's channel: what the gateway says, else Rasa's input channel."""
+    channel = message_metadata(tracker).get("channel")
+    if isinstance(channel, str) and channel.isidentifier() and len(channel) <= 20:
+        return channel
+    return tracker.get_latest_input_channel() or "rest"
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def entity_value(tracker: Tracker, entity: str) -> str | None:
+    for item in (tracker.latest_message or {}).get("entities") or []:
+        if item.get("entity") == entity and item.get("value"):
+            return str(item["value"])
+    return None
+
+
+def today() -> dt.date:
+    """Today in the utility's time zone (due dates are local dates)."""
+    return dt.datetime.now(ZoneInfo(load_settings().timezone)).date()
+
+
+async def run_db(work: Callable[[Session], T]) -> T:
+    """Run blocking database work in a worker thread, in one transaction."""
+
+    def _call() -> T:
+        with session_scope() as session:
+            return work(session)
+
+    return await asyncio.to_thread(_call)
+
+
+def response_text(domain: dict[str, Any], name: str, language: str) -> str:
+    """The text of a domain response in `language` (for button titles)."""
+    variations = (domain.get("responses") or {}).get(name) or []
+    default = ""
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if not conditions:
+            default = default or variation.get("text", "")
+        elif any(
+            c.get("name") == "language" and c.get("value") == language for c in conditions
+        ):
+            return variation.get("text", "")
+    return default or name
+
+
+def commodity_label(domain: dict[str, Any], commodity: str, language: str) -> str:
+    return response_text(domain, f"utter_label_{commodity}", language)
+
+
+def transcript(tracker: Tracker) -> list[dict[str, Any]]:
+    """What the customer and the bot said, in order, for the agent."""
+    lines: list[dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind not in ("user", "bot"):
+            continue
+        text = event.get("text")
+        if not text:
+            continue
+        timestamp = event.get("timestamp")
+        lines.append(
+            {
+                "from": "customer" if kind == "user" else "bot",
+                "text": text,
+                "time": dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(
+                    timespec="seconds"
+                )
+                if timestamp
+                else None,
+                **(
+                    {"intent": (event.get("parse_data") or {}).get("intent", {}).get("name")}
+                    if kind == "user"
+                    else {}
+                ),
+            }
+        )
+    return lines

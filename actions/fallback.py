@@ -1,0 +1,89 @@
+"""Low-confidence messages: ask which of two intents was meant, or to rephrase.
+
+The second fallback in a row hands the conversation to a person.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import language_of, response_text
+
+# Intents a customer can be asked to choose between (the rest are answered
+# by a rephrase prompt: asking "did you mean 'no'?" helps nobody).
+CLARIFIABLE = {
+    "ask_bill",
+    "change_advance_payment",
+    "request_human",
+    "submit_meter_reading",
+    "change_bank_details",
+    "report_outage",
+    "reconnect_supply",
+    "payment_arrangement",
+    "ask_tariff",
+    "complaint",
+    "book_appointment",
+    "move_house",
+    "faq",
+}
+AMBIGUITY_FLOOR = 0.25
+
+
+def _user_intents(tracker: Tracker) -> list[str]:
+    return [
+        ((e.get("parse_data") or {}).get("intent") or {}).get("name") or ""
+        for e in tracker.events
+        if e.get("event") == "user"
+    ]
+
+
+def repeated_fallback(tracker: Tracker) -> bool:
+    intents = _user_intents(tracker)
+    return len(intents) >= 2 and intents[-1] == intents[-2] == "nlu_fallback"
+
+
+def close_candidates(tracker: Tracker) -> list[str]:
+    """The two intents the message was torn between, if both are plausible."""
+    ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+    top = [r for r in ranking if r.get("name") not in (None, "nlu_fallback")][:2]
+    if len(top) == 2 and all(
+        r["name"] in CLARIFIABLE and (r.get("confidence") or 0) >= AMBIGUITY_FLOOR
+        for r in top
+    ):
+        return [r["name"] for r in top]
+    return []
+
+
+class ActionFallback(Action):
+    def name(self) -> str:
+        return "action_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        if repeated_fallback(tracker):
+            return [
+                SlotSet("handoff_reason", "repeated_fallback"),
+                FollowupAction("action_handoff"),
+            ]
+        language = language_of(tracker)
+        candidates = close_candidates(tracker)
+        if candidates:
+            buttons = [
+                {
+                    "title": response_text(domain, f"utter_label_{name}", language),
+                    "payload": f"/{name}",
+                }
+                for name in candidates
+            ]
+            dispatcher.utter_message(response="utter_clarify_intent", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_ask_rephrase")
+        # Keep an active form going: the unclear message is taken back.
+        if tracker.active_loop.get("name"):
+            return [UserUtteranceReverted()]
+        return []

@@ -1,0 +1,88 @@
+"""Handing the conversation to a person: store the case, tell the customer, pause."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import channel_of, language_of, latest_intent, run_db, transcript
+from bot import i18n
+from bot.services import handoff
+from bot.settings import load_settings
+
+_REASON_BY_INTENT = {
+    "request_human": "customer_request",
+    "complaint": "upset",
+    "nlu_fallback": "repeated_fallback",
+}
+
+
+def _reason(tracker: Tracker) -> str:
+    reason = tracker.get_slot("handoff_reason")
+    if reason in handoff.REASONS:
+        return reason
+    return _REASON_BY_INTENT.get(latest_intent(tracker) or "", "service_request")
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = load_settings()
+        language = language_of(tracker)
+        reason = _reason(tracker)
+        lines = transcript(tracker)
+        case = await run_db(
+            lambda s: handoff.open_case(
+                s,
+                conversation_id=tracker.sender_id,
+                reason=reason,
+                language=language,
+                channel=channel_of(tracker),
+                customer_number=tracker.get_slot("verified_customer"),
+                transcript=lines,
+            )
+        )
+        hours = handoff.HotlineHours()
+        now = dt.datetime.now(ZoneInfo(settings.timezone))
+        if hours.is_open(now):
+            dispatcher.utter_message(
+                response="utter_handoff_open",
+                case_id=case.case_id,
+                minutes=settings.handoff_wait_minutes,
+            )
+        else:
+            opening = hours.next_opening(now)
+            dispatcher.utter_message(
+                response="utter_handoff_closed",
+                case_id=case.case_id,
+                opening=format_datetime(
+                    opening, "EEEE, HH:mm", locale=i18n.locale_for(language)
+                ),
+            )
+        dispatcher.utter_message(
+            json_message={
+                "handoff": {
+                    "case_id": case.case_id,
+                    "reason": case.reason,
+                    "language": case.language,
+                }
+            }
+        )
+        return [
+            ActiveLoop(None),
+            SlotSet("requested_slot", None),
+            SlotSet("handoff_reason", None),
+            SlotSet("pending_request", None),
+            SlotSet("handoff_case", case.case_id),
+            ConversationPaused(),
+        ]

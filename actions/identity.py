@@ -1,0 +1,141 @@
+"""Identity check (customer number, postcode, birth date) as a Rasa form."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import latest_text, run_db, today
+from actions.forms import CANCELLED, CancellableFormValidation
+from bot.parsing import parse_identity
+from bot.services import identity
+from bot.services.errors import VerificationFailed
+
+IDENTITY_SLOTS = ("customer_number", "postcode", "birth_date")
+
+
+def is_verified(tracker: Tracker) -> bool:
+    return bool(tracker.get_slot("verified_customer"))
+
+
+class ValidateIdentityForm(CancellableFormValidation):
+    """Reads all three values from any message; checks them once all are there."""
+
+    def name(self) -> str:
+        return "validate_identity_form"
+
+    def stop_form(self, tracker: Tracker) -> bool:
+        return super().stop_form(tracker) or bool(tracker.get_slot("identity_locked"))
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list:
+        cancelled = await self.form_cancelled_events(dispatcher, tracker, domain)
+        if cancelled:
+            return cancelled
+        if self.is_interruption(tracker):
+            return []
+        found = parse_identity(latest_text(tracker), today())
+        values = {
+            "customer_number": found.customer_number,
+            "postcode": found.postcode,
+            "birth_date": found.birth_date.isoformat() if found.birth_date else None,
+        }
+        events = [SlotSet(k, v) for k, v in values.items() if v is not None]
+        if not events and tracker.get_slot("requested_slot") in IDENTITY_SLOTS:
+            # Nothing usable: say what is expected instead of rejecting the form.
+            dispatcher.utter_message(
+                response=f"utter_invalid_{tracker.get_slot('requested_slot')}"
+            )
+            events.append(SlotSet("identity_retry", (tracker.get_slot("identity_retry") or 0) + 1))
+        tracker.add_slots(events)
+        return events
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        events = await super().run(dispatcher, tracker, domain)
+        slots = {**tracker.slots}
+        for event in events:
+            if event.get("event") == "slot":
+                slots[event["name"]] = event["value"]
+        if slots.get(CANCELLED) or not all(slots.get(s) for s in IDENTITY_SLOTS):
+            return events
+        return events + await self._check(dispatcher, slots)
+
+    async def _check(
+        self, dispatcher: CollectingDispatcher, slots: dict[str, Any]
+    ) -> list[EventType]:
+        number, postcode = slots["customer_number"], slots["postcode"]
+        birth_date = dt.date.fromisoformat(slots["birth_date"])
+        try:
+            customer = await run_db(
+                lambda s: identity.verify(s, number, postcode, birth_date)
+            )
+        except VerificationFailed:
+            attempts = int(slots.get("identity_attempts") or 0) + 1
+            reset = [SlotSet(s, None) for s in IDENTITY_SLOTS]
+            if attempts >= identity.MAX_ATTEMPTS:
+                return [
+                    *reset,
+                    SlotSet("identity_attempts", float(attempts)),
+                    SlotSet("identity_locked", True),
+                    SlotSet("requested_slot", None),
+                ]
+            dispatcher.utter_message(response="utter_identity_mismatch")
+            return [
+                *reset,
+                SlotSet("identity_attempts", float(attempts)),
+                SlotSet("requested_slot", "customer_number"),
+            ]
+        return [
+            SlotSet("verified_customer", customer.customer_number),
+            SlotSet("requested_slot", None),
+        ]
+
+
+class ActionIdentityDone(Action):
+    """After the identity form: continue the request, or hand off, or stop."""
+
+    def name(self) -> str:
+        return "action_identity_done"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        clear = [SlotSet(s, None) for s in IDENTITY_SLOTS] + [
+            SlotSet(CANCELLED, None),
+            SlotSet("identity_retry", None),
+        ]
+        pending = tracker.get_slot("pending_request")
+        if tracker.get_slot("identity_locked") and not is_verified(tracker):
+            dispatcher.utter_message(response="utter_identity_locked")
+            return [
+                *clear,
+                SlotSet("pending_request", None),
+                SlotSet("handoff_reason", "identity_failed"),
+                FollowupAction("action_handoff"),
+            ]
+        if tracker.get_slot(CANCELLED) or not is_verified(tracker):
+            dispatcher.utter_message(response="utter_request_cancelled")
+            return [*clear, SlotSet("pending_request", None)]
+        dispatcher.utter_message(response="utter_identity_verified")
+        events: list[EventType] = [*clear, SlotSet("pending_request", None)]
+        if pending == "change_advance_payment":
+            events.append(FollowupAction("advance_payment_form"))
+        elif pending == "ask_bill":
+            events.append(FollowupAction("action_show_bill"))
+        return events
+
+
+def require_identity(tracker: Tracker, request: str) -> list[EventType] | None:
+    """Events that start the identity check first, or None when verified."""
+    if is_verified(tracker):
+        return None
+    if tracker.get_slot("identity_locked"):
+        return [SlotSet("handoff_reason", "identity_failed"), FollowupAction("action_handoff")]
+    return [SlotSet("pending_request", request), FollowupAction("identity_form")]

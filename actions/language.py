@@ -1,0 +1,49 @@
+"""Conversation language: set after every message, sticky, switchable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+
+from actions.common import latest_intent, latest_text, message_metadata
+from bot import i18n
+from bot.language import next_language, requested_language
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every customer message (Rasa's `action_extract_slots`)."""
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        current = tracker.get_slot("language")
+        if latest_intent(tracker) == "switch_language":
+            wanted = requested_language(latest_text(tracker))
+            if wanted:
+                return {"language": wanted}
+        channel_language = message_metadata(tracker).get("language")
+        if channel_language in i18n.LANGUAGES and current is None:
+            return {"language": channel_language}
+        language = next_language(current, latest_text(tracker))
+        return {"language": language} if language != current else {}
+
+
+class ActionSwitchLanguage(Action):
+    """Confirm the language switch, or ask which language when it is unclear."""
+
+    def name(self) -> str:
+        return "action_switch_language"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        wanted = requested_language(latest_text(tracker))
+        if wanted is None:
+            dispatcher.utter_message(response="utter_which_language")
+            return []
+        dispatcher.utter_message(response="utter_language_switched")
+        return [SlotSet("language", wanted)]

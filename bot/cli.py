@@ -1,0 +1,71 @@
+"""Command line: `python -m bot <command>`.
+
+    import-data FILE         load customers (all or nothing, idempotent)
+    export-customer NUMBER   print one customer and what the assistant did
+    migrate                  create or upgrade the database schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.db import session_scope
+from bot.migrate import upgrade
+from bot.services import customer_data
+from bot.services.errors import InvalidRecord, NotFound
+
+
+def _import(path: str) -> int:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        print(f"error: file not found: {path}", file=sys.stderr)
+        return 2
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        print(f"error: {path} is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    upgrade()
+    try:
+        with session_scope() as session:
+            counts = customer_data.import_customers(session, document)
+    except InvalidRecord as exc:
+        print(f"error: nothing imported, {exc}", file=sys.stderr)
+        return 1
+    print(
+        f"imported {counts['customers']} customers, {counts['contracts']} contracts, "
+        f"{counts['bills']} bills ({counts['created']} new, {counts['updated']} updated)"
+    )
+    return 0
+
+
+def _export(number: str) -> int:
+    try:
+        with session_scope() as session:
+            record = customer_data.export_customer(session, number)
+    except NotFound:
+        print(f"error: no customer with number {number}", file=sys.stderr)
+        return 1
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    imp = commands.add_parser("import-data", help="import customers from a JSON file")
+    imp.add_argument("file")
+    exp = commands.add_parser("export-customer", help="print one customer as JSON")
+    exp.add_argument("number")
+    commands.add_parser("migrate", help="create or upgrade the database schema")
+    args = parser.parse_args(argv)
+    if args.command == "import-data":
+        return _import(args.file)
+    if args.command == "export-customer":
+        return _export(args.number)
+    upgrade()
+    print("database is at the newest schema")
+    return 0

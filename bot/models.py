@@ -1,0 +1,143 @@
+"""Tables of the assistant's database.
+
+Customers, contracts and bills come from the utility's billing system (see the
+import format in the data contract); advance-payment changes and handoff cases
+are what the assistant itself records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.sql.schema import Column
+
+from bot.types import Money, ScaledDecimal
+
+Base = declarative_base()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    customer_number = Column(String(8), nullable=False, unique=True)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False)
+    postcode = Column(String(5), nullable=False)
+    birth_date = Column(Date, nullable=False)
+    preferred_language = Column(String(2), nullable=False)
+    phone = Column(String(32), nullable=True, index=True)
+    email = Column(String(254), nullable=True)
+
+    contracts = relationship(
+        "Contract",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        order_by="Contract.contract_number",
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    contract_number = Column(String(8), nullable=False, unique=True)
+    commodity = Column(String(20), nullable=False)
+    tariff = Column(String(100), nullable=True)
+    meter_number = Column(String(40), nullable=True)
+    advance_amount: Decimal = Column(Money, nullable=False)
+    advance_due_day = Column(Integer, nullable=False)
+    recommended_advance: Decimal = Column(Money, nullable=False)
+
+    customer = relationship("Customer", back_populates="contracts")
+    bills = relationship(
+        "Bill",
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="Bill.issued_on",
+    )
+    advance_payment_changes = relationship(
+        "AdvancePaymentChange",
+        back_populates="contract",
+        order_by="AdvancePaymentChange.created_at",
+    )
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    bill_number = Column(String(40), nullable=False, unique=True)
+    kind = Column(String(10), nullable=False)
+    issued_on = Column(Date, nullable=False)
+    period_start = Column(Date, nullable=False)
+    period_end = Column(Date, nullable=False)
+    consumption: Decimal = Column(ScaledDecimal(3), nullable=False)
+    unit = Column(String(10), nullable=False)
+    total_amount: Decimal = Column(Money, nullable=False)
+    advance_payments_made: Decimal = Column(Money, nullable=False)
+    balance: Decimal = Column(Money, nullable=False)
+    due_on = Column(Date, nullable=False)
+    status = Column(String(10), nullable=False)
+
+    contract = relationship("Contract", back_populates="bills")
+
+
+class AdvancePaymentChange(Base):
+    """Audit record of one advance-payment change made by the assistant."""
+
+    __tablename__ = "advance_payment_changes"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_apc_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    request_id = Column(String(64), nullable=False)
+    old_amount: Decimal = Column(Money, nullable=False)
+    new_amount: Decimal = Column(Money, nullable=False)
+    effective_on = Column(Date, nullable=False)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    contract = relationship("Contract", back_populates="advance_payment_changes")
+
+
+class HandoffCase(Base):
+    """A conversation handed to a human agent, with everything said so far."""
+
+    __tablename__ = "handoff_cases"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(String(16), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    reason = Column(String(40), nullable=False)
+    language = Column(String(2), nullable=False)
+    channel = Column(String(20), nullable=False)
+    customer_number = Column(String(8), nullable=True, index=True)
+    transcript = Column(JSON, nullable=False, default=list)
+    status = Column(String(10), nullable=False, default="open")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    closed_at = Column(DateTime, nullable=True)
+    note = Column(Text, nullable=True)

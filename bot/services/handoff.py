@@ -1,0 +1,102 @@
+"""Handoff cases: a conversation handed to a person, with its whole transcript."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import HandoffCase
+
+REASONS = (
+    "customer_request",
+    "repeated_fallback",
+    "identity_failed",
+    "reduction_rejected",
+    "upset",
+    "service_request",
+)
+
+
+@dataclass(frozen=True)
+class CaseInfo:
+    case_id: str
+    reason: str
+    language: str
+    created: bool
+
+
+def _new_case_id() -> str:
+    return "H-" + secrets.token_hex(4).upper()
+
+
+def open_case(
+    session: Session,
+    *,
+    conversation_id: str,
+    reason: str,
+    language: str,
+    channel: str,
+    customer_number: str | None,
+    transcript: list[dict[str, Any]],
+) -> CaseInfo:
+    """Store a handoff case; an open case of the same conversation is reused."""
+    if reason not in REASONS:
+        raise ValueError(f"unknown handoff reason {reason!r}")
+    case = session.scalar(
+        select(HandoffCase).where(
+            HandoffCase.conversation_id == conversation_id,
+            HandoffCase.status == "open",
+        )
+    )
+    if case is not None:
+        case.transcript = transcript
+        case.customer_number = case.customer_number or customer_number
+        session.flush()
+        return CaseInfo(case.case_id, case.reason, case.language, created=False)
+    case = HandoffCase(
+        case_id=_new_case_id(),
+        conversation_id=conversation_id,
+        reason=reason,
+        language=language,
+        channel=channel,
+        customer_number=customer_number,
+        transcript=transcript,
+        status="open",
+    )
+    session.add(case)
+    session.flush()
+    return CaseInfo(case.case_id, reason, language, created=True)
+
+
+def get_case(session: Session, case_id: str) -> HandoffCase | None:
+    return session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
+
+
+@dataclass(frozen=True)
+class HotlineHours:
+    """When people answer: weekdays (0 = Monday) and opening hours."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
+    opens: dt.time = dt.time(8, 0)
+    closes: dt.time = dt.time(20, 0)
+
+    def is_open(self, now: dt.datetime) -> bool:
+        return now.weekday() in self.days and self.opens <= now.time() < self.closes
+
+    def next_opening(self, now: dt.datetime) -> dt.datetime:
+        """The next moment people answer (now, if open)."""
+        if self.is_open(now):
+            return now
+        day = now.date()
+        if now.weekday() in self.days and now.time() < self.opens:
+            return dt.datetime.combine(day, self.opens, now.tzinfo)
+        for offset in range(1, 8):
+            candidate = day + dt.timedelta(days=offset)
+            if candidate.weekday() in self.days:
+                return dt.datetime.combine(candidate, self.opens, now.tzinfo)
+        raise ValueError("hotline hours have no open day")

@@ -1,0 +1,100 @@
+"""One settings object, read from environment variables.
+
+Every process (Rasa launcher, action server, web app, CLI) reads the same
+variables; `.env.example` documents each one. Development mode works with no
+variables at all; production mode refuses placeholder secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRETS = {"", "change-me", "dev-token-change-me"}
+DEV_RASA_TOKEN = "dev-token-change-me"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a configuration we can start with."""
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _default_sqlite(name: str) -> str:
+    return f"sqlite:///{ROOT / 'var' / name}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration shared by all processes."""
+
+    environment: str = "development"
+    database_url: str = field(default_factory=lambda: _default_sqlite("stadtwerk.db"))
+    tracker_store_url: str = field(
+        default_factory=lambda: _default_sqlite("rasa_tracker.db")
+    )
+    redis_url: str = ""
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    action_port: int = 5055
+    app_port: int = 8000
+    rasa_auth_token: str = DEV_RASA_TOKEN
+    utility_name: str = "Stadtwerke Rheinruhr"
+    handoff_wait_minutes: int = 5
+    timezone: str = "Europe/Berlin"
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.rasa_host}:{self.rasa_port}"
+
+    def check(self) -> None:
+        """Refuse to run production with placeholder secrets; warn in development."""
+        if self.is_production:
+            if self.rasa_auth_token in PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    "RASA_AUTH_TOKEN must be set to a real secret in production"
+                )
+            if self.database_url.startswith("sqlite"):
+                warnings.warn("production mode is running on SQLite", stacklevel=2)
+        elif self.environment != "development":
+            raise SettingsError(
+                f"APP_ENV must be 'development' or 'production', "
+                f"got {self.environment!r}"
+            )
+
+
+def load_settings() -> Settings:
+    """Build settings from the current environment."""
+    defaults = Settings()
+    return Settings(
+        environment=os.environ.get("APP_ENV", defaults.environment).strip(),
+        database_url=os.environ.get("DATABASE_URL") or defaults.database_url,
+        tracker_store_url=os.environ.get("TRACKER_STORE_URL")
+        or defaults.tracker_store_url,
+        redis_url=os.environ.get("REDIS_URL", "").strip(),
+        rasa_host=os.environ.get("RASA_HOST") or defaults.rasa_host,
+        rasa_port=_int("RASA_PORT", defaults.rasa_port),
+        action_port=_int("ACTION_PORT", defaults.action_port),
+        app_port=_int("APP_PORT", defaults.app_port),
+        rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or defaults.rasa_auth_token,
+        utility_name=os.environ.get("UTILITY_NAME") or defaults.utility_name,
+        handoff_wait_minutes=_int(
+            "HANDOFF_WAIT_MINUTES", defaults.handoff_wait_minutes
+        ),
+        timezone=os.environ.get("TIMEZONE") or defaults.timezone,
+    )

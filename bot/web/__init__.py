@@ -1,0 +1,1 @@
+"""FastAPI app: web chat gateway, agent console and dashboard (growing)."""

@@ -1,0 +1,1 @@
+"""Custom Rasa NLU components (registered in config.yml by dotted path)."""

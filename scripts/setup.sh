@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# make setup: install, train when needed, migrate, load demo data. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=.venv
+STAMPS=$VENV/.stamps
+mkdir -p var models
+
+# 1. virtualenv with the pinned lock file (re-installed only when it changed)
+if [ ! -x "$VENV/bin/python" ]; then
+  "$(scripts/find_python.sh)" -m venv "$VENV"
+fi
+mkdir -p "$STAMPS"
+lock_hash=$(sha256sum requirements.lock | cut -c1-16)
+if [ "$(cat "$STAMPS/lock" 2>/dev/null)" != "$lock_hash" ]; then
+  echo "==> installing pinned packages (requirements.lock)"
+  "$VENV/bin/python" -m pip install --quiet --upgrade "pip==24.2"
+  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock
+  "$VENV/bin/python" -m pip check
+  echo "$lock_hash" > "$STAMPS/lock"
+fi
+
+# 2. database schema and demo data (import is idempotent)
+echo "==> database: migrate and load demo data"
+"$VENV/bin/python" -m bot import-data data/demo/customers.json
+
+# 3. model: trained when config, domain, data or NLU components changed
+"$VENV/bin/python" -m scripts.train_if_needed
