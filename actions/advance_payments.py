@@ -24,16 +24,25 @@ from actions.common import (
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.identity import require_identity
 from bot import i18n
-from bot.parsing import parse_amount, parse_commodity
+from bot.parsing import parse_amount, parse_amount_change, parse_commodity
 from bot.services import advance_payments as ap
 from bot.services.errors import (
     AmountOutOfRange,
+    ChangeNotAllowed,
     NotFound,
     ReductionTooLarge,
     UnchangedAmount,
 )
 
-FORM_SLOTS = ("ap_contract", "ap_amount", "ap_confirmed", "ap_request_id", "ap_rejected")
+FORM_SLOTS = (
+    "ap_contract",
+    "ap_amount",
+    "ap_change",
+    "ap_read_back",
+    "ap_confirmed",
+    "ap_request_id",
+    "ap_rejected",
+)
 
 
 def _contract_values(
@@ -66,6 +75,18 @@ def _chosen_contract(
     return matching[0] if len(matching) == 1 else None
 
 
+async def _named_amount(tracker: Tracker) -> Decimal | None:
+    """The new amount in the latest message: absolute, or current ± a change."""
+    text = latest_text(tracker)
+    change = parse_amount_change(text)
+    contract_number = tracker.get_slot("ap_contract")
+    if change is not None and contract_number:
+        contracts = await _contracts(tracker)
+        current = next(c.amount for c in contracts if c.contract_number == contract_number)
+        return current + change
+    return parse_amount(text)
+
+
 class ActionStartAdvancePayment(Action):
     """Entry point: identity first, then the form (keeping an amount already named)."""
 
@@ -77,8 +98,12 @@ class ActionStartAdvancePayment(Action):
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
         events.append(SlotSet(CANCELLED, None))
-        amount = parse_amount(latest_text(tracker))
-        if amount is not None:
+        text = latest_text(tracker)
+        change = parse_amount_change(text)
+        amount = parse_amount(text)
+        if change is not None:
+            events.append(SlotSet("ap_change", str(change)))
+        elif amount is not None:
             events.append(SlotSet("ap_amount", str(amount)))
         gate = require_identity(tracker, "change_advance_payment")
         if gate is not None:
@@ -125,7 +150,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         requested = tracker.get_slot("requested_slot")
         if requested not in ("ap_amount", "ap_confirmed") or self.is_interruption(tracker):
             return {}
-        amount = parse_amount(latest_text(tracker))
+        amount = await _named_amount(tracker)
         if amount is None:
             if requested == "ap_amount":
                 dispatcher.utter_message(response="utter_invalid_ap_amount")
@@ -143,8 +168,9 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
     ) -> dict[str, Any]:
         if tracker.get_slot("requested_slot") != "ap_confirmed":
             return {}
-        if parse_amount(latest_text(tracker)) not in (None, Decimal(tracker.get_slot("ap_amount") or 0)):
-            return {}
+        named = await _named_amount(tracker)
+        if named is not None and str(named) != tracker.get_slot("ap_read_back"):
+            return {}  # a correction ("nein, lieber 90 €"): extract_ap_amount took it
         intent = latest_intent(tracker)
         if intent == "affirm":
             return {"ap_confirmed": True}
@@ -163,10 +189,17 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
             dispatcher.utter_message(response="utter_invalid_ap_contract")
             return {"ap_contract": None}
         amount = tracker.get_slot("ap_amount")
+        change = tracker.get_slot("ap_change")
+        if amount is None and change is not None:
+            current = next(c.amount for c in contracts if c.contract_number == value)
+            amount = str(current + Decimal(change))
         if amount is None:
             return {"ap_contract": value}
         # An amount named before the contract was known is checked now.
-        return {"ap_contract": value, **await self._checked_amount(dispatcher, tracker, value, amount)}
+        return {
+            "ap_contract": value,
+            **await self._checked_amount(dispatcher, tracker, value, amount),
+        }
 
     async def validate_ap_amount(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -223,7 +256,8 @@ class ActionAskApContract(Action):
                 {
                     "title": f"{values['commodity']} ({contract.contract_number}): "
                     f"{values['current_amount']}",
-                    "payload": "/inform" + json.dumps({"contract_number": contract.contract_number}),
+                    "payload": "/inform"
+                    + json.dumps({"contract_number": contract.contract_number}),
                 }
             )
         dispatcher.utter_message(response="utter_ask_ap_contract", buttons=buttons)
@@ -268,7 +302,8 @@ class ActionAskApConfirmed(Action):
             effective_on=i18n.date(preview.effective_on, language),
             **_contract_values(preview.contract, language, domain),
         )
-        return []
+        # What "ja" confirms; another amount in the answer is a correction.
+        return [SlotSet("ap_read_back", str(amount))]
 
 
 class ActionSubmitAdvancePayment(Action):
@@ -291,18 +326,27 @@ class ActionSubmitAdvancePayment(Action):
             dispatcher.utter_message(response="utter_change_cancelled")
             return reset
         language = language_of(tracker)
-        result = await run_db(
-            lambda s: ap.apply_change(
-                s,
-                customer_number=tracker.get_slot("verified_customer"),
-                contract_number=tracker.get_slot("ap_contract"),
-                new_amount=Decimal(tracker.get_slot("ap_amount")),
-                request_id=tracker.get_slot("ap_request_id"),
-                channel=channel_of(tracker),
-                conversation_id=tracker.sender_id,
-                today=today(),
+        try:
+            result = await run_db(
+                lambda s: ap.apply_change(
+                    s,
+                    customer_number=tracker.get_slot("verified_customer"),
+                    contract_number=tracker.get_slot("ap_contract"),
+                    new_amount=Decimal(tracker.get_slot("ap_amount")),
+                    request_id=tracker.get_slot("ap_request_id"),
+                    channel=channel_of(tracker),
+                    conversation_id=tracker.sender_id,
+                    today=today(),
+                )
             )
-        )
+        except UnchangedAmount:
+            # Set to this amount meanwhile (another conversation, an agent).
+            dispatcher.utter_message(response="utter_amount_unchanged")
+            return reset
+        except (ChangeNotAllowed, NotFound):
+            # The contract changed since the read-back: nothing is stored.
+            dispatcher.utter_message(response="utter_change_not_possible")
+            return reset
         dispatcher.utter_message(
             response="utter_advance_payment_changed",
             new_amount=i18n.money(result.preview.new_amount, language),

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import commodity_label, entity_value, language_of, latest_text, run_db
+from actions.common import commodity_label, entity_value, language_of, run_db
 from actions.identity import require_identity
 from bot import i18n
 from bot.parsing import parse_commodity
@@ -42,6 +42,34 @@ def _balance_response(bill: billing.BillView) -> str:
     return "utter_bill_balance_settled"
 
 
+def asked_commodity(tracker: Tracker) -> str | None:
+    """The commodity named since the bill question (possibly before the identity check)."""
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        parse = event.get("parse_data") or {}
+        named = [
+            e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "commodity"
+        ]
+        commodity = named[0] if named else parse_commodity(event.get("text") or "")
+        if commodity:
+            return commodity
+        if (parse.get("intent") or {}).get("name") == "ask_bill":
+            return None
+    return None
+
+
+def _list_item_response(bill: billing.BillView) -> str:
+    if bill.balance < 0:
+        return "utter_bill_list_item_credit"
+    if bill.balance == 0:
+        return "utter_bill_list_item_settled"
+    return {
+        "overdue": "utter_bill_list_item_overdue",
+        "paid": "utter_bill_list_item_paid",
+    }.get(bill.status, "utter_bill_list_item")
+
+
 class ActionShowBill(Action):
     def name(self) -> str:
         return "action_show_bill"
@@ -53,7 +81,7 @@ class ActionShowBill(Action):
         if gate is not None:
             return gate
         language = language_of(tracker)
-        commodity = entity_value(tracker, "commodity") or parse_commodity(latest_text(tracker))
+        commodity = entity_value(tracker, "commodity") or asked_commodity(tracker)
         number = tracker.get_slot("verified_customer")
         overview = await run_db(lambda s: billing.bill_overview(s, number, commodity))
         if overview.commodity_not_found:
@@ -73,7 +101,6 @@ class ActionShowBill(Action):
         dispatcher.utter_message(response="utter_bill_list_intro")
         for bill in overview.bills:
             values = _bill_values(bill, language, domain)
-            item = "utter_bill_list_item_credit" if bill.balance < 0 else "utter_bill_list_item"
-            dispatcher.utter_message(response=item, **values)
+            dispatcher.utter_message(response=_list_item_response(bill), **values)
         dispatcher.utter_message(response="utter_bill_list_outro")
         return []

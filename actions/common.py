@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 from sqlalchemy.orm import Session
 
-from bot import i18n
+from bot import i18n, responses
 from bot.db import session_scope
 from bot.settings import load_settings
 
@@ -87,17 +87,7 @@ async def run_db(work: Callable[[Session], T]) -> T:
 
 def response_text(domain: dict[str, Any], name: str, language: str) -> str:
     """The text of a domain response in `language` (for button titles)."""
-    variations = (domain.get("responses") or {}).get(name) or []
-    default = ""
-    for variation in variations:
-        conditions = variation.get("condition") or []
-        if not conditions:
-            default = default or variation.get("text", "")
-        elif any(
-            c.get("name") == "language" and c.get("value") == language for c in conditions
-        ):
-            return variation.get("text", "")
-    return default or name
+    return responses.response_text(domain.get("responses") or {}, name, language)
 
 
 def commodity_label(domain: dict[str, Any], commodity: str, language: str) -> str:

@@ -51,8 +51,7 @@ def close_candidates(tracker: Tracker) -> list[str]:
     ranking = (tracker.latest_message or {}).get("intent_ranking") or []
     top = [r for r in ranking if r.get("name") not in (None, "nlu_fallback")][:2]
     if len(top) == 2 and all(
-        r["name"] in CLARIFIABLE and (r.get("confidence") or 0) >= AMBIGUITY_FLOOR
-        for r in top
+        r["name"] in CLARIFIABLE and (r.get("confidence") or 0) >= AMBIGUITY_FLOOR for r in top
     ):
         return [r["name"] for r in top]
     return []

@@ -12,6 +12,7 @@ from abc import abstractmethod
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
@@ -29,6 +30,23 @@ class CancellableFormValidation(FormValidationAction):
     @abstractmethod
     def name(self) -> str:
         """Abstract, so the action server does not register this base class."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Extract, validate, and keep the extracted slots validation ignores.
+
+        rasa_sdk returns only the validated values of the form's required
+        slots; our bookkeeping slots (`form_cancelled`, retry counters) and
+        everything extracted in the turn that stops the form would be lost,
+        and Rasa would then reject the form run and drop its replies.
+        """
+        extraction = await self.get_extraction_events(dispatcher, tracker, domain)
+        tracker.add_slots(extraction)
+        validation = await self._extract_validation_events(dispatcher, tracker, domain)
+        validated = {e["name"] for e in validation if e.get("event") == "slot"}
+        kept = [e for e in extraction if e.get("event") == "slot" and e["name"] not in validated]
+        return kept + validation
 
     def stop_form(self, tracker: Tracker) -> bool:
         """Subclasses add reasons to end the form early (e.g. locked)."""
@@ -55,9 +73,7 @@ class CancellableFormValidation(FormValidationAction):
     async def extract_form_cancelled(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if tracker.active_loop.get("name") == self.form_name() and self.wants_to_cancel(
-            tracker
-        ):
+        if tracker.active_loop.get("name") == self.form_name() and self.wants_to_cancel(tracker):
             return {CANCELLED: True}
         return {}
 

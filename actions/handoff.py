@@ -65,9 +65,7 @@ class ActionHandoff(Action):
             dispatcher.utter_message(
                 response="utter_handoff_closed",
                 case_id=case.case_id,
-                opening=format_datetime(
-                    opening, "EEEE, HH:mm", locale=i18n.locale_for(language)
-                ),
+                opening=format_datetime(opening, "EEEE, HH:mm", locale=i18n.locale_for(language)),
             )
         dispatcher.utter_message(
             json_message={

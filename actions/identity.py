@@ -48,9 +48,7 @@ class ValidateIdentityForm(CancellableFormValidation):
         events = [SlotSet(k, v) for k, v in values.items() if v is not None]
         if not events and tracker.get_slot("requested_slot") in IDENTITY_SLOTS:
             # Nothing usable: say what is expected instead of rejecting the form.
-            dispatcher.utter_message(
-                response=f"utter_invalid_{tracker.get_slot('requested_slot')}"
-            )
+            dispatcher.utter_message(response=f"utter_invalid_{tracker.get_slot('requested_slot')}")
             events.append(SlotSet("identity_retry", (tracker.get_slot("identity_retry") or 0) + 1))
         tracker.add_slots(events)
         return events
@@ -63,7 +61,11 @@ class ValidateIdentityForm(CancellableFormValidation):
         for event in events:
             if event.get("event") == "slot":
                 slots[event["name"]] = event["value"]
-        if slots.get(CANCELLED) or not all(slots.get(s) for s in IDENTITY_SLOTS):
+        if (
+            slots.get(CANCELLED)
+            or slots.get("identity_locked")
+            or not all(slots.get(s) for s in IDENTITY_SLOTS)
+        ):
             return events
         return events + await self._check(dispatcher, slots)
 
@@ -73,9 +75,7 @@ class ValidateIdentityForm(CancellableFormValidation):
         number, postcode = slots["customer_number"], slots["postcode"]
         birth_date = dt.date.fromisoformat(slots["birth_date"])
         try:
-            customer = await run_db(
-                lambda s: identity.verify(s, number, postcode, birth_date)
-            )
+            customer = await run_db(lambda s: identity.verify(s, number, postcode, birth_date))
         except VerificationFailed:
             attempts = int(slots.get("identity_attempts") or 0) + 1
             reset = [SlotSet(s, None) for s in IDENTITY_SLOTS]

@@ -1,8 +1,10 @@
 """Command line: `python -m bot <command>`.
 
-    import-data FILE         load customers (all or nothing, idempotent)
-    export-customer NUMBER   print one customer and what the assistant did
-    migrate                  create or upgrade the database schema
+import-data FILE         load customers (all or nothing, idempotent)
+export-customer NUMBER   print one customer and what the assistant did
+migrate                  create or upgrade the database schema
+shell                    talk to the bot in this terminal (`rasa shell`; the
+                         action server from `make run` must be running)
 """
 
 from __future__ import annotations
@@ -52,20 +54,50 @@ def _export(number: str) -> int:
     return 0
 
 
+def _shell() -> int:
+    """`rasa shell` with the same environment and model as `make run`."""
+    import os
+
+    from bot.launcher import BIN, child_environment, latest_model
+    from bot.settings import ROOT, load_settings
+
+    settings = load_settings()
+    argv = [
+        str(BIN / "rasa"),
+        "shell",
+        "--model",
+        str(latest_model()),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+        # its own port, so it runs beside the server from `make run`
+        "--port",
+        str(settings.rasa_port + 10),
+    ]
+    os.chdir(ROOT)
+    os.execve(argv[0], argv, child_environment(settings))
+    return 0  # not reached: execve replaces this process
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     imp = commands.add_parser("import-data", help="import customers from a JSON file")
     imp.add_argument("file")
     exp = commands.add_parser("export-customer", help="print one customer as JSON")
     exp.add_argument("number")
     commands.add_parser("migrate", help="create or upgrade the database schema")
+    commands.add_parser("shell", help="talk to the bot in this terminal (rasa shell)")
     args = parser.parse_args(argv)
     if args.command == "import-data":
         return _import(args.file)
     if args.command == "export-customer":
         return _export(args.number)
+    if args.command == "shell":
+        return _shell()
     upgrade()
     print("database is at the newest schema")
     return 0

@@ -27,11 +27,72 @@ SWITCH_SHARE = 0.75
 # Words that decide on their own, whatever the detector thinks of them.
 _TURKISH_WORDS = {
     fold(w)
-    for w in ["merhaba", "selam", "selamlar", "evet", "hayır", "tamam", "teşekkürler", "teşekkür", "sağol", "sağolun", "lütfen", "istiyorum", "var", "yok", "mı", "mi", "mu", "mü", "ne", "neden", "nasıl", "kadar", "benim", "bana", "faturam", "geldi", "yüksek", "için", "ile", "ama", "çok", "iyi", "günler"]
+    for w in [
+        "merhaba",
+        "selam",
+        "selamlar",
+        "evet",
+        "hayır",
+        "tamam",
+        "teşekkürler",
+        "teşekkür",
+        "sağol",
+        "sağolun",
+        "lütfen",
+        "istiyorum",
+        "var",
+        "yok",
+        "mı",
+        "mi",
+        "mu",
+        "mü",
+        "ne",
+        "neden",
+        "nasıl",
+        "kadar",
+        "benim",
+        "bana",
+        "faturam",
+        "geldi",
+        "yüksek",
+        "için",
+        "ile",
+        "ama",
+        "çok",
+        "iyi",
+        "günler",
+    ]
 }
 _GERMAN_WORDS = {
     fold(w)
-    for w in ["hallo", "guten", "tag", "morgen", "abend", "ja", "nein", "danke", "bitte", "ich", "meine", "mein", "möchte", "will", "ist", "nicht", "wie", "was", "warum", "wann", "auf", "wiedersehen", "tschüss", "moin", "servus", "tach"]
+    for w in [
+        "hallo",
+        "guten",
+        "tag",
+        "morgen",
+        "abend",
+        "ja",
+        "nein",
+        "danke",
+        "bitte",
+        "ich",
+        "meine",
+        "mein",
+        "möchte",
+        "will",
+        "ist",
+        "nicht",
+        "wie",
+        "was",
+        "warum",
+        "wann",
+        "auf",
+        "wiedersehen",
+        "tschüss",
+        "moin",
+        "servus",
+        "tach",
+    ]
 }
 
 
@@ -61,9 +122,7 @@ class LanguageVotes:
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
     return (
-        LanguageDetectorBuilder.from_languages(
-            Language.GERMAN, Language.TURKISH, Language.ENGLISH
-        )
+        LanguageDetectorBuilder.from_languages(Language.GERMAN, Language.TURKISH, Language.ENGLISH)
         .with_preloaded_language_models()
         .build()
     )

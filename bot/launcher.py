@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bot.rasa_env import rasa_environment
-from bot.settings import ROOT, Settings, load_settings
+from bot.settings import ROOT, Settings, load_settings, settings_environment
 
 BIN = Path(sys.executable).parent
 
@@ -31,23 +31,39 @@ def latest_model() -> Path:
 def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
     return {
         "rasa": [
-            str(BIN / "rasa"), "run",
-            "--model", str(model),
-            "--endpoints", str(ROOT / "endpoints.yml"),
-            "--credentials", str(ROOT / "credentials.yml"),
-            "--interface", settings.rasa_host,
-            "--port", str(settings.rasa_port),
+            str(BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(ROOT / "endpoints.yml"),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--interface",
+            settings.rasa_host,
+            "--port",
+            str(settings.rasa_port),
             "--enable-api",
-            "--auth-token", settings.rasa_auth_token,
+            "--auth-token",
+            settings.rasa_auth_token,
         ],
         "actions": [
-            str(BIN / "rasa"), "run", "actions",
-            "--actions", "actions",
-            "--port", str(settings.action_port),
+            str(BIN / "rasa"),
+            "run",
+            "actions",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.action_port),
         ],
         "web": [
-            str(BIN / "uvicorn"), "bot.web.app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(settings.app_port),
+            str(BIN / "uvicorn"),
+            "bot.web.app:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(settings.app_port),
         ],
     }
 
@@ -58,17 +74,33 @@ def _relay(name: str, stream) -> None:  # type: ignore[no-untyped-def]
         sys.stdout.flush()
 
 
+def child_environment(settings: Settings) -> dict[str, str]:
+    """Environment for the three processes: our settings plus Rasa's endpoints."""
+    return {
+        **os.environ,
+        **settings_environment(settings),
+        **rasa_environment(settings),
+        "PYTHONPATH": str(ROOT),
+        "RASA_TELEMETRY_ENABLED": "false",
+    }
+
+
 def main() -> int:
     settings = load_settings()
     settings.check()
     if not settings.is_production:
         print("*** development mode: demo data, SQLite, development API token ***")
-    env = {**os.environ, **rasa_environment(settings), "PYTHONPATH": str(ROOT)}
+    env = child_environment(settings)
     processes: dict[str, subprocess.Popen] = {}
     for name, argv in commands(settings, latest_model()).items():
         proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env, text=True,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            argv,
+            cwd=ROOT,
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         processes[name] = proc
         threading.Thread(target=_relay, args=(name, proc.stdout), daemon=True).start()

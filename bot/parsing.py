@@ -192,6 +192,37 @@ def parse_amount(text: str) -> Decimal | None:
     return None
 
 
+# Relative changes: "um 20 Euro erhöhen", "10 € weniger", "20 avro artırmak".
+# "auf 90 Euro erhöhen" and "90 avroya yükseltmek" name the new amount instead.
+_DELTA_NUMBER = r"(?P<amount>\d+(?:[.,]\d{1,2})?)\s*(?:€|eur|euro|avro)?"
+_UP = r"erhoh|anheb|hoher|hoch|mehr|artir|arttir|yukselt|fazla"
+_DOWN = r"senk|reduzier|verringer|runter|niedriger|weniger|azalt|dusur|indir|eksik"
+_RELATIVE = (
+    re.compile(rf"\bum\s+{_DELTA_NUMBER}\s+(?:\w+\s+){{0,2}}?(?P<direction>{_UP}|{_DOWN})"),
+    re.compile(rf"(?P<direction>{_UP}|{_DOWN})\w*\s+(?:\w+\s+)?um\s+{_DELTA_NUMBER}"),
+    re.compile(
+        rf"{_DELTA_NUMBER}\s+(?:daha\s+)?"
+        r"(?P<direction>mehr|weniger|fazla|eksik|artir|arttir|yukselt|azalt|dusur|indir)"
+    ),
+)
+_DOWN_WORDS = re.compile(_DOWN)
+
+
+def parse_amount_change(text: str) -> Decimal | None:
+    """A relative change of an amount, signed: "um 20 € senken" → -20.00."""
+    folded = fold(text)
+    for pattern in _RELATIVE:
+        match = pattern.search(folded)
+        if match:
+            value = _to_decimal(match.group("amount"))
+            if value is None or value == 0:
+                return None
+            if _DOWN_WORDS.match(match.group("direction")):
+                value = -value
+            return value.quantize(Decimal("0.01"))
+    return None
+
+
 def parse_iban(text: str) -> str | None:
     """A checksum-valid IBAN in `text`, upper case without spaces."""
     for match in _IBAN.finditer(lower(text)):

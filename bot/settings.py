@@ -41,9 +41,7 @@ class Settings:
 
     environment: str = "development"
     database_url: str = field(default_factory=lambda: _default_sqlite("stadtwerk.db"))
-    tracker_store_url: str = field(
-        default_factory=lambda: _default_sqlite("rasa_tracker.db")
-    )
+    tracker_store_url: str = field(default_factory=lambda: _default_sqlite("rasa_tracker.db"))
     redis_url: str = ""
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
@@ -66,15 +64,12 @@ class Settings:
         """Refuse to run production with placeholder secrets; warn in development."""
         if self.is_production:
             if self.rasa_auth_token in PLACEHOLDER_SECRETS:
-                raise SettingsError(
-                    "RASA_AUTH_TOKEN must be set to a real secret in production"
-                )
+                raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
             if self.database_url.startswith("sqlite"):
                 warnings.warn("production mode is running on SQLite", stacklevel=2)
         elif self.environment != "development":
             raise SettingsError(
-                f"APP_ENV must be 'development' or 'production', "
-                f"got {self.environment!r}"
+                f"APP_ENV must be 'development' or 'production', got {self.environment!r}"
             )
 
 
@@ -84,8 +79,7 @@ def load_settings() -> Settings:
     return Settings(
         environment=os.environ.get("APP_ENV", defaults.environment).strip(),
         database_url=os.environ.get("DATABASE_URL") or defaults.database_url,
-        tracker_store_url=os.environ.get("TRACKER_STORE_URL")
-        or defaults.tracker_store_url,
+        tracker_store_url=os.environ.get("TRACKER_STORE_URL") or defaults.tracker_store_url,
         redis_url=os.environ.get("REDIS_URL", "").strip(),
         rasa_host=os.environ.get("RASA_HOST") or defaults.rasa_host,
         rasa_port=_int("RASA_PORT", defaults.rasa_port),
@@ -93,8 +87,28 @@ def load_settings() -> Settings:
         app_port=_int("APP_PORT", defaults.app_port),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or defaults.rasa_auth_token,
         utility_name=os.environ.get("UTILITY_NAME") or defaults.utility_name,
-        handoff_wait_minutes=_int(
-            "HANDOFF_WAIT_MINUTES", defaults.handoff_wait_minutes
-        ),
+        handoff_wait_minutes=_int("HANDOFF_WAIT_MINUTES", defaults.handoff_wait_minutes),
         timezone=os.environ.get("TIMEZONE") or defaults.timezone,
     )
+
+
+def settings_environment(settings: Settings) -> dict[str, str]:
+    """The environment variables that make `load_settings()` return `settings`.
+
+    Child processes (Rasa, action server, app) read their configuration from
+    the environment; this is how a parent hands its settings on.
+    """
+    return {
+        "APP_ENV": settings.environment,
+        "DATABASE_URL": settings.database_url,
+        "TRACKER_STORE_URL": settings.tracker_store_url,
+        "REDIS_URL": settings.redis_url,
+        "RASA_HOST": settings.rasa_host,
+        "RASA_PORT": str(settings.rasa_port),
+        "ACTION_PORT": str(settings.action_port),
+        "APP_PORT": str(settings.app_port),
+        "RASA_AUTH_TOKEN": settings.rasa_auth_token,
+        "UTILITY_NAME": settings.utility_name,
+        "HANDOFF_WAIT_MINUTES": str(settings.handoff_wait_minutes),
+        "TIMEZONE": settings.timezone,
+    }

@@ -26,6 +26,8 @@ _LETTER_MAP = str.maketrans(
 )
 # Spelled-out umlauts: "aendern" meets "ändern" once both are folded.
 _SPELLED_UMLAUT = re.compile(r"(?<=[a-z])(ae|oe|ue)|^(ae|oe|ue)")
+# Terminal escape sequences (colours, cursor moves) pasted along with text.
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
 
 
@@ -60,5 +62,5 @@ def fold(text: str, language: str | None = None) -> str:
 
 def clean_message(text: str) -> str:
     """Remove control and invisible formatting characters; squeeze whitespace."""
-    text = _CONTROL.sub(" ", text)
+    text = _CONTROL.sub(" ", _ANSI_ESCAPE.sub("", text))
     return re.sub(r"\s+", " ", text).strip()

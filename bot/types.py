@@ -38,9 +38,7 @@ class ScaledDecimal(TypeDecorator):
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
         if value is None:
             return None
-        return (Decimal(int(value)) / self._factor).quantize(
-            Decimal(1).scaleb(-self.places)
-        )
+        return (Decimal(int(value)) / self._factor).quantize(Decimal(1).scaleb(-self.places))
 
 
 Money = ScaledDecimal(2)

@@ -42,9 +42,7 @@ def lemma_table(language: str) -> dict[str, str]:
     return srsly.read_gzip_json(data / f"{language}_lemma_lookup.json.gz")
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
 class BilingualTokenizer(Tokenizer):
     """spaCy tokens for German or Turkish text; lemmas folded for featurizing."""
 

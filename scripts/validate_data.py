@@ -30,8 +30,7 @@ def main() -> int:
         ):
             problems.append(f"response {name} is used nowhere")
     other = [
-        line for line in output.splitlines()
-        if "UserWarning" in line and not UNUSED.search(line)
+        line for line in output.splitlines() if "UserWarning" in line and not UNUSED.search(line)
     ]
     problems += other
     if run.returncode != 0:

@@ -82,9 +82,7 @@ def allowed_range(contract: ContractAdvance) -> tuple[Decimal, Decimal]:
 
 
 def lowest_self_service_amount(contract: ContractAdvance) -> Decimal:
-    return (contract.recommended * LOWEST_SHARE_OF_RECOMMENDATION).quantize(
-        CENT, rounding=ROUND_UP
-    )
+    return (contract.recommended * LOWEST_SHARE_OF_RECOMMENDATION).quantize(CENT, rounding=ROUND_UP)
 
 
 def check_amount(contract: ContractAdvance, amount: Decimal) -> None:
@@ -179,9 +177,7 @@ def apply_change(
         # A concurrent delivery of the same confirmation won the race.
         session.expire_all()
         existing = session.scalar(
-            select(AdvancePaymentChange).where(
-                AdvancePaymentChange.request_id == request_id
-            )
+            select(AdvancePaymentChange).where(AdvancePaymentChange.request_id == request_id)
         )
         if existing is None:
             raise

@@ -51,7 +51,20 @@ _CONTRACT_FIELDS = {
 }
 _BILL_FIELDS = {
     name: True
-    for name in ["bill_number", "kind", "issued_on", "period_start", "period_end", "consumption", "unit", "total_amount", "advance_payments_made", "balance", "due_on", "status"]
+    for name in [
+        "bill_number",
+        "kind",
+        "issued_on",
+        "period_start",
+        "period_end",
+        "consumption",
+        "unit",
+        "total_amount",
+        "advance_payments_made",
+        "balance",
+        "due_on",
+        "status",
+    ]
 }
 _MONEY = re.compile(r"-?\d+(\.\d{1,2})?")
 
@@ -108,9 +121,7 @@ class _Checker:
     def money(self, field: str, data: dict | None = None) -> Decimal:
         value = (data if data is not None else self.data).get(field)
         if not isinstance(value, str) or not _MONEY.fullmatch(value):
-            raise self.fail(
-                field, "must be a decimal string in euros with at most two decimals"
-            )
+            raise self.fail(field, "must be a decimal string in euros with at most two decimals")
         return Decimal(value)
 
     def quantity(self, field: str) -> Decimal:
@@ -171,9 +182,7 @@ def _parse_contract(record: str, raw: Any) -> dict[str, Any]:
         "advance_amount": amount,
         "advance_due_day": due_day,
         "recommended_advance": recommended,
-        "bills": [
-            _parse_bill(f"{record}, bill {i + 1}", bill) for i, bill in enumerate(bills)
-        ],
+        "bills": [_parse_bill(f"{record}, bill {i + 1}", bill) for i, bill in enumerate(bills)],
     }
 
 
@@ -201,8 +210,7 @@ def _parse_customer(index: int, raw: Any) -> dict[str, Any]:
         "phone": phone,
         "email": email,
         "contracts": [
-            _parse_contract(f"{label}, contract {i + 1}", c)
-            for i, c in enumerate(contracts)
+            _parse_contract(f"{label}, contract {i + 1}", c) for i, c in enumerate(contracts)
         ],
     }
 
@@ -219,7 +227,11 @@ def parse_file(document: Any) -> list[dict[str, Any]]:
 
 
 def _check_unique(customers: list[dict[str, Any]]) -> None:
-    seen: dict[str, set[str]] = {"customer_number": set(), "contract_number": set(), "bill_number": set()}
+    seen: dict[str, set[str]] = {
+        "customer_number": set(),
+        "contract_number": set(),
+        "bill_number": set(),
+    }
 
     def claim(kind: str, value: str, record: str) -> None:
         if value in seen[kind]:
@@ -262,9 +274,7 @@ def import_customers(session: Session, document: Any) -> dict[str, int]:
         for contract_data in contracts:
             bills = contract_data.pop("bills")
             contract = session.scalar(
-                select(Contract).where(
-                    Contract.contract_number == contract_data["contract_number"]
-                )
+                select(Contract).where(Contract.contract_number == contract_data["contract_number"])
             )
             if contract is None:
                 contract = Contract(customer=customer, **contract_data)

@@ -31,13 +31,9 @@ def verify(
     session: Session, customer_number: str, postcode: str, birth_date: dt.date
 ) -> VerifiedCustomer:
     """Return the customer if all three values match, else raise `VerificationFailed`."""
-    customer = session.scalar(
-        select(Customer).where(Customer.customer_number == customer_number)
-    )
+    customer = session.scalar(select(Customer).where(Customer.customer_number == customer_number))
     expected = (
-        f"{customer.postcode}|{customer.birth_date.isoformat()}"
-        if customer
-        else "-----|----------"
+        f"{customer.postcode}|{customer.birth_date.isoformat()}" if customer else "-----|----------"
     )
     given = f"{postcode}|{birth_date.isoformat()}"
     if not hmac.compare_digest(expected, given) or customer is None:
@@ -52,6 +48,4 @@ def verify(
 
 def customers_with_phone(session: Session, phone: str) -> list[str]:
     """Customer numbers registered with exactly this phone number."""
-    return list(
-        session.scalars(select(Customer.customer_number).where(Customer.phone == phone))
-    )
+    return list(session.scalars(select(Customer.customer_number).where(Customer.phone == phone)))

@@ -1,21 +1,22 @@
-"""Start the real Rasa server and action server for end-to-end tests."""
+"""Start the real Rasa server and action server for end-to-end tests.
+
+The same commands and environment as `make run` (bot.launcher), on free ports,
+with a database and tracker store of the test's own.
+"""
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import httpx
 
-from bot.rasa_env import rasa_environment
-from bot.settings import ROOT, load_settings
+from bot.launcher import child_environment, commands
+from bot.settings import ROOT, Settings, load_settings
 
-RASA = str(Path(sys.executable).parent / "rasa")
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 TOKEN = "e2e-test-token"
 
@@ -28,53 +29,43 @@ def free_port() -> int:
 
 @dataclass
 class Servers:
-    rasa_port: int
-    action_port: int
+    """A Rasa server and an action server running as child processes."""
+
     database_url: str
     log_dir: Path
+    settings: Settings = field(init=False)
     processes: list[subprocess.Popen] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.settings = replace(
+            load_settings(),
+            environment="development",
+            database_url=self.database_url,
+            tracker_store_url=f"sqlite:///{self.log_dir / 'tracker.db'}",
+            redis_url="",
+            rasa_port=free_port(),
+            action_port=free_port(),
+            rasa_auth_token=TOKEN,
+        )
 
     @property
     def webhook(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}/webhooks/rest/webhook"
+        return f"{self.settings.rasa_url}/webhooks/rest/webhook"
 
     @property
     def api(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
-
-    def env(self) -> dict[str, str]:
-        env = {
-            **os.environ,
-            "DATABASE_URL": self.database_url,
-            "TRACKER_STORE_URL": f"sqlite:///{self.log_dir / 'tracker.db'}",
-            "RASA_PORT": str(self.rasa_port),
-            "ACTION_PORT": str(self.action_port),
-            "RASA_AUTH_TOKEN": TOKEN,
-            "PYTHONPATH": str(ROOT),
-            "RASA_TELEMETRY_ENABLED": "false",
-        }
-        os.environ.update({k: env[k] for k in ("TRACKER_STORE_URL",)})
-        settings = load_settings()
-        env.update(rasa_environment(settings.__class__(
-            tracker_store_url=env["TRACKER_STORE_URL"],
-            action_port=self.action_port,
-        )))
-        return env
+        return self.settings.rasa_url
 
     def start(self) -> None:
-        env = self.env()
-        self._spawn("actions", [RASA, "run", "actions", "--actions", "actions",
-                                "--port", str(self.action_port)], env)
-        self._spawn("rasa", [RASA, "run", "--model", str(MODEL),
-                             "--endpoints", str(ROOT / "endpoints.yml"),
-                             "--credentials", str(ROOT / "credentials.yml"),
-                             "--port", str(self.rasa_port), "--enable-api",
-                             "--auth-token", TOKEN], env)
-        self._wait(f"http://127.0.0.1:{self.action_port}/health")
+        env = child_environment(self.settings)
+        argv = commands(self.settings, MODEL)
+        self._spawn("actions", argv["actions"], env)
+        self._spawn("rasa", argv["rasa"], env)
+        self._wait(f"http://127.0.0.1:{self.settings.action_port}/health")
         self._wait(f"{self.api}/status?token={TOKEN}", need_model=True)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed on stop
+        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the process
         self.processes.append(
             subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         )
@@ -86,10 +77,8 @@ class Servers:
                 if proc.poll() is not None:
                     raise RuntimeError(f"a server exited early; see logs in {self.log_dir}")
             try:
-                response = httpx.get(url, timeout=2)
-                if response.status_code == 200 and (
-                    not need_model or response.json().get("model_file")
-                ):
+                reply = httpx.get(url, timeout=2)
+                if reply.status_code == 200 and (not need_model or reply.json().get("model_file")):
                     return
             except httpx.HTTPError:
                 pass

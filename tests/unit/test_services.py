@@ -63,11 +63,13 @@ def test_money_round_trips_exactly(session):
 
 @pytest.mark.parametrize(
     ("due_day", "today", "expected"),
-    [(1, dt.date(2026, 11, 23), dt.date(2026, 12, 1)),
-     (15, dt.date(2026, 11, 23), dt.date(2026, 12, 15)),
-     (28, dt.date(2026, 11, 23), dt.date(2026, 11, 28)),
-     (27, dt.date(2026, 11, 23), dt.date(2026, 12, 27)),
-     (3, dt.date(2026, 12, 30), dt.date(2027, 2, 3))],
+    [
+        (1, dt.date(2026, 11, 23), dt.date(2026, 12, 1)),
+        (15, dt.date(2026, 11, 23), dt.date(2026, 12, 15)),
+        (28, dt.date(2026, 11, 23), dt.date(2026, 11, 28)),
+        (27, dt.date(2026, 11, 23), dt.date(2026, 12, 27)),
+        (3, dt.date(2026, 12, 30), dt.date(2027, 2, 3)),
+    ],
 )
 def test_effective_date_is_next_due_date_five_days_ahead(due_day, today, expected):
     assert ap.effective_date(due_day, today) == expected
@@ -81,19 +83,31 @@ def test_amount_rules(session):
         ap.preview_change(session, "10000001", "30000001", Decimal("276.01"), TODAY)
     with pytest.raises(ReductionTooLarge):
         ap.preview_change(session, "10000001", "30000001", Decimal("73.59"), TODAY)
-    assert ap.preview_change(session, "10000001", "30000001", Decimal("73.60"), TODAY).new_amount == Decimal("73.60")
+    assert ap.preview_change(
+        session, "10000001", "30000001", Decimal("73.60"), TODAY
+    ).new_amount == Decimal("73.60")
 
 
 def test_change_is_applied_once_per_request(session):
-    args = dict(customer_number="10000001", contract_number="30000001", new_amount=Decimal("95"),
-                request_id="req-1", channel="rest", conversation_id="c1", today=TODAY)
+    args = dict(
+        customer_number="10000001",
+        contract_number="30000001",
+        new_amount=Decimal("95"),
+        request_id="req-1",
+        channel="rest",
+        conversation_id="c1",
+        today=TODAY,
+    )
     first = ap.apply_change(session, **args)
     second = ap.apply_change(session, **args)
     assert not first.already_applied and second.already_applied
     assert session.scalar(select(func.count()).select_from(AdvancePaymentChange)) == 1
     change = session.scalar(select(AdvancePaymentChange))
     assert (change.old_amount, change.new_amount, change.effective_on) == (
-        Decimal("85.00"), Decimal("95.00"), dt.date(2026, 12, 1))
+        Decimal("85.00"),
+        Decimal("95.00"),
+        dt.date(2026, 12, 1),
+    )
     exported = customer_data.export_customer(session, "10000001")
     assert exported["contracts"][0]["advance_payment"]["amount"] == "95.00"
     assert exported["advance_payment_changes"][0]["new_amount"] == "95.00"
@@ -101,5 +115,6 @@ def test_change_is_applied_once_per_request(session):
 
 def test_contract_of_another_customer_is_not_found(session):
     from bot.services.errors import NotFound
+
     with pytest.raises(NotFound):
         ap.preview_change(session, "10000001", "30000002", Decimal("90"), TODAY)

@@ -1,0 +1,95 @@
+"""Our Rasa NLU components on real messages, trained and loaded like in a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_components.bilingual_tokenizer import BilingualTokenizer
+from nlu_components.unknown_words import UnknownWordsFallback, Vocabulary
+
+TRAINING = [
+    ("Ich habe eine Frage zu meiner Rechnung", "ask_bill"),
+    ("Ich möchte meinen Abschlag ändern", "change_advance_payment"),
+    ("faturamı görmek istiyorum", "ask_bill"),
+    ("aylık ödememi değiştirmek istiyorum", "change_advance_payment"),
+    ("Hallo", "greet"),
+    ("merhaba", "greet"),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer() -> BilingualTokenizer:
+    return BilingualTokenizer(BilingualTokenizer.get_default_config())
+
+
+def tokenized(tokenizer: BilingualTokenizer, text: str) -> Message:
+    message = Message(data={"text": text})
+    tokenizer.process([message])
+    return message
+
+
+def test_tokens_carry_folded_lemmas_in_both_languages(tokenizer):
+    german = tokenized(tokenizer, "Ich möchte meine Rechnungen sehen")
+    turkish = tokenized(tokenizer, "FATURALARIMI görmek istiyorum")
+    assert "rechnung" in [t.lemma for t in german.get("text_tokens")]
+    assert [t.text for t in turkish.get("text_tokens")][0] == "FATURALARIMI"
+    # Turkish-aware folding: dotless I, no umlauts or Turkish letters.
+    assert turkish.get("text_tokens")[0].lemma.startswith("fatura")
+
+
+def test_apostrophe_suffix_is_its_own_token(tokenizer):
+    message = tokenized(tokenizer, "Abschlag'ımı değiştirmek istiyorum")
+    assert [t.text for t in message.get("text_tokens")][:2] == ["Abschlag", "ımı"]
+
+
+def test_vocabulary_forgives_typos_and_suffixes():
+    vocabulary = Vocabulary({"rechnung", "fatura", "faturalar", "abschlag"})
+    assert vocabulary.knows("rechnug")  # one letter missing
+    assert vocabulary.knows("rechnunk")  # one letter wrong
+    assert vocabulary.knows("faturalarimizdan")  # Turkish suffixes
+    assert not vocabulary.knows("blorp")
+
+
+def _trained(tmp_path: Path, tokenizer: BilingualTokenizer) -> UnknownWordsFallback:
+    storage = LocalModelStorage(tmp_path)
+    resource = Resource("unknown_words")
+    context = ExecutionContext(GraphSchema({}), "test")
+    component = UnknownWordsFallback.create({}, storage, resource, context)
+    data = TrainingData([Message(data={"text": t, "intent": i}) for t, i in TRAINING])
+    tokenizer.process_training_data(data)
+    component.train(data)
+    return UnknownWordsFallback.load({}, storage, resource, context)
+
+
+def _classified(tokenizer: BilingualTokenizer, text: str) -> Message:
+    message = tokenized(tokenizer, text)
+    message.set("intent", {"name": "ask_bill", "confidence": 0.93})
+    message.set(
+        "intent_ranking",
+        [{"name": "ask_bill", "confidence": 0.93}, {"name": "greet", "confidence": 0.07}],
+    )
+    return message
+
+
+def test_keyboard_mash_loses_its_confidence(tmp_path, tokenizer):
+    component = _trained(tmp_path, tokenizer)
+    [message] = component.process([_classified(tokenizer, "xqzv blorp wumm")])
+    assert message.get("intent")["confidence"] == 0.0
+    assert {r["confidence"] for r in message.get("intent_ranking")} == {0.0}
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Rechnug bitte", "faturalarımı göremiyorum", "10000002 44137", "😀", "ok"],
+)
+def test_known_words_typos_and_numbers_keep_their_confidence(tmp_path, tokenizer, text):
+    component = _trained(tmp_path, tokenizer)
+    [message] = component.process([_classified(tokenizer, text)])
+    assert message.get("intent")["confidence"] == 0.93
