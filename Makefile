@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup run shell test lint train nlu-report clean
+.PHONY: setup run shell call test lint train nlu-report clean
 
 setup:            ## install, migrate, load demo data, train when needed
 	@scripts/setup.sh
@@ -13,6 +13,9 @@ run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
 
 shell:           ## talk to the bot in this terminal (needs `make run` in another)
 	@$(PY) -m bot shell
+
+call:            ## call the phone bot from this terminal (needs `make run`)
+	@$(PY) -m connectors.voice_sim
 
 test: setup       ## every test: unit, actions, rasa data/stories, end to end
 	@scripts/test.sh

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from decimal import Decimal
 from typing import Any
@@ -25,6 +26,7 @@ from actions.forms import CANCELLED, CancellableFormValidation
 from actions.identity import require_identity
 from bot import i18n
 from bot.parsing import parse_amount, parse_amount_change, parse_commodity
+from bot.privacy import masked
 from bot.services import advance_payments as ap
 from bot.services.errors import (
     AmountOutOfRange,
@@ -33,6 +35,8 @@ from bot.services.errors import (
     ReductionTooLarge,
     UnchangedAmount,
 )
+
+logger = logging.getLogger(__name__)
 
 FORM_SLOTS = (
     "ap_contract",
@@ -347,6 +351,12 @@ class ActionSubmitAdvancePayment(Action):
             # The contract changed since the read-back: nothing is stored.
             dispatcher.utter_message(response="utter_change_not_possible")
             return reset
+        logger.info(
+            "advance payment %s contract=%s conversation=%s",
+            "already changed (repeated confirmation)" if result.already_applied else "changed",
+            masked(result.preview.contract.contract_number),
+            tracker.sender_id,
+        )
         dispatcher.utter_message(
             response="utter_advance_payment_changed",
             new_amount=i18n.money(result.preview.new_amount, language),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,8 +14,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel_of, language_of, latest_intent, run_db, transcript
 from bot import i18n
+from bot.privacy import masked
 from bot.services import handoff
 from bot.settings import load_settings
+
+logger = logging.getLogger(__name__)
 
 _REASON_BY_INTENT = {
     "request_human": "customer_request",
@@ -52,9 +56,18 @@ class ActionHandoff(Action):
                 transcript=lines,
             )
         )
+        logger.info(
+            "handoff case=%s reason=%s language=%s conversation=%s customer=%s",
+            case.case_id,
+            reason,
+            language,
+            tracker.sender_id,
+            masked(tracker.get_slot("verified_customer")),
+        )
         hours = handoff.HotlineHours()
         now = dt.datetime.now(ZoneInfo(settings.timezone))
-        if hours.is_open(now):
+        agents_available = hours.is_open(now)
+        if agents_available:
             dispatcher.utter_message(
                 response="utter_handoff_open",
                 case_id=case.case_id,
@@ -73,6 +86,8 @@ class ActionHandoff(Action):
                     "case_id": case.case_id,
                     "reason": case.reason,
                     "language": case.language,
+                    # whether a channel can connect to a person now (phone transfer)
+                    "agents_available": agents_available,
                 }
             }
         )

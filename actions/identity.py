@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, run_db, today
+from actions.common import latest_text, message_metadata, run_db, today
 from actions.forms import CANCELLED, CancellableFormValidation
 from bot.parsing import parse_identity
 from bot.services import identity
 from bot.services.errors import VerificationFailed
+
+logger = logging.getLogger(__name__)
 
 IDENTITY_SLOTS = ("customer_number", "postcode", "birth_date")
 
 
 def is_verified(tracker: Tracker) -> bool:
     return bool(tracker.get_slot("verified_customer"))
+
+
+async def _caller_customer(tracker: Tracker) -> str | None:
+    """On the phone: the customer number registered for the caller's number.
+
+    Only when exactly one customer has that number, only before the first
+    failed attempt, and only for the phone channel (whose caller number comes
+    from Twilio, not from the customer). Postcode and birth date are still
+    asked, so a known phone number alone never proves who is calling.
+    """
+    if tracker.get_slot("customer_number") or tracker.get_slot("identity_attempts"):
+        return None
+    if tracker.get_latest_input_channel() != "voice":
+        return None
+    caller = message_metadata(tracker).get("caller")
+    if not isinstance(caller, str) or not caller.startswith("+"):
+        return None
+    matches = await run_db(lambda s: identity.customers_with_phone(s, caller))
+    return matches[0] if len(matches) == 1 else None
 
 
 class ValidateIdentityForm(CancellableFormValidation):
@@ -41,7 +63,7 @@ class ValidateIdentityForm(CancellableFormValidation):
             return []
         found = parse_identity(latest_text(tracker), today())
         values = {
-            "customer_number": found.customer_number,
+            "customer_number": found.customer_number or await _caller_customer(tracker),
             "postcode": found.postcode,
             "birth_date": found.birth_date.isoformat() if found.birth_date else None,
         }
@@ -78,6 +100,8 @@ class ValidateIdentityForm(CancellableFormValidation):
             customer = await run_db(lambda s: identity.verify(s, number, postcode, birth_date))
         except VerificationFailed:
             attempts = int(slots.get("identity_attempts") or 0) + 1
+            # Never the values themselves: they are personal data.
+            logger.info("identity check failed attempt=%d", attempts)
             reset = [SlotSet(s, None) for s in IDENTITY_SLOTS]
             if attempts >= identity.MAX_ATTEMPTS:
                 return [

@@ -141,3 +141,39 @@ class HandoffCase(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
     closed_at = Column(DateTime, nullable=True)
     note = Column(Text, nullable=True)
+
+
+class PhoneCall(Base):
+    """One call on the hotline (the Rasa conversation id is its CallSid)."""
+
+    __tablename__ = "phone_calls"
+
+    id = Column(Integer, primary_key=True)
+    call_sid = Column(String(64), nullable=False, unique=True)
+    caller = Column(String(32), nullable=True)
+    language = Column(String(2), nullable=True)
+    # consecutive turns without any input from the caller
+    silences = Column(Integer, nullable=False, default=0)
+    # button payloads of the last reply, chosen by pressing 1, 2, ...
+    choices = Column(JSON, nullable=False, default=list)
+    status = Column(String(20), nullable=False, default="in-progress")
+    duration_seconds = Column(Integer, nullable=True)
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime, nullable=True)
+
+
+class PhoneTurn(Base):
+    """The TwiML answer to one webhook request of a call.
+
+    Twilio re-sends a request when an answer is slow or lost; the same turn
+    then gets the stored answer instead of running the conversation twice.
+    """
+
+    __tablename__ = "phone_turns"
+    __table_args__ = (UniqueConstraint("call_sid", "turn", name="uq_phone_turn"),)
+
+    id = Column(Integer, primary_key=True)
+    call_sid = Column(String(64), nullable=False)
+    turn = Column(String(40), nullable=False)
+    twiml = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

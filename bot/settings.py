@@ -15,6 +15,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRETS = {"", "change-me", "dev-token-change-me"}
 DEV_RASA_TOKEN = "dev-token-change-me"
+# Signs the local phone simulator's requests in development mode only.
+DEV_TWILIO_TOKEN = "dev-twilio-token"
 
 
 class SettingsError(RuntimeError):
@@ -51,6 +53,14 @@ class Settings:
     utility_name: str = "Stadtwerke Rheinruhr"
     handoff_wait_minutes: int = 5
     timezone: str = "Europe/Berlin"
+    # Phone channel (Twilio Voice)
+    twilio_auth_token: str = ""
+    public_base_url: str = ""
+    voice_transfer_number: str = ""
+    voice_transfer_sip: str = ""
+    voice_queue: str = ""
+    voice_name_de: str = "Polly.Vicki-Neural"
+    voice_name_tr: str = "Polly.Filiz"
 
     @property
     def is_production(self) -> bool:
@@ -60,11 +70,27 @@ class Settings:
     def rasa_url(self) -> str:
         return f"http://{self.rasa_host}:{self.rasa_port}"
 
+    @property
+    def voice_base_url(self) -> str:
+        """The public URL Twilio calls (behind a proxy it differs from ours)."""
+        return (self.public_base_url or self.rasa_url).rstrip("/")
+
+    @property
+    def voice_token(self) -> str:
+        """Twilio's auth token; a fixed development token outside production."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        if self.is_production:
+            raise SettingsError("TWILIO_AUTH_TOKEN must be set in production")
+        return DEV_TWILIO_TOKEN
+
     def check(self) -> None:
         """Refuse to run production with placeholder secrets; warn in development."""
         if self.is_production:
             if self.rasa_auth_token in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
+            if not self.twilio_auth_token:
+                raise SettingsError("TWILIO_AUTH_TOKEN must be set in production")
             if self.database_url.startswith("sqlite"):
                 warnings.warn("production mode is running on SQLite", stacklevel=2)
         elif self.environment != "development":
@@ -89,6 +115,13 @@ def load_settings() -> Settings:
         utility_name=os.environ.get("UTILITY_NAME") or defaults.utility_name,
         handoff_wait_minutes=_int("HANDOFF_WAIT_MINUTES", defaults.handoff_wait_minutes),
         timezone=os.environ.get("TIMEZONE") or defaults.timezone,
+        twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip(),
+        public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip(),
+        voice_transfer_number=os.environ.get("VOICE_TRANSFER_NUMBER", "").strip(),
+        voice_transfer_sip=os.environ.get("VOICE_TRANSFER_SIP", "").strip(),
+        voice_queue=os.environ.get("VOICE_QUEUE", "").strip(),
+        voice_name_de=os.environ.get("VOICE_NAME_DE") or defaults.voice_name_de,
+        voice_name_tr=os.environ.get("VOICE_NAME_TR") or defaults.voice_name_tr,
     )
 
 
@@ -111,4 +144,11 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "UTILITY_NAME": settings.utility_name,
         "HANDOFF_WAIT_MINUTES": str(settings.handoff_wait_minutes),
         "TIMEZONE": settings.timezone,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "PUBLIC_BASE_URL": settings.public_base_url,
+        "VOICE_TRANSFER_NUMBER": settings.voice_transfer_number,
+        "VOICE_TRANSFER_SIP": settings.voice_transfer_sip,
+        "VOICE_QUEUE": settings.voice_queue,
+        "VOICE_NAME_DE": settings.voice_name_de,
+        "VOICE_NAME_TR": settings.voice_name_tr,
     }

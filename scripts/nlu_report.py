@@ -143,7 +143,10 @@ def evaluate_split(
     return asyncio.run(parse_all())
 
 
-def cross_validate(config: Path, folds: int, seed: int = 7) -> list[Prediction]:
+def cross_validate(
+    config: Path, folds: int, seed: int = 7, only_first: bool = False
+) -> list[Prediction]:
+    """Held-out predictions of every fold (or of the first only: a quick look)."""
     from sklearn.model_selection import StratifiedKFold
 
     data, languages = load_examples()
@@ -164,6 +167,8 @@ def cross_validate(config: Path, folds: int, seed: int = 7) -> list[Prediction]:
                 Path(tmp) / f"fold{number}",
             )
             print(f"fold {number}/{folds} done in {time.monotonic() - started:.0f} s")
+            if only_first:
+                break
     return predictions
 
 
@@ -227,7 +232,7 @@ def choose_thresholds(predictions: list[Prediction]) -> dict[str, float]:
 
 
 def summarise(
-    predictions: list[Prediction], config: Path, folds: int, seconds: float
+    predictions: list[Prediction], config: Path, folds: int, seconds: float, quick: bool = False
 ) -> dict[str, Any]:
     per_language = {}
     for language in LANGUAGES:
@@ -244,6 +249,7 @@ def summarise(
     return {
         "config": str(config.relative_to(ROOT) if config.is_relative_to(ROOT) else config),
         "folds": folds,
+        "folds_scored": "first only" if quick else "all",
         "seconds": round(seconds),
         "languages": per_language,
         "fallback": choose_thresholds(predictions),
@@ -263,9 +269,13 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [
         "# NLU report (cross-validated)",
         "",
-        f"Made by `python -m scripts.nlu_report` with `{summary['config']}`, "
-        f"{summary['folds']}-fold stratified cross-validation over both languages "
-        f"({summary['seconds']} s). Each held-out message is scored under its own language.",
+        f"Made by `python -m scripts.nlu_report` with `{summary['config']}`: "
+        + (
+            f"{summary['folds']}-fold stratified cross-validation over both languages"
+            if summary["folds_scored"] == "all"
+            else f"the first of {summary['folds']} stratified folds only (a quick comparison)"
+        )
+        + f" ({summary['seconds']} s). Each held-out message is scored under its own language.",
         "",
         "| language | examples | accuracy | macro-F1 (intents) | entity F1 |",
         "|---|---:|---:|---:|---:|",
@@ -316,12 +326,19 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--config", type=Path, default=ROOT / "config.yml")
     parser.add_argument("--out", type=Path, default=ROOT / "reports" / "nlu")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="train and score the first fold only (to compare configurations fast)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
     logging.getLogger("rasa").setLevel(logging.WARNING)
     started = time.monotonic()
-    predictions = cross_validate(args.config.resolve(), args.folds)
-    summary = summarise(predictions, args.config.resolve(), args.folds, time.monotonic() - started)
+    predictions = cross_validate(args.config.resolve(), args.folds, only_first=args.quick)
+    summary = summarise(
+        predictions, args.config.resolve(), args.folds, time.monotonic() - started, args.quick
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (args.out / "summary.md").write_text(markdown(summary), encoding="utf-8")

@@ -76,7 +76,14 @@ async def test_handoff_stores_a_case_and_pauses_the_bot(database_url, domain, cl
     assert outcome.responses == ["utter_handoff_open"]
     assert case.case_id in outcome.texts[0] and "etwa 5 Minuten" in outcome.texts[0]
     assert outcome.payloads == [
-        {"handoff": {"case_id": case.case_id, "reason": "customer_request", "language": "de"}}
+        {
+            "handoff": {
+                "case_id": case.case_id,
+                "reason": "customer_request",
+                "language": "de",
+                "agents_available": True,
+            }
+        }
     ]
     assert outcome.events == [
         {"event": "active_loop", "timestamp": None, "name": None},
@@ -101,6 +108,8 @@ async def test_turkish_handoff_outside_hotline_hours(database_url, domain, clock
     assert case.case_id in outcome.texts[0]
     assert "Pazartesi, 08:00 itibarıyla" in outcome.texts[0]
     assert outcome.payloads[0]["handoff"]["language"] == "tr"
+    # The phone channel offers no transfer when nobody is there.
+    assert outcome.payloads[0]["handoff"]["agents_available"] is False
 
 
 @pytest.mark.parametrize(

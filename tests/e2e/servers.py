@@ -46,6 +46,9 @@ class Servers:
             rasa_port=free_port(),
             action_port=free_port(),
             rasa_auth_token=TOKEN,
+            twilio_auth_token="",
+            public_base_url="",
+            voice_queue="stadtwerk-agents",
         )
 
     @property

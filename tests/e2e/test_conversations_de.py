@@ -28,7 +28,7 @@ def test_bill_question_after_identity_check(chat: Chat) -> None:
     assert "1.043,27 €" in reply  # total in German format
     assert "83,27 €" in reply and "Nachzahlung" in reply
     assert "05.02.2025" in reply
-    assert chat.slot("identity_verified") is True
+    assert chat.slot("verified_customer") == "10000001"
 
 
 def test_bill_for_named_commodity_and_list_for_several_contracts(chat: Chat) -> None:
@@ -112,7 +112,7 @@ def test_three_wrong_identity_attempts_lock_and_hand_off(chat: Chat) -> None:
     assert payload["reason"] == "identity_failed" and payload["language"] == "de"
     # Even the right details are no longer checked in this conversation.
     chat.texts("10000002 44137 12.03.1975")
-    assert chat.slot("identity_verified") is not True
+    assert chat.slot("verified_customer") is None
 
 
 def test_request_human_stores_case_with_transcript_and_pauses(chat: Chat) -> None:

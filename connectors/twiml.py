@@ -1,0 +1,186 @@
+"""TwiML for the phone channel: pure functions from bot replies to Twilio XML.
+
+Everything Twilio hears from us is built here: the spoken replies (`<Say>`
+with a voice and language per language, SSML for digits and pauses), the
+next question (`<Gather>` for speech and keypad, in the caller's language),
+transfers (`<Dial>` / `<Enqueue>`) and the end of a call (`<Hangup/>`).
+Tests call these functions without a server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from twilio.twiml.voice_response import Dial, Enqueue, Gather, Say, VoiceResponse
+
+from bot.settings import Settings
+from connectors.speech import Part, choice_prompt, speakable
+
+SPEECH_LANGUAGES = {"de": "de-DE", "tr": "tr-TR"}
+# Words the recogniser should expect on a utility's hotline.
+HINTS = {
+    "de": "Abschlag, Rechnung, Kundennummer, Postleitzahl, Vertrag, Strom, Gas, Wasser, "
+    "Fernwärme, Zählerstand, Mitarbeiter, Nachzahlung, Guthaben, ja, nein, Euro",
+    "tr": "Abschlag, Rechnung, fatura, müşteri numarası, posta kodu, sözleşme, elektrik, "
+    "doğalgaz, su, temsilci, evet, hayır, avro, Türkçe, Almanca",
+}
+# Seconds of silence before a question counts as unanswered, and the
+# recogniser's end-of-speech detection ("auto" answers as soon as the caller
+# stops, instead of Rasa's stock five seconds of dead air).
+GATHER_TIMEOUT = 4
+SPEECH_TIMEOUT = "auto"
+SPEECH_MODEL = "phone_call"
+PAUSE = "300ms"
+
+
+@dataclass
+class BotReply:
+    """What the bot answered in one turn, sorted for the phone."""
+
+    texts: list[str] = field(default_factory=list)
+    choices: list[tuple[str, str]] = field(default_factory=list)  # (title, payload)
+    handoff: dict | None = None
+    end: bool = False
+
+    @classmethod
+    def from_messages(cls, messages: list[dict]) -> BotReply:
+        reply = cls()
+        for message in messages:
+            if message.get("text"):
+                reply.texts.append(message["text"])
+            for button in message.get("buttons") or []:
+                reply.choices.append((button.get("title", ""), button.get("payload", "")))
+            custom = message.get("custom")
+            if isinstance(custom, dict):
+                if isinstance(custom.get("handoff"), dict):
+                    reply.handoff = custom["handoff"]
+                if custom.get("end_conversation"):
+                    reply.end = True
+        return reply
+
+
+def voice_of(settings: Settings, language: str) -> str:
+    return settings.voice_name_tr if language == "tr" else settings.voice_name_de
+
+
+def say(texts: list[str], language: str, settings: Settings) -> Say:
+    """One `<Say>` for several replies, with pauses between them."""
+    element = Say(voice=voice_of(settings, language), language=SPEECH_LANGUAGES[language])
+    for number, text in enumerate(texts):
+        if number:
+            element.break_(time=PAUSE)
+        for part in speakable(text, language):
+            _append(element, part)
+    return element
+
+
+def _append(element: Say, part: Part) -> None:
+    if part.kind == "digits":
+        element.say_as(" ".join(part.value), interpret_as="digits")
+    else:
+        element.append(part.value)
+
+
+def action_url(settings: Settings, **params: str | int) -> str:
+    """Absolute webhook URL (Twilio signs and calls exactly this)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{settings.voice_base_url}/webhooks/voice/webhook" + (f"?{query}" if query else "")
+
+
+def gather(language: str, url: str, hints: str | None = None) -> Gather:
+    return Gather(
+        input="dtmf speech",
+        action=url,
+        method="POST",
+        language=SPEECH_LANGUAGES[language],
+        hints=hints or HINTS[language],
+        speech_model=SPEECH_MODEL,
+        speech_timeout=SPEECH_TIMEOUT,
+        timeout=GATHER_TIMEOUT,
+        finish_on_key="#",
+        action_on_empty_result=True,
+    )
+
+
+def ask(texts: list[str], language: str, settings: Settings, url: str) -> str:
+    """Say `texts` while listening for the caller's answer."""
+    response = VoiceResponse()
+    listening = gather(language, url)
+    if texts:
+        listening.append(say(texts, language, settings))
+    response.append(listening)
+    return response.to_xml()
+
+
+def goodbye(texts: list[str], language: str, settings: Settings) -> str:
+    response = VoiceResponse()
+    if texts:
+        response.append(say(texts, language, settings))
+    response.hangup()
+    return response.to_xml()
+
+
+def wait_then(texts: list[str], language: str, settings: Settings, url: str) -> str:
+    """A short line, then fetch the answer of a slow turn from `url`."""
+    response = VoiceResponse()
+    response.append(say(texts, language, settings))
+    response.redirect(url, method="POST")
+    return response.to_xml()
+
+
+def transfer(texts: list[str], language: str, settings: Settings, handoff: dict) -> str:
+    """Say the handoff line, then connect the caller to a person.
+
+    The case is found by the call: its conversation id is the CallSid, which
+    the agent's side of a `<Dial>` or a dequeued call also sees; a SIP
+    transfer carries the case id as a header, a transfer to a number plays
+    it to the agent first (whisper URL).
+    """
+    response = VoiceResponse()
+    response.append(say(texts, language, settings))
+    case_id = str(handoff.get("case_id", ""))
+    if settings.voice_queue:
+        response.append(Enqueue(settings.voice_queue))
+    elif settings.voice_transfer_sip:
+        dial = Dial()
+        separator = "&" if "?" in settings.voice_transfer_sip else "?"
+        dial.sip(f"{settings.voice_transfer_sip}{separator}X-Case-Id={case_id}")
+        response.append(dial)
+    elif settings.voice_transfer_number:
+        dial = Dial()
+        dial.number(
+            settings.voice_transfer_number,
+            url=f"{settings.voice_base_url}/webhooks/voice/whisper?"
+            + urlencode({"case": case_id, "language": language}),
+        )
+        response.append(dial)
+    else:
+        # No agent line configured: the case waits for a call back.
+        response.hangup()
+    return response.to_xml()
+
+
+def menu_choices(reply: BotReply, language: str) -> list[str]:
+    """The spoken texts, with buttons read out as a keypad menu."""
+    texts = list(reply.texts)
+    if reply.choices:
+        texts.append(choice_prompt([title for title, _ in reply.choices], language))
+    return texts
+
+
+def language_menu(german: str, turkish: str, settings: Settings, url: str) -> str:
+    """The opening: each language's line in its own voice, keypad or speech."""
+    response = VoiceResponse()
+    listening = gather("de", url, hints="Deutsch, Türkisch, Türkçe, eins, zwei")
+    listening.append(say([german], "de", settings))
+    listening.append(say([turkish], "tr", settings))
+    response.append(listening)
+    return response.to_xml()
+
+
+def announcement(texts: list[str], language: str, settings: Settings) -> str:
+    """Only speech (the agent's whisper before a transferred call connects)."""
+    response = VoiceResponse()
+    response.append(say(texts, language, settings))
+    return response.to_xml()

@@ -1,0 +1,351 @@
+"""The phone hotline: a Twilio Voice channel for German and Turkish callers.
+
+Registered in `credentials.yml` as `connectors.voice.VoiceInput` (name
+`voice`): Twilio's "A call comes in" webhook and every follow-up go to
+`POST /webhooks/voice/webhook`, call status callbacks to
+`POST /webhooks/voice/status`.
+
+One call is one Rasa conversation (sender id = CallSid). Each request is
+checked against Twilio's `X-Twilio-Signature`; each answer is stored per
+call and step, so a request Twilio re-sends gets the same answer instead of
+running the conversation twice. The call opens with a bilingual language
+choice; a caller who simply starts talking is understood in the language
+they speak. Replies are the chat responses made speakable
+(`connectors.speech`) and rendered as TwiML (`connectors.twiml`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot import i18n
+from bot.language import detect, requested_language
+from bot.parsing import parse_birth_date
+from bot.responses import response_text
+from bot.settings import Settings, load_settings
+from bot.text import clean_message
+from connectors import twiml
+from connectors.phone_store import PhoneStore
+
+logger = logging.getLogger(__name__)
+
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+# Twilio waits 15 s for an answer; after this many seconds the caller hears
+# "one moment" and Twilio fetches the answer with a second request.
+REPLY_BUDGET_SECONDS = 8.0
+MAX_SILENCES = 3
+ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+TurnHandler = Callable[[UserMessage], Awaitable[Any]]
+
+
+class VoiceOutputChannel(CollectingOutputChannel):
+    """Collects one turn's replies; its name selects `channel: voice` responses."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "voice"
+
+
+class VoiceInput(InputChannel):
+    """Twilio Voice webhooks → Rasa conversations → TwiML."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "voice"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(load_settings())
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Raises in production without TWILIO_AUTH_TOKEN.
+        self.validator = RequestValidator(settings.voice_token)
+        if not settings.twilio_auth_token:
+            logger.warning(
+                "voice channel in development mode: requests are signed with the "
+                "development token, not a Twilio account's"
+            )
+        self.store = PhoneStore()
+        self._slow_turns: dict[tuple[str, str], asyncio.Future[str]] = {}
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: TurnHandler) -> Blueprint:
+        webhook = Blueprint("voice_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            params = self._params(request)
+            if not self._signed(request, params):
+                return response.text("forbidden", status=403)
+            call_sid = params.get("CallSid", "")
+            if not CALL_SID.fullmatch(call_sid):
+                return response.text("missing or malformed CallSid", status=400)
+            step = request.args.get("step", "start")
+            turn = request.args.get("turn", "0")
+            key = f"{step}:{turn}"[:40]
+            if not await self.store.claim_turn(call_sid, key):
+                # Twilio re-sent a request we are answering or have answered.
+                answer = await self.store.answer_of(call_sid, key, REPLY_BUDGET_SECONDS)
+                return _xml(answer or self._still_working(request, turn))
+            try:
+                answer = await self._answer(request, on_new_message, params, step, turn)
+            except Exception:  # noqa: BLE001 - the caller must hear something
+                logger.exception("voice turn failed call=%s step=%s", call_sid, step)
+                answer = twiml.goodbye(
+                    [self._text(request, "utter_technical_problem", "de")], "de", self.settings
+                )
+            await self.store.save_answer(call_sid, key, answer)
+            return _xml(answer)
+
+        @webhook.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            params = self._params(request)
+            if not self._signed(request, params):
+                return response.text("forbidden", status=403)
+            call_sid = params.get("CallSid", "")
+            call_status = params.get("CallStatus", "")
+            if CALL_SID.fullmatch(call_sid) and call_status in ENDED_STATUSES:
+                duration = params.get("CallDuration", "")
+                await self.store.end_call(
+                    call_sid, call_status, int(duration) if duration.isdigit() else None
+                )
+            return response.text("", status=204)
+
+        @webhook.route("/whisper", methods=["POST"])
+        async def whisper(request: Request) -> HTTPResponse:
+            """What the agent hears before a transferred call is connected."""
+            params = self._params(request)
+            if not self._signed(request, params):
+                return response.text("forbidden", status=403)
+            case_id = re.sub(r"[^A-Z0-9-]", "", request.args.get("case", ""))[:16]
+            language = request.args.get("language", "de")
+            line = self._text(request, "utter_voice_whisper", "de").format(
+                case_id=case_id,
+                language=self._text(request, f"utter_label_language_{language}", "de"),
+            )
+            return _xml(twiml.announcement([line], "de", self.settings))
+
+        return webhook
+
+    @staticmethod
+    def _params(request: Request) -> dict[str, str]:
+        return {key: values[0] for key, values in request.form.items() if values}
+
+    def _signed(self, request: Request, params: dict[str, str]) -> bool:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = f"{self.settings.voice_base_url}{request.path}"
+        if request.query_string:
+            url += f"?{request.query_string}"
+        return bool(signature) and self.validator.validate(url, params, signature)
+
+    # --- one turn -----------------------------------------------------------------------
+
+    async def _answer(
+        self,
+        request: Request,
+        on_new_message: TurnHandler,
+        params: dict[str, str],
+        step: str,
+        turn: str,
+    ) -> str:
+        call_sid = params["CallSid"]
+        call = await self.store.call(call_sid, caller=params.get("From"))
+        number = int(turn) if turn.isdigit() else 0
+        if step == "start":
+            return self._language_menu(request, call_sid, number + 1)
+        if step == "pending":
+            return await self._pending(request, call_sid, turn)
+
+        speech = clean_message(params.get("SpeechResult", ""))[:500]
+        digits = re.sub(r"[^0-9*]", "", params.get("Digits", ""))[:20]
+        language = call.language
+        if step == "language":
+            chosen = {"1": "de", "2": "tr"}.get(digits) or requested_language(speech)
+            if chosen:
+                await self.store.update(call_sid, language=chosen, silences=0)
+                greeting = self._text(request, "utter_voice_how_can_i_help", chosen)
+                return twiml.ask([greeting], chosen, self.settings, self._url(call_sid, number + 1))
+            if not speech:
+                return await self._silence(request, call, number)
+            # The caller just started talking: their words are the first turn.
+            language = detect(speech) or "de"
+            await self.store.update(call_sid, language=language)
+        language = language or "de"
+
+        if not speech and not digits:
+            return await self._silence(request, call, number)
+        await self.store.update(call_sid, silences=0)
+        text = await self._text_of_keypad(request, call_sid, digits, call.choices) or speech
+        task = asyncio.ensure_future(
+            self._run_turn(request, on_new_message, call_sid, text, language, params, number)
+        )
+        done, _ = await asyncio.wait({task}, timeout=REPLY_BUDGET_SECONDS)
+        if task in done:
+            return task.result()
+        # Slow (a busy action server): keep the line alive, deliver it next request.
+        self._slow_turns[(call_sid, str(number + 1))] = task
+        task.add_done_callback(
+            lambda done: (
+                asyncio.ensure_future(
+                    self.store.save_answer(call_sid, f"result:{number + 1}", done.result())
+                )
+                if not done.exception()
+                else None
+            )
+        )
+        return twiml.wait_then(
+            [self._text(request, "utter_voice_one_moment", language)],
+            language,
+            self.settings,
+            twiml.action_url(self.settings, step="pending", turn=number + 1),
+        )
+
+    async def _pending(self, request: Request, call_sid: str, turn: str) -> str:
+        """The answer of a slow turn: from this process, or stored by another."""
+        task = self._slow_turns.pop((call_sid, turn), None)
+        if task is not None:
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), REPLY_BUDGET_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+        else:
+            answer = await self.store.answer_of(call_sid, f"result:{turn}", REPLY_BUDGET_SECONDS)
+            if answer:
+                return answer
+        # Still nothing after two budgets: apologise rather than loop.
+        return twiml.goodbye(
+            [self._text(request, "utter_technical_problem", "de")], "de", self.settings
+        )
+
+    async def _run_turn(
+        self,
+        request: Request,
+        on_new_message: TurnHandler,
+        call_sid: str,
+        text: str,
+        language: str,
+        params: dict[str, str],
+        number: int,
+    ) -> str:
+        collector = VoiceOutputChannel()
+        metadata = {"language": language, "channel": "voice", "caller": params.get("From", "")}
+        await on_new_message(
+            UserMessage(text, collector, call_sid, input_channel=self.name(), metadata=metadata)
+        )
+        reply = twiml.BotReply.from_messages(collector.messages)
+        # The conversation may have switched language ("Türkçe lütfen").
+        language = await self._conversation_language(request, call_sid) or language
+        await self.store.update(call_sid, language=language, choices=reply.choices)
+        texts = twiml.menu_choices(reply, language)
+        if reply.handoff is not None:
+            if reply.handoff.get("agents_available", True):
+                return twiml.transfer(texts, language, self.settings, reply.handoff)
+            return twiml.goodbye(texts, language, self.settings)
+        if reply.end:
+            return twiml.goodbye(texts, language, self.settings)
+        return twiml.ask(texts, language, self.settings, self._url(call_sid, number + 1))
+
+    async def _silence(self, request: Request, call: Any, number: int) -> str:
+        """No input: re-prompt twice (the second time offering a person), then end."""
+        language = call.language or "de"
+        silences = call.silences + 1
+        await self.store.update(call.call_sid, silences=silences)
+        if silences >= MAX_SILENCES:
+            return twiml.goodbye(
+                [self._text(request, "utter_voice_no_input_goodbye", language)],
+                language,
+                self.settings,
+            )
+        if call.language is None:
+            return self._language_menu(request, call.call_sid, number + 1)
+        name = "utter_voice_still_there" if silences == 1 else "utter_voice_offer_person"
+        return twiml.ask(
+            [self._text(request, name, language)],
+            language,
+            self.settings,
+            self._url(call.call_sid, number + 1),
+        )
+
+    async def _text_of_keypad(
+        self, request: Request, call_sid: str, digits: str, choices: list
+    ) -> str | None:
+        """What keypad input means: a menu choice, a person, a date, an amount."""
+        if not digits:
+            return None
+        if digits == "0":
+            return "/request_human"
+        if len(digits) == 1 and choices and 1 <= int(digits) <= len(choices):
+            return str(choices[int(digits) - 1][1])
+        requested = await self._slot(request, call_sid, "requested_slot")
+        if requested == "birth_date" and len(digits) == 8:
+            day = parse_birth_date(f"{digits[:2]}.{digits[2:4]}.{digits[4:]}")
+            if day is not None:
+                return day.strftime("%d.%m.%Y")
+        if requested == "ap_amount" and re.fullmatch(r"\d+(\*\d{1,2})?", digits):
+            return digits.replace("*", ",") + " €"
+        return digits.replace("*", "")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _url(self, _call_sid: str, turn: int) -> str:
+        return twiml.action_url(self.settings, step="turn", turn=turn)
+
+    def _language_menu(self, request: Request, call_sid: str, turn: int) -> str:
+        return twiml.language_menu(
+            self._text(request, "utter_voice_welcome", "de").format(
+                utility=self.settings.utility_name
+            ),
+            self._text(request, "utter_voice_welcome", "tr").format(
+                utility=self.settings.utility_name
+            ),
+            self.settings,
+            twiml.action_url(self.settings, step="language", turn=turn),
+        )
+
+    def _still_working(self, request: Request, turn: str) -> str:
+        """For a re-sent request whose first delivery is still being answered."""
+        number = int(turn) if turn.isdigit() else 0
+        return twiml.wait_then(
+            [self._text(request, "utter_voice_one_moment", "de")],
+            "de",
+            self.settings,
+            twiml.action_url(self.settings, step="pending", turn=number + 1),
+        )
+
+    @staticmethod
+    def _text(request: Request, name: str, language: str) -> str:
+        agent = getattr(request.app.ctx, "agent", None)
+        responses = agent.domain.responses if agent is not None and agent.domain else {}
+        return response_text(responses, name, language)
+
+    @staticmethod
+    async def _slot(request: Request, call_sid: str, slot: str) -> Any:
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.tracker_store is None:
+            return None
+        tracker = await agent.tracker_store.retrieve(call_sid)
+        return tracker.get_slot(slot) if tracker else None
+
+    async def _conversation_language(self, request: Request, call_sid: str) -> str | None:
+        language = await self._slot(request, call_sid, "language")
+        return language if language in i18n.LANGUAGES else None
+
+
+def _xml(body: str) -> HTTPResponse:
+    return response.text(body, content_type="text/xml; charset=utf-8")

@@ -1,0 +1,48 @@
+"""Chat replies turned into speech for the phone channel."""
+
+import pytest
+
+from connectors.speech import Part, choice_prompt, clean_for_speech, speakable
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "spoken"),
+    [
+        ("Nachzahlung von 1.043,27\xa0€.", "de", "Nachzahlung von 1043 Euro und 27 Cent."),
+        ("Abschlag 85,00 €", "de", "Abschlag 85 Euro"),
+        ("ek ödeme €1.043,27", "tr", "ek ödeme 1043 avro 27 sent"),
+        ("fällig am 05.02.2025", "de", "fällig am 5. Februar 2025"),
+        ("son ödeme tarihi 05.02.2025", "tr", "son ödeme tarihi 5 Şubat 2025"),
+        ("Verbrauch 3.120 kWh", "de", "Verbrauch 3120 Kilowattstunden"),
+        ("tüketim 3.120 kWh", "tr", "tüketim 3120 kilovatsaat"),
+    ],
+)
+def test_money_dates_and_units_are_spoken_naturally(text, language, spoken):
+    assert clean_for_speech(text, language) == spoken
+
+
+def test_nothing_unspeakable_is_left():
+    text = "**Gern!** 😀👍 Mehr unter https://www.stadtwerk.de/portal oder _hier_ #tipp"
+    spoken = clean_for_speech(text, "de")
+    assert spoken == "Gern! Mehr unter auf unserer Website oder hier tipp"
+    assert not any(ch in spoken for ch in "*_#😀👍/")
+
+
+def test_identifiers_are_read_digit_by_digit():
+    parts = speakable("Ihre Vorgangsnummer ist H-EB094008, Vertrag 30000002.", "de")
+    assert parts == [
+        Part("text", "Ihre Vorgangsnummer ist "),
+        Part("digits", "HEB094008"),
+        Part("text", ", Vertrag "),
+        Part("digits", "30000002"),
+        Part("text", "."),
+    ]
+
+
+def test_buttons_become_a_spoken_menu():
+    assert choice_prompt(["Strom", "Gas"], "de") == (
+        "Drücken Sie die 1 für Strom; die 2 für Gas. Oder sagen Sie es einfach."
+    )
+    assert choice_prompt(["elektrik", "doğalgaz"], "tr").startswith(
+        "Seçenekler: elektrik için 1; doğalgaz için 2."
+    )
