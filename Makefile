@@ -3,7 +3,7 @@ PY := .venv/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup run shell call test lint train nlu-report clean
+.PHONY: setup run shell call test lint train nlu-report bench clean
 
 setup:            ## install, migrate, load demo data, train when needed
 	@scripts/setup.sh
@@ -29,6 +29,9 @@ train: setup      ## force a training run
 
 nlu-report: setup ## cross-validated NLU report per language (slow)
 	@$(PY) -m scripts.nlu_report
+
+bench: setup      ## benchmarks (results in bench/results/)
+	@$(PY) -m bench.voice_latency
 
 clean:
 	rm -rf var/*.db models/*.tar.gz models/.fingerprint

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
@@ -19,13 +19,15 @@ from actions.common import (
     language_of,
     latest_intent,
     latest_text,
+    next_step,
     run_db,
     today,
 )
 from actions.forms import CANCELLED, CancellableFormValidation
+from actions.handoff import hand_off
 from actions.identity import require_identity
 from bot import i18n
-from bot.parsing import parse_amount, parse_amount_change, parse_commodity
+from bot.parsing import is_explicit_yes, parse_amount, parse_amount_change, parse_commodity
 from bot.privacy import masked
 from bot.services import advance_payments as ap
 from bot.services.errors import (
@@ -101,7 +103,7 @@ class ActionStartAdvancePayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         events: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
-        events.append(SlotSet(CANCELLED, None))
+        events += [SlotSet(CANCELLED, None), next_step(None)]
         text = latest_text(tracker)
         change = parse_amount_change(text)
         amount = parse_amount(text)
@@ -109,10 +111,10 @@ class ActionStartAdvancePayment(Action):
             events.append(SlotSet("ap_change", str(change)))
         elif amount is not None:
             events.append(SlotSet("ap_amount", str(amount)))
-        gate = require_identity(tracker, "change_advance_payment")
+        gate = await require_identity(dispatcher, tracker, "change_advance_payment")
         if gate is not None:
             return events + gate
-        return events + [FollowupAction("advance_payment_form")]
+        return events + [next_step("advance_payment_form")]
 
 
 class ValidateAdvancePaymentForm(CancellableFormValidation):
@@ -176,7 +178,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         if named is not None and str(named) != tracker.get_slot("ap_read_back"):
             return {}  # a correction ("nein, lieber 90 €"): extract_ap_amount took it
         intent = latest_intent(tracker)
-        if intent == "affirm":
+        if intent == "affirm" and is_explicit_yes(latest_text(tracker)):
             return {"ap_confirmed": True}
         if intent == "deny":
             return {"ap_confirmed": False, CANCELLED: True}
@@ -320,12 +322,9 @@ class ActionSubmitAdvancePayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         reset: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
-        reset += [SlotSet(CANCELLED, None), SlotSet("form_retry", None)]
+        reset += [SlotSet(CANCELLED, None), SlotSet("form_retry", None), next_step(None)]
         if tracker.get_slot("ap_rejected"):
-            return reset + [
-                SlotSet("handoff_reason", "reduction_rejected"),
-                FollowupAction("action_handoff"),
-            ]
+            return reset + await hand_off(dispatcher, tracker, "reduction_rejected")
         if tracker.get_slot(CANCELLED) or tracker.get_slot("ap_confirmed") is not True:
             dispatcher.utter_message(response="utter_change_cancelled")
             return reset

@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import commodity_label, entity_value, language_of, run_db
+from actions.common import commodity_label, entity_value, language_of, next_step, run_db
 from actions.identity import require_identity
 from bot import i18n
 from bot.parsing import parse_commodity
@@ -77,7 +77,13 @@ class ActionShowBill(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        gate = require_identity(tracker, "ask_bill")
+        # Nothing follows unless the identity check (or a handoff) must come first.
+        return [next_step(None), *await self._show(dispatcher, tracker, domain)]
+
+    async def _show(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        gate = await require_identity(dispatcher, tracker, "ask_bill")
         if gate is not None:
             return gate
         language = language_of(tracker)

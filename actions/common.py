@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
 from sqlalchemy.orm import Session
 
 from bot import i18n, responses
@@ -16,6 +17,11 @@ from bot.db import session_scope
 from bot.settings import load_settings
 
 T = TypeVar("T")
+# Slot that tells the dialogue rules which step follows an action
+# (identity_form, advance_payment_form, action_show_bill, action_handoff).
+# Rules, not FollowupAction, make these transitions, so `rasa test` and the
+# rule policy see them.
+NEXT_STEP = "next_action"
 INTERRUPTING_INTENTS = {
     "request_human",
     "bot_challenge",
@@ -27,6 +33,11 @@ INTERRUPTING_INTENTS = {
     "greet",
     "thank",
 }
+
+
+def next_step(step: str | None) -> SlotSet:
+    """The event that makes the rules run `step` next (None: wait for the customer)."""
+    return SlotSet(NEXT_STEP, step)
 
 
 def language_of(tracker: Tracker) -> str:

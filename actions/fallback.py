@@ -8,10 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet, UserUtteranceReverted
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import language_of, response_text
+from actions.common import language_of, next_step, response_text
+from actions.handoff import hand_off
 
 # Intents a customer can be asked to choose between (the rest are answered
 # by a rephrase prompt: asking "did you mean 'no'?" helps nobody).
@@ -65,10 +66,7 @@ class ActionFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         if repeated_fallback(tracker):
-            return [
-                SlotSet("handoff_reason", "repeated_fallback"),
-                FollowupAction("action_handoff"),
-            ]
+            return await hand_off(dispatcher, tracker, "repeated_fallback")
         language = language_of(tracker)
         candidates = close_candidates(tracker)
         if candidates:
@@ -85,4 +83,4 @@ class ActionFallback(Action):
         # Keep an active form going: the unclear message is taken back.
         if tracker.active_loop.get("name"):
             return [UserUtteranceReverted()]
-        return []
+        return [next_step(None)]

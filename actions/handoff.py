@@ -12,7 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel_of, language_of, latest_intent, run_db, transcript
+from actions.common import channel_of, language_of, latest_intent, next_step, run_db, transcript
 from bot import i18n
 from bot.privacy import masked
 from bot.services import handoff
@@ -41,61 +41,72 @@ class ActionHandoff(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        settings = load_settings()
-        language = language_of(tracker)
-        reason = _reason(tracker)
-        lines = transcript(tracker)
-        case = await run_db(
-            lambda s: handoff.open_case(
-                s,
-                conversation_id=tracker.sender_id,
-                reason=reason,
-                language=language,
-                channel=channel_of(tracker),
-                customer_number=tracker.get_slot("verified_customer"),
-                transcript=lines,
-            )
+        return await hand_off(dispatcher, tracker, _reason(tracker))
+
+
+async def hand_off(
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+) -> list[EventType]:
+    """Store the case, tell the customer what happens next, pause the bot.
+
+    Other actions call this directly when their outcome is a handoff (a
+    rejected reduction, a failed identity check, a second unclear message).
+    """
+    settings = load_settings()
+    language = language_of(tracker)
+    lines = transcript(tracker)
+    case = await run_db(
+        lambda s: handoff.open_case(
+            s,
+            conversation_id=tracker.sender_id,
+            reason=reason,
+            language=language,
+            channel=channel_of(tracker),
+            customer_number=tracker.get_slot("verified_customer"),
+            transcript=lines,
         )
-        logger.info(
-            "handoff case=%s reason=%s language=%s conversation=%s customer=%s",
-            case.case_id,
-            reason,
-            language,
-            tracker.sender_id,
-            masked(tracker.get_slot("verified_customer")),
-        )
-        hours = handoff.HotlineHours()
-        now = dt.datetime.now(ZoneInfo(settings.timezone))
-        agents_available = hours.is_open(now)
-        if agents_available:
-            dispatcher.utter_message(
-                response="utter_handoff_open",
-                case_id=case.case_id,
-                minutes=settings.handoff_wait_minutes,
-            )
-        else:
-            opening = hours.next_opening(now)
-            dispatcher.utter_message(
-                response="utter_handoff_closed",
-                case_id=case.case_id,
-                opening=format_datetime(opening, "EEEE, HH:mm", locale=i18n.locale_for(language)),
-            )
+    )
+    logger.info(
+        "handoff case=%s reason=%s language=%s conversation=%s customer=%s",
+        case.case_id,
+        reason,
+        language,
+        tracker.sender_id,
+        masked(tracker.get_slot("verified_customer")),
+    )
+    hours = handoff.HotlineHours()
+    now = dt.datetime.now(ZoneInfo(settings.timezone))
+    agents_available = hours.is_open(now)
+    if agents_available:
         dispatcher.utter_message(
-            json_message={
-                "handoff": {
-                    "case_id": case.case_id,
-                    "reason": case.reason,
-                    "language": case.language,
-                    # whether a channel can connect to a person now (phone transfer)
-                    "agents_available": agents_available,
-                }
-            }
+            response="utter_handoff_open",
+            case_id=case.case_id,
+            minutes=settings.handoff_wait_minutes,
         )
-        return [
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            SlotSet("handoff_reason", None),
-            SlotSet("pending_request", None),
-            SlotSet("handoff_case", case.case_id),
-            ConversationPaused(),
-        ]
+    else:
+        opening = hours.next_opening(now)
+        dispatcher.utter_message(
+            response="utter_handoff_closed",
+            case_id=case.case_id,
+            opening=format_datetime(opening, "EEEE, HH:mm", locale=i18n.locale_for(language)),
+        )
+    dispatcher.utter_message(
+        json_message={
+            "handoff": {
+                "case_id": case.case_id,
+                "reason": case.reason,
+                "language": case.language,
+                # whether a channel can connect to a person now (phone transfer)
+                "agents_available": agents_available,
+            }
+        }
+    )
+    return [
+        ActiveLoop(None),
+        SlotSet("requested_slot", None),
+        SlotSet("handoff_reason", None),
+        SlotSet("pending_request", None),
+        SlotSet("handoff_case", case.case_id),
+        next_step(None),
+        ConversationPaused(),
+    ]

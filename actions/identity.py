@@ -7,11 +7,12 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, message_metadata, run_db, today
+from actions.common import latest_text, message_metadata, next_step, run_db, today
 from actions.forms import CANCELLED, CancellableFormValidation
+from actions.handoff import hand_off
 from bot.parsing import parse_identity
 from bot.services import identity
 from bot.services.errors import VerificationFailed
@@ -141,25 +142,28 @@ class ActionIdentityDone(Action):
             return [
                 *clear,
                 SlotSet("pending_request", None),
-                SlotSet("handoff_reason", "identity_failed"),
-                FollowupAction("action_handoff"),
+                *await hand_off(dispatcher, tracker, "identity_failed"),
             ]
         if tracker.get_slot(CANCELLED) or not is_verified(tracker):
             dispatcher.utter_message(response="utter_request_cancelled")
-            return [*clear, SlotSet("pending_request", None)]
+            return [*clear, SlotSet("pending_request", None), next_step(None)]
         dispatcher.utter_message(response="utter_identity_verified")
-        events: list[EventType] = [*clear, SlotSet("pending_request", None)]
-        if pending == "change_advance_payment":
-            events.append(FollowupAction("advance_payment_form"))
-        elif pending == "ask_bill":
-            events.append(FollowupAction("action_show_bill"))
-        return events
+        following = {
+            "change_advance_payment": "advance_payment_form",
+            "ask_bill": "action_show_bill",
+        }.get(pending)
+        return [*clear, SlotSet("pending_request", None), next_step(following)]
 
 
-def require_identity(tracker: Tracker, request: str) -> list[EventType] | None:
-    """Events that start the identity check first, or None when verified."""
+async def require_identity(
+    dispatcher: CollectingDispatcher, tracker: Tracker, request: str
+) -> list[EventType] | None:
+    """Events that start the identity check first, or None when verified.
+
+    After three failed attempts the request goes to a person instead.
+    """
     if is_verified(tracker):
         return None
     if tracker.get_slot("identity_locked"):
-        return [SlotSet("handoff_reason", "identity_failed"), FollowupAction("action_handoff")]
-    return [SlotSet("pending_request", request), FollowupAction("identity_form")]
+        return await hand_off(dispatcher, tracker, "identity_failed")
+    return [SlotSet("pending_request", request), next_step("identity_form")]

@@ -223,6 +223,60 @@ def parse_amount_change(text: str) -> Decimal | None:
     return None
 
 
+# Words that say "yes" outright. A confirmation that changes money needs one:
+# "hä?" or "öhm" may look like agreement to a classifier, but are not.
+_YES_WORDS = {
+    fold(word)
+    for word in [
+        "ja",
+        "jo",
+        "joa",
+        "jep",
+        "jup",
+        "jawohl",
+        "jawoll",
+        "genau",
+        "richtig",
+        "korrekt",
+        "stimmt",
+        "ok",
+        "okay",
+        "okey",
+        "passt",
+        "einverstanden",
+        "gern",
+        "gerne",
+        "bestätigt",
+        "bestätige",
+        "klar",
+        "sicher",
+        "natürlich",
+        "selbstverständlich",
+        "mach",
+        "machen",
+        "yes",
+        "yep",
+        "evet",
+        "tamam",
+        "olur",
+        "doğru",
+        "aynen",
+        "onaylıyorum",
+        "onaylarım",
+        "onay",
+        "kesinlikle",
+        "he",
+        "hıhı",
+    ]
+}
+
+
+def is_explicit_yes(text: str) -> bool:
+    """Whether `text` contains a word that plainly means yes."""
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    return any(word in _YES_WORDS or re.fullmatch(r"ja+|jo+|evet+", word) for word in words)
+
+
 def parse_iban(text: str) -> str | None:
     """A checksum-valid IBAN in `text`, upper case without spaces."""
     for match in _IBAN.finditer(lower(text)):

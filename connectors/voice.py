@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -90,6 +91,15 @@ class VoiceInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            started = time.perf_counter()
+            answer = await handle(request)
+            # Server-side time of the turn, for the latency benchmark.
+            answer.headers["Server-Timing"] = (
+                f"turn;dur={(time.perf_counter() - started) * 1000:.1f}"
+            )
+            return answer
+
+        async def handle(request: Request) -> HTTPResponse:
             params = self._params(request)
             if not self._signed(request, params):
                 return response.text("forbidden", status=403)

@@ -30,6 +30,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+from actions.common import NEXT_STEP
 from bot import db
 from bot.db import session_scope
 from bot.models import AdvancePaymentChange, Contract, HandoffCase
@@ -222,13 +223,24 @@ class Outcome:
 
     @property
     def slots(self) -> dict[str, Any]:
-        """Slot values the events set (the last event for a slot wins)."""
-        return {e["name"]: e["value"] for e in self.events if e.get("event") == "slot"}
+        """Slot values the events set (the last event for a slot wins).
+
+        `next_action` is left out: it is the chaining step, see `followup`.
+        """
+        values = {e["name"]: e["value"] for e in self.events if e.get("event") == "slot"}
+        values.pop(NEXT_STEP, None)
+        return values
 
     @property
     def followup(self) -> str | None:
-        names = [e["name"] for e in self.events if e.get("event") == "followup"]
-        return names[-1] if names else None
+        """The step the dialogue rules run next (the last `next_action` set)."""
+        steps = [
+            e["value"]
+            for e in self.events
+            if e.get("event") == "slot" and e.get("name") == NEXT_STEP
+        ]
+        assert not any(e.get("event") == "followup" for e in self.events), "use next_action"
+        return steps[-1] if steps else None
 
     def message(self, response: str) -> dict[str, Any]:
         return next(m for m in self.messages if m.get("response") == response)

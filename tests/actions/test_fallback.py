@@ -41,7 +41,7 @@ async def test_torn_between_two_requests_offers_both(domain, language, titles, q
     buttons = outcome.messages[0]["buttons"]
     assert [b["title"] for b in buttons] == titles
     assert [b["payload"] for b in buttons] == ["/ask_bill", "/change_advance_payment"]
-    assert outcome.events == []
+    assert outcome.slots == {} and outcome.followup is None
 
 
 @pytest.mark.parametrize(
@@ -64,7 +64,7 @@ async def test_otherwise_asks_to_rephrase(domain, pairs, language):
         }[language]
     )
     assert outcome.messages[0]["buttons"] == []
-    assert outcome.events == []
+    assert outcome.slots == {} and outcome.followup is None
 
 
 async def test_unclear_message_in_a_form_is_taken_back(domain):

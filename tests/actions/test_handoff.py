@@ -91,6 +91,7 @@ async def test_handoff_stores_a_case_and_pauses_the_bot(database_url, domain, cl
         {"event": "slot", "timestamp": None, "name": "handoff_reason", "value": None},
         {"event": "slot", "timestamp": None, "name": "pending_request", "value": None},
         {"event": "slot", "timestamp": None, "name": "handoff_case", "value": case.case_id},
+        {"event": "slot", "timestamp": None, "name": "next_action", "value": None},
         {"event": "pause", "timestamp": None},
     ]
 

@@ -227,9 +227,11 @@ async def test_require_identity_gates_requests():
     gate = require_identity(make_tracker("x"), "ask_bill")
     assert gate == [
         {"event": "slot", "timestamp": None, "name": "pending_request", "value": "ask_bill"},
-        {"event": "followup", "timestamp": None, "name": "identity_form"},
+        {"event": "slot", "timestamp": None, "name": "next_action", "value": "identity_form"},
     ]
 
     locked = require_identity(make_tracker("x", slots={"identity_locked": True}), "ask_bill")
-    assert [e.get("name") for e in locked] == ["handoff_reason", "action_handoff"]
-    assert locked[0]["value"] == "identity_failed"
+    assert [(e.get("name"), e.get("value")) for e in locked] == [
+        ("handoff_reason", "identity_failed"),
+        ("next_action", "action_handoff"),
+    ]

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
+from bot.local_servers import MODEL, TOKEN, Servers
 from bot.models import AdvancePaymentChange, Base, Contract, HandoffCase
 from tests.conftest import make_database
-from tests.e2e.servers import MODEL, TOKEN, Servers
 
 
 @pytest.fixture(scope="session")

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from bot.db import session_scope
+from bot.local_servers import Servers
 from bot.models import PhoneCall as PhoneCallRow
 from bot.services.handoff import HotlineHours
 from bot.settings import DEV_TWILIO_TOKEN
 from connectors.voice_sim import Answer, PhoneCall
 from tests.e2e.conftest import changes_for, handoff_for, row_counts
-from tests.e2e.servers import Servers
 
 # What Twilio accepts from us, verb by verb (a subset of TwiML we use).
 ALLOWED = {

@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from bot.parsing import (
+    is_explicit_yes,
     parse_amount,
     parse_amount_change,
     parse_commodity,
@@ -98,3 +99,15 @@ def test_relative_changes_are_signed(text, change):
 )
 def test_new_amounts_are_not_changes(text):
     assert parse_amount_change(text) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["ja", "Ja, 120 Euro", "jaaa", "genau so", "passt", "evet", "tamam", "doğru"]
+)
+def test_plain_yes(text):
+    assert is_explicit_yes(text)
+
+
+@pytest.mark.parametrize("text", ["hä?", "hmm", "wie bitte", "öhm", "efendim?", "nein"])
+def test_hesitation_is_not_yes(text):
+    assert not is_explicit_yes(text)

@@ -1,4 +1,4 @@
-"""Start the real Rasa server and action server for end-to-end tests.
+"""Start the real Rasa server and action server on free ports (tests, benchmarks).
 
 The same commands and environment as `make run` (bot.launcher), on free ports,
 with a database and tracker store of the test's own.

@@ -1,0 +1,1 @@
+"""Benchmarks: measured on the running system, results in bench/results/."""

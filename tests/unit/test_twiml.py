@@ -1,0 +1,80 @@
+"""TwiML built for the phone channel, checked without a server."""
+
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+
+import pytest
+
+from bot.settings import Settings
+from connectors import twiml
+
+SETTINGS = Settings(public_base_url="https://hotline.example.de/")
+
+
+def parse(xml: str) -> ET.Element:
+    return ET.fromstring(xml)
+
+
+def test_question_listens_for_speech_and_keypad_in_the_callers_language():
+    root = parse(twiml.ask(["Wie ist Ihre Postleitzahl?"], "de", SETTINGS, "https://x/y?turn=2"))
+    gather = root.find("Gather")
+    assert gather.get("input") == "dtmf speech" and gather.get("language") == "de-DE"
+    assert gather.get("speechTimeout") == "auto" and gather.get("actionOnEmptyResult") == "true"
+    assert gather.get("finishOnKey") == "#" and "Abschlag" in gather.get("hints")
+    say = gather.find("Say")
+    assert (say.get("voice"), say.get("language")) == ("Polly.Vicki-Neural", "de-DE")
+
+
+def test_turkish_uses_a_turkish_voice():
+    root = parse(twiml.ask(["Posta kodunuz nedir?"], "tr", SETTINGS, "https://x/y"))
+    assert root.find("Gather").get("language") == "tr-TR"
+    assert root.find("Gather/Say").get("voice") == "Polly.Filiz"
+
+
+def test_identifiers_are_spoken_as_digits():
+    root = parse(twiml.goodbye(["Ihre Vorgangsnummer ist H-AB12CD34."], "de", SETTINGS))
+    assert root.find("Say/say-as").get("interpret-as") == "digits"
+    assert root.find("Hangup") is not None
+
+
+def test_action_urls_use_the_public_base_url():
+    assert twiml.action_url(SETTINGS, step="turn", turn=3) == (
+        "https://hotline.example.de/webhooks/voice/webhook?step=turn&turn=3"
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "verb"),
+    [
+        ({"voice_queue": "agents"}, "Enqueue"),
+        ({"voice_transfer_sip": "sip:agents@pbx.example.de"}, "Dial/Sip"),
+        ({"voice_transfer_number": "+4923112345"}, "Dial/Number"),
+    ],
+)
+def test_handoff_transfers_with_the_case(target, verb):
+    settings = replace(SETTINGS, **target)
+    root = parse(twiml.transfer(["Ich verbinde Sie."], "de", settings, {"case_id": "H-1A2B3C4D"}))
+    element = root.find(verb)
+    assert element is not None
+    if verb == "Dial/Sip":
+        assert element.text.endswith("?X-Case-Id=H-1A2B3C4D")
+    if verb == "Dial/Number":
+        assert "case=H-1A2B3C4D" in element.get("url")
+
+
+def test_handoff_without_an_agent_line_hangs_up():
+    root = parse(twiml.transfer(["Wir rufen zurück."], "de", SETTINGS, {"case_id": "H-1"}))
+    assert root.find("Hangup") is not None and root.find("Dial") is None
+
+
+def test_replies_with_buttons_and_payloads_are_sorted_for_the_phone():
+    reply = twiml.BotReply.from_messages(
+        [
+            {"text": "Welcher Vertrag?", "buttons": [{"title": "Strom", "payload": "/inform"}]},
+            {"custom": {"handoff": {"case_id": "H-1"}}},
+            {"custom": {"end_conversation": True}},
+        ]
+    )
+    assert reply.texts == ["Welcher Vertrag?"]
+    assert reply.choices == [("Strom", "/inform")]
+    assert reply.handoff == {"case_id": "H-1"} and reply.end
