@@ -74,7 +74,7 @@ async def hand_off(
         tracker.sender_id,
         masked(tracker.get_slot("verified_customer")),
     )
-    hours = handoff.HotlineHours()
+    hours = handoff.HotlineHours.parse(settings.hotline_hours)
     now = dt.datetime.now(ZoneInfo(settings.timezone))
     agents_available = hours.is_open(now)
     if agents_available:

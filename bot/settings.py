@@ -52,6 +52,7 @@ class Settings:
     rasa_auth_token: str = DEV_RASA_TOKEN
     utility_name: str = "Stadtwerke Rheinruhr"
     handoff_wait_minutes: int = 5
+    hotline_hours: str = "Mo-Sa 08:00-20:00"
     timezone: str = "Europe/Berlin"
     # Phone channel (Twilio Voice)
     twilio_auth_token: str = ""
@@ -86,6 +87,12 @@ class Settings:
 
     def check(self) -> None:
         """Refuse to run production with placeholder secrets; warn in development."""
+        from bot.services.handoff import HotlineHours
+
+        try:
+            HotlineHours.parse(self.hotline_hours)
+        except ValueError as exc:
+            raise SettingsError(f"HOTLINE_HOURS: {exc}") from exc
         if self.is_production:
             if self.rasa_auth_token in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
@@ -114,6 +121,7 @@ def load_settings() -> Settings:
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or defaults.rasa_auth_token,
         utility_name=os.environ.get("UTILITY_NAME") or defaults.utility_name,
         handoff_wait_minutes=_int("HANDOFF_WAIT_MINUTES", defaults.handoff_wait_minutes),
+        hotline_hours=os.environ.get("HOTLINE_HOURS") or defaults.hotline_hours,
         timezone=os.environ.get("TIMEZONE") or defaults.timezone,
         twilio_auth_token=os.environ.get("TWILIO_AUTH_TOKEN", "").strip(),
         public_base_url=os.environ.get("PUBLIC_BASE_URL", "").strip(),
@@ -143,6 +151,7 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "RASA_AUTH_TOKEN": settings.rasa_auth_token,
         "UTILITY_NAME": settings.utility_name,
         "HANDOFF_WAIT_MINUTES": str(settings.handoff_wait_minutes),
+        "HOTLINE_HOURS": settings.hotline_hours,
         "TIMEZONE": settings.timezone,
         "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
         "PUBLIC_BASE_URL": settings.public_base_url,

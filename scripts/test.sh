@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export RASA_TELEMETRY_ENABLED=false TF_CPP_MIN_LOG_LEVEL=2
 echo "==> ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check --quiet . || { echo "run: .venv/bin/ruff format ."; exit 1; }
 echo "==> rasa data validate"
 
 .venv/bin/python -m scripts.validate_data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,13 @@ def get_case(session: Session, case_id: str) -> HandoffCase | None:
     return session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
 
 
+_DAYS = ["mo", "di", "mi", "do", "fr", "sa", "so"]
+_HOURS = re.compile(
+    r"(?P<first>\w\w)\s*-\s*(?P<last>\w\w)\s+"
+    r"(?P<oh>\d{1,2}):(?P<om>\d{2})\s*-\s*(?P<ch>\d{1,2}):(?P<cm>\d{2})"
+)
+
+
 @dataclass(frozen=True)
 class HotlineHours:
     """When people answer: weekdays (0 = Monday) and opening hours."""
@@ -84,6 +92,21 @@ class HotlineHours:
     days: tuple[int, ...] = (0, 1, 2, 3, 4, 5)
     opens: dt.time = dt.time(8, 0)
     closes: dt.time = dt.time(20, 0)
+
+    @classmethod
+    def parse(cls, text: str) -> HotlineHours:
+        """Hours as operators write them: `Mo-Sa 08:00-20:00`, `Mo-So 00:00-24:00`."""
+        match = _HOURS.fullmatch(text.strip().lower())
+        if not match or match["first"] not in _DAYS or match["last"] not in _DAYS:
+            raise ValueError(f"hotline hours must look like 'Mo-Sa 08:00-20:00', got {text!r}")
+        first, last = _DAYS.index(match["first"]), _DAYS.index(match["last"])
+        opens = dt.time(int(match["oh"]), int(match["om"]))
+        closes = (
+            dt.time.max
+            if (match["ch"], match["cm"]) == ("24", "00")
+            else dt.time(int(match["ch"]), int(match["cm"]))
+        )
+        return cls(tuple(range(first, last + 1)), opens, closes)
 
     def is_open(self, now: dt.datetime) -> bool:
         return now.weekday() in self.days and self.opens <= now.time() < self.closes

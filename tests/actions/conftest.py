@@ -5,7 +5,9 @@ domain slots (plus `requested_slot`), the latest message, and an event list
 that ends with the customer's `user` event (metadata, parse data, channel).
 `run` executes an action with a `CollectingDispatcher` and returns what the
 customer sees (response names, rendered texts, buttons, custom payloads) and
-the events the action returns.
+the events the action returns. `clock` sets the moment a handoff sees as now,
+and `assert_handed_off` checks that an action really handed the conversation
+over (a stored case, the handoff payload, the pause).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import time
+import types
 import uuid
 import warnings
 from collections.abc import Iterable, Iterator
@@ -22,6 +25,7 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rasa.core.nlg.interpolator import interpolate_text
@@ -30,6 +34,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
+import actions.handoff
 from actions.common import NEXT_STEP
 from bot import db
 from bot.db import session_scope
@@ -44,6 +49,11 @@ MUELLER = {"customer_number": "10000002", "postcode": "44137", "birth_date": "19
 YILMAZ = {"customer_number": "10000001", "postcode": "47051", "birth_date": "1980-04-12"}
 MUELLER_ELECTRICITY, MUELLER_GAS = "30000002", "30000003"
 YILMAZ_ELECTRICITY = "30000001"
+
+# Moments for the hotline clock (people answer Mo-Sa 08:00-20:00).
+BERLIN = ZoneInfo("Europe/Berlin")
+MONDAY_MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)
+SUNDAY = dt.datetime(2026, 11, 22, 10, 0, tzinfo=BERLIN)
 
 
 @lru_cache(maxsize=1)
@@ -106,6 +116,31 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     yield
     db.get_engine.cache_clear()
     db._session_factory.cache_clear()
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch):
+    """Set the moment a handoff sees as now (default: Monday 10:00, open).
+
+    `actions.handoff` reads `datetime.now` through its module's `dt`, which is
+    replaced by a copy whose `datetime.now` returns a fixed moment (nothing of
+    our code is replaced).
+    """
+
+    def set_now(moment: dt.datetime) -> None:
+        class FrozenDateTime(dt.datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return moment.astimezone(tz)
+
+        frozen = types.SimpleNamespace(
+            **{k: getattr(dt, k) for k in dir(dt) if not k.startswith("_")}
+        )
+        frozen.datetime = FrozenDateTime
+        monkeypatch.setattr(actions.handoff, "dt", frozen)
+
+    set_now(MONDAY_MORNING)
+    return set_now
 
 
 def user_event(
@@ -289,6 +324,68 @@ def contract_amount(url: str, contract_number: str):
 def cases(url: str) -> list[HandoffCase]:
     with session_scope(url) as session:
         return list(session.scalars(select(HandoffCase).order_by(HandoffCase.id)).all())
+
+
+PAUSE = {"event": "pause", "timestamp": None}
+
+
+def handoff_slots(case: HandoffCase) -> dict[str, Any]:
+    """The slots a handoff sets (see `Outcome.slots`)."""
+    return {
+        "requested_slot": None,
+        "handoff_reason": None,
+        "pending_request": None,
+        "handoff_case": case.case_id,
+    }
+
+
+def assert_handed_off(
+    outcome: Outcome,
+    url: str,
+    tracker: Tracker,
+    *,
+    reason: str,
+    customer_number: str | None = None,
+    agents_available: bool = True,
+) -> HandoffCase:
+    """Check that the action handed the conversation to a person; return the case.
+
+    The case is stored for this conversation (reason, language, customer), the
+    customer is told what happens next and the channel gets the handoff payload,
+    the bot pauses and nothing else is chained.
+    """
+    language = tracker.get_slot("language")
+    [case] = cases(url)
+    assert (case.conversation_id, case.reason, case.language, case.status) == (
+        tracker.sender_id,
+        reason,
+        language,
+        "open",
+    )
+    assert case.customer_number == customer_number
+    assert case.transcript[-1]["text"] == tracker.latest_message["text"]
+
+    # the handoff message, then the payload for the channel, last
+    said = "utter_handoff_open" if agents_available else "utter_handoff_closed"
+    assert outcome.responses[-1] == said
+    assert case.case_id in outcome.texts[-2]
+    payload = {
+        "handoff": {
+            "case_id": case.case_id,
+            "reason": reason,
+            "language": language,
+            "agents_available": agents_available,
+        }
+    }
+    assert outcome.payloads == [payload]
+    assert outcome.messages[-1]["custom"] == payload
+
+    assert {"event": "active_loop", "timestamp": None, "name": None} in outcome.events
+    assert outcome.events[-1] == PAUSE
+    assert outcome.slots["handoff_case"] == case.case_id
+    assert outcome.slots["handoff_reason"] is None
+    assert outcome.followup is None
+    return case
 
 
 def expected_effective_date(due_day: int, today: dt.date) -> dt.date:

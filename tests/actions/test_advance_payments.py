@@ -21,12 +21,15 @@ from actions.common import today
 from tests.actions.conftest import (
     MUELLER_ELECTRICITY,
     MUELLER_GAS,
+    SUNDAY,
     YILMAZ_ELECTRICITY,
+    assert_handed_off,
     changes,
     contract_amount,
     entity,
     eur,
     expected_effective_date,
+    handoff_slots,
     make_tracker,
     run,
     slot_event,
@@ -102,13 +105,14 @@ async def test_start_for_a_verified_customer_opens_the_form(domain):
     assert outcome.followup == "advance_payment_form"
 
 
-async def test_start_after_a_locked_identity_check_hands_off(domain):
+async def test_start_after_a_locked_identity_check_hands_off(database_url, domain, clock):
     tracker = make_tracker(
         "Abschlag ändern", "change_advance_payment", slots={"identity_locked": True}
     )
     outcome = await run(ActionStartAdvancePayment(), tracker, domain)
-    assert outcome.slots["handoff_reason"] == "identity_failed"
-    assert outcome.followup == "action_handoff"
+    case = assert_handed_off(outcome, database_url, tracker, reason="identity_failed")
+    assert outcome.responses == ["utter_handoff_open"]
+    assert outcome.slots == {**RESET, **handoff_slots(case)}
 
 
 @pytest.mark.parametrize(
@@ -554,10 +558,25 @@ async def test_cancelled_change_stores_nothing(database_url, domain, slots, lang
     assert contract_amount(database_url, MUELLER_ELECTRICITY) == Decimal("100.00")
 
 
-async def test_rejected_reduction_is_handed_to_a_person(database_url, domain):
-    tracker = submit_tracker(ap_rejected=True, ap_amount=None, ap_confirmed=None)
+@pytest.mark.parametrize(("language", "now", "open_"), [("de", SUNDAY, False), ("tr", None, True)])
+async def test_rejected_reduction_is_handed_to_a_person(
+    database_url, domain, clock, language, now, open_
+):
+    if now is not None:
+        clock(now)
+    tracker = submit_tracker(language, ap_rejected=True, ap_amount=None, ap_confirmed=None)
     outcome = await run(ActionSubmitAdvancePayment(), tracker, domain)
-    assert outcome.messages == []  # utter_reduction_too_low already explained it
-    assert outcome.slots == {**SUBMIT_RESET, "handoff_reason": "reduction_rejected"}
-    assert outcome.followup == "action_handoff"
+    case = assert_handed_off(
+        outcome,
+        database_url,
+        tracker,
+        reason="reduction_rejected",
+        customer_number="10000002",
+        agents_available=open_,
+    )
+    # utter_reduction_too_low already explained why; only the handoff is said
+    assert outcome.responses == ["utter_handoff_open" if open_ else "utter_handoff_closed"]
+    assert case.conversation_id == "conv-42"
+    assert outcome.slots == {**SUBMIT_RESET, **handoff_slots(case)}
     assert changes(database_url) == []
+    assert contract_amount(database_url, MUELLER_ELECTRICITY) == Decimal("100.00")

@@ -10,7 +10,17 @@ import pytest
 from actions.billing import ActionShowBill
 from bot.db import session_scope
 from bot.models import Contract, Customer
-from tests.actions.conftest import bot_event, entity, eur, make_tracker, run, user_event
+from tests.actions.conftest import (
+    SUNDAY,
+    assert_handed_off,
+    bot_event,
+    entity,
+    eur,
+    handoff_slots,
+    make_tracker,
+    run,
+    user_event,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -162,12 +172,18 @@ async def test_unverified_customer_is_asked_to_identify_first(database_url, doma
     assert outcome.followup == "identity_form"
 
 
-async def test_locked_customer_is_handed_to_a_person(database_url, domain):
-    tracker = make_tracker("Rechnung", "ask_bill", slots={"identity_locked": True})
+async def test_locked_customer_is_handed_to_a_person(database_url, domain, clock):
+    clock(SUNDAY)
+    tracker = make_tracker(
+        "Faturam ne kadar?", "ask_bill", language="tr", slots={"identity_locked": True}
+    )
     outcome = await run(ActionShowBill(), tracker, domain)
-    assert outcome.messages == []
-    assert outcome.slots == {"handoff_reason": "identity_failed"}
-    assert outcome.followup == "action_handoff"
+    case = assert_handed_off(
+        outcome, database_url, tracker, reason="identity_failed", agents_available=False
+    )
+    assert outcome.responses == ["utter_handoff_closed"]  # no bill data
+    assert "Pazartesi, 08:00" in outcome.texts[0]
+    assert outcome.slots == handoff_slots(case)
 
 
 async def test_commodity_asked_before_the_identity_check_is_answered(database_url, domain):

@@ -6,8 +6,14 @@ import pytest
 
 from actions.common import response_text
 from actions.fallback import CLARIFIABLE, ActionFallback
-from actions.handoff import ActionHandoff
-from tests.actions.conftest import bot_event, cases, make_tracker, run, user_event
+from tests.actions.conftest import (
+    assert_handed_off,
+    bot_event,
+    handoff_slots,
+    make_tracker,
+    run,
+    user_event,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -74,7 +80,7 @@ async def test_unclear_message_in_a_form_is_taken_back(domain):
     assert outcome.events == [{"event": "rewind", "timestamp": None}]
 
 
-def after_one_fallback(language="de"):
+def after_one_fallback(language="de", **kwargs):
     history = [
         user_event("blabla", "nlu_fallback"),
         bot_event("Entschuldigung, das habe ich nicht sicher verstanden."),
@@ -85,15 +91,30 @@ def after_one_fallback(language="de"):
         language=language,
         history=history,
         sender_id="conv-fallback",
+        **kwargs,
     )
 
 
 @pytest.mark.parametrize("language", ["de", "tr"])
-async def test_second_fallback_in_a_row_hands_off(domain, language):
-    outcome = await run(ActionFallback(), after_one_fallback(language), domain)
-    assert outcome.messages == []  # action_handoff speaks
-    assert outcome.slots == {"handoff_reason": "repeated_fallback"}
-    assert outcome.followup == "action_handoff"
+async def test_second_fallback_in_a_row_hands_off(database_url, domain, clock, language):
+    tracker = after_one_fallback(language)
+    outcome = await run(ActionFallback(), tracker, domain)
+    case = assert_handed_off(outcome, database_url, tracker, reason="repeated_fallback")
+    assert outcome.responses == ["utter_handoff_open"]  # no third "please rephrase"
+    assert outcome.slots == handoff_slots(case)
+    assert case.conversation_id == "conv-fallback"
+    assert [line["text"] for line in case.transcript if line["from"] == "customer"] == [
+        "blabla",
+        "immer noch blabla",
+    ]
+
+
+async def test_repeated_fallback_of_a_known_customer(database_url, domain, clock):
+    tracker = after_one_fallback(slots={"verified_customer": "10000001"})
+    outcome = await run(ActionFallback(), tracker, domain)
+    assert_handed_off(
+        outcome, database_url, tracker, reason="repeated_fallback", customer_number="10000001"
+    )
 
 
 async def test_fallbacks_with_a_clear_message_between_are_not_repeated(domain):
@@ -103,35 +124,25 @@ async def test_fallbacks_with_a_clear_message_between_are_not_repeated(domain):
     assert outcome.followup is None
 
 
-async def test_repeated_fallback_becomes_a_case(database_url, domain):
-    tracker = after_one_fallback("tr")
-    outcome = await run(ActionFallback(), tracker, domain)
-    tracker.slots.update(outcome.slots)  # Rasa applies the events, then runs the follow-up
-
-    handoff = await run(ActionHandoff(), tracker, domain)
-    [case] = cases(database_url)
-    assert (case.reason, case.language, case.conversation_id) == (
-        "repeated_fallback",
-        "tr",
-        "conv-fallback",
-    )
-    assert [line["text"] for line in case.transcript if line["from"] == "customer"] == [
-        "blabla",
-        "immer noch blabla",
-    ]
-    assert handoff.responses[0] in ("utter_handoff_open", "utter_handoff_closed")
-    assert case.case_id in handoff.texts[0]
-
-
-async def test_fallback_taken_back_in_a_form_still_counts(domain):
+async def test_fallback_taken_back_in_a_form_still_counts(database_url, domain, clock):
     history = [
         user_event("äh", "nlu_fallback"),
         bot_event("Entschuldigung ..."),
         {"event": "rewind", "timestamp": None},
     ]
-    tracker = unclear("ähm", pairs=TORN, history=history, active_loop="identity_form")
+    tracker = unclear(
+        "ähm",
+        pairs=TORN,
+        history=history,
+        active_loop="identity_form",
+        slots={"requested_slot": "postcode"},
+    )
     outcome = await run(ActionFallback(), tracker, domain)
-    assert outcome.followup == "action_handoff"
+    case = assert_handed_off(outcome, database_url, tracker, reason="repeated_fallback")
+    # the form ends instead of taking the message back
+    assert outcome.events[0] == {"event": "active_loop", "timestamp": None, "name": None}
+    assert {"event": "rewind", "timestamp": None} not in outcome.events
+    assert outcome.slots == handoff_slots(case)
 
 
 async def test_every_offered_request_has_a_button_title_in_both_languages(domain):

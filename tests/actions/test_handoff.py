@@ -1,47 +1,19 @@
 """Handing over to a person (action_handoff): the stored case and what the customer reads.
 
-Whether people answer depends on the clock, so these tests set it: the action
-reads `datetime.now` through its module's `dt`, which is replaced by a copy
-whose `datetime.now` returns a fixed moment (nothing of our code is replaced).
+Whether people answer depends on the clock, so these tests set it with the
+`clock` fixture (tests/actions/conftest.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import types
-from zoneinfo import ZoneInfo
 
 import pytest
 
-import actions.handoff
 from actions.handoff import ActionHandoff
-from tests.actions.conftest import bot_event, cases, make_tracker, run, user_event
+from tests.actions.conftest import BERLIN, SUNDAY, bot_event, cases, make_tracker, run, user_event
 
 pytestmark = pytest.mark.asyncio
-
-BERLIN = ZoneInfo("Europe/Berlin")
-MONDAY_MORNING = dt.datetime(2026, 11, 23, 10, 0, tzinfo=BERLIN)
-SUNDAY = dt.datetime(2026, 11, 22, 10, 0, tzinfo=BERLIN)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """Set the moment `action_handoff` sees as now (default: Monday 10:00, open)."""
-
-    def set_now(moment: dt.datetime) -> None:
-        class FrozenDateTime(dt.datetime):
-            @classmethod
-            def now(cls, tz=None):
-                return moment.astimezone(tz)
-
-        frozen = types.SimpleNamespace(
-            **{k: getattr(dt, k) for k in dir(dt) if not k.startswith("_")}
-        )
-        frozen.datetime = FrozenDateTime
-        monkeypatch.setattr(actions.handoff, "dt", frozen)
-
-    set_now(MONDAY_MORNING)
-    return set_now
 
 
 def conversation(text="Ich möchte mit einem Menschen sprechen", intent="request_human", **kwargs):

@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.identity import ActionIdentityDone, ValidateIdentityForm, require_identity
-from tests.actions.conftest import MUELLER, YILMAZ, make_tracker, run
+from tests.actions.conftest import (
+    MONDAY_MORNING,
+    MUELLER,
+    PAUSE,
+    SUNDAY,
+    YILMAZ,
+    assert_handed_off,
+    cases,
+    handoff_slots,
+    make_tracker,
+    run,
+)
 
 pytestmark = pytest.mark.asyncio
 
@@ -200,14 +212,25 @@ async def test_verified_customer_continues_the_request(domain, pending, followup
     assert outcome.followup == followup
 
 
-@pytest.mark.parametrize("language", ["de", "tr"])
-async def test_locked_customer_is_handed_to_a_person(domain, language):
+@pytest.mark.parametrize(
+    ("language", "now", "open_"), [("de", MONDAY_MORNING, True), ("tr", SUNDAY, False)]
+)
+async def test_locked_customer_is_handed_to_a_person(
+    database_url, domain, clock, language, now, open_
+):
+    clock(now)
     tracker = done_tracker(language, identity_locked=True, pending_request="change_advance_payment")
     outcome = await run(ActionIdentityDone(), tracker, domain)
-    assert outcome.responses == ["utter_identity_locked"]
-    assert ("Mitarbeiter" if language == "de" else "çalışanımıza") in outcome.text
-    assert outcome.slots == {**CLEARED, "handoff_reason": "identity_failed"}
-    assert outcome.followup == "action_handoff"
+    case = assert_handed_off(
+        outcome, database_url, tracker, reason="identity_failed", agents_available=open_
+    )
+    assert outcome.responses == [
+        "utter_identity_locked",
+        "utter_handoff_open" if open_ else "utter_handoff_closed",
+    ]
+    assert ("Mitarbeiter" if language == "de" else "çalışanımıza") in outcome.texts[0]
+    assert case.customer_number is None  # nobody was identified
+    assert outcome.slots == {**CLEARED, **handoff_slots(case)}
 
 
 @pytest.mark.parametrize("slots", [{"form_cancelled": True}, {}])
@@ -221,17 +244,38 @@ async def test_cancelled_or_unfinished_check_continues_nothing(domain, slots):
 
 
 async def test_require_identity_gates_requests():
+    dispatcher = CollectingDispatcher()
     verified = make_tracker("x", slots={"verified_customer": "10000002"})
-    assert require_identity(verified, "ask_bill") is None
+    assert await require_identity(dispatcher, verified, "ask_bill") is None
 
-    gate = require_identity(make_tracker("x"), "ask_bill")
+    gate = await require_identity(dispatcher, make_tracker("x"), "ask_bill")
     assert gate == [
         {"event": "slot", "timestamp": None, "name": "pending_request", "value": "ask_bill"},
         {"event": "slot", "timestamp": None, "name": "next_action", "value": "identity_form"},
     ]
+    assert dispatcher.messages == []  # the identity form asks
 
-    locked = require_identity(make_tracker("x", slots={"identity_locked": True}), "ask_bill")
-    assert [(e.get("name"), e.get("value")) for e in locked] == [
-        ("handoff_reason", "identity_failed"),
-        ("next_action", "action_handoff"),
-    ]
+
+async def test_require_identity_hands_a_locked_customer_to_a_person(database_url, clock):
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("x", slots={"identity_locked": True}, sender_id="conv-locked")
+    events = await require_identity(dispatcher, tracker, "ask_bill")
+
+    [case] = cases(database_url)
+    assert (case.conversation_id, case.reason, case.language, case.customer_number) == (
+        "conv-locked",
+        "identity_failed",
+        "de",
+        None,
+    )
+    assert [m.get("response") for m in dispatcher.messages] == ["utter_handoff_open", None]
+    assert dispatcher.messages[0]["case_id"] == case.case_id
+    assert dispatcher.messages[1]["custom"]["handoff"]["case_id"] == case.case_id
+    assert events[-1] == PAUSE
+    assert {"event": "slot", "timestamp": None, "name": "pending_request", "value": None} in events
+    assert {
+        "event": "slot",
+        "timestamp": None,
+        "name": "handoff_case",
+        "value": case.case_id,
+    } in events

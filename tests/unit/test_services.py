@@ -118,3 +118,17 @@ def test_contract_of_another_customer_is_not_found(session):
 
     with pytest.raises(NotFound):
         ap.preview_change(session, "10000001", "30000002", Decimal("90"), TODAY)
+
+
+def test_hotline_hours_as_operators_write_them():
+    import datetime as dt
+
+    from bot.services.handoff import HotlineHours
+
+    hours = HotlineHours.parse("Mo-Fr 07:30-18:00")
+    monday_morning = dt.datetime(2026, 11, 23, 7, 45)
+    assert hours.is_open(monday_morning)
+    assert not hours.is_open(dt.datetime(2026, 11, 28, 10, 0))  # Saturday
+    assert HotlineHours.parse("Mo-So 00:00-24:00").is_open(dt.datetime(2026, 11, 29, 23, 59))
+    with pytest.raises(ValueError):
+        HotlineHours.parse("weekdays 8 to 8")
