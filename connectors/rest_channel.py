@@ -29,8 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import i18n, language
-from bot.responses import response_text
 from bot.text import clean_message
+from connectors.agent_state import conversation_slot, domain_text
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ class GuardedRestInput(RestInput):
                 logger.info("rest input refused: %s (%d chars)", problem, len(text))
                 return response.json(
                     [
-                        {"recipient_id": sender, "text": _text(request, problem, lang)}
+                        {"recipient_id": sender, "text": domain_text(request, problem, lang)}
                         for lang in languages
                     ]
                 )
@@ -139,7 +139,7 @@ class GuardedRestInput(RestInput):
                         [
                             {
                                 "recipient_id": sender,
-                                "text": _text(request, "utter_technical_problem", lang),
+                                "text": domain_text(request, "utter_technical_problem", lang),
                             }
                         ]
                     )
@@ -150,18 +150,8 @@ class GuardedRestInput(RestInput):
     @staticmethod
     async def _languages(request: Request, sender: str, text: str) -> list[str]:
         """Languages to answer in: the conversation's, the text's, else both."""
-        agent = getattr(request.app.ctx, "agent", None)
-        if agent is not None and agent.tracker_store is not None:
-            tracker = await agent.tracker_store.retrieve(sender)
-            current = tracker.get_slot("language") if tracker else None
-            if current in i18n.LANGUAGES:
-                return [current]
+        current = await conversation_slot(request, sender, "language")
+        if current in i18n.LANGUAGES:
+            return [current]
         detected = language.detect(text[:MAX_MESSAGE_CHARS]) if text else None
         return [detected] if detected else list(i18n.LANGUAGES)
-
-
-def _text(request: Request, name: str, lang: str) -> str:
-    """A domain response's text, from the model the server has loaded."""
-    agent = getattr(request.app.ctx, "agent", None)
-    responses = agent.domain.responses if agent is not None and agent.domain else {}
-    return response_text(responses, name, lang)

@@ -32,10 +32,10 @@ from twilio.request_validator import RequestValidator
 from bot import i18n
 from bot.language import detect, requested_language
 from bot.parsing import parse_birth_date
-from bot.responses import response_text
 from bot.settings import Settings, load_settings
 from bot.text import clean_message
 from connectors import twiml
+from connectors.agent_state import conversation_slot, domain_text
 from connectors.phone_store import PhoneStore
 
 logger = logging.getLogger(__name__)
@@ -340,17 +340,11 @@ class VoiceInput(InputChannel):
 
     @staticmethod
     def _text(request: Request, name: str, language: str) -> str:
-        agent = getattr(request.app.ctx, "agent", None)
-        responses = agent.domain.responses if agent is not None and agent.domain else {}
-        return response_text(responses, name, language)
+        return domain_text(request, name, language)
 
     @staticmethod
     async def _slot(request: Request, call_sid: str, slot: str) -> Any:
-        agent = getattr(request.app.ctx, "agent", None)
-        if agent is None or agent.tracker_store is None:
-            return None
-        tracker = await agent.tracker_store.retrieve(call_sid)
-        return tracker.get_slot(slot) if tracker else None
+        return await conversation_slot(request, call_sid, slot)
 
     async def _conversation_language(self, request: Request, call_sid: str) -> str | None:
         language = await self._slot(request, call_sid, "language")

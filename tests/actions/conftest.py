@@ -110,6 +110,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
     """
     monkeypatch.delenv("TIMEZONE", raising=False)
     monkeypatch.delenv("HANDOFF_WAIT_MINUTES", raising=False)
+    monkeypatch.delenv("HOTLINE_HOURS", raising=False)  # the clock tests assume Mo-Sa 08-20
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     db.get_engine.cache_clear()
     db._session_factory.cache_clear()

@@ -1,0 +1,35 @@
+"""What a channel may read from the Rasa server it runs in.
+
+Channels answer some requests themselves (bad input, the phone's language
+menu and silences) in the customer's language, with the texts of the loaded
+model's domain, and sometimes need a slot of the conversation (its language,
+the question being asked). Both come from the agent Rasa keeps on the app.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sanic.request import Request
+
+from bot.responses import response_text
+
+
+def _agent(request: Request) -> Any:
+    return getattr(request.app.ctx, "agent", None)
+
+
+def domain_text(request: Request, name: str, language: str) -> str:
+    """A response's text from the loaded model's domain, in `language`."""
+    agent = _agent(request)
+    responses = agent.domain.responses if agent is not None and agent.domain else {}
+    return response_text(responses, name, language)
+
+
+async def conversation_slot(request: Request, sender_id: str, slot: str) -> Any:
+    """A slot of a stored conversation (read only; None if there is none)."""
+    agent = _agent(request)
+    if agent is None or agent.tracker_store is None:
+        return None
+    tracker = await agent.tracker_store.retrieve(sender_id)
+    return tracker.get_slot(slot) if tracker else None
