@@ -76,9 +76,7 @@ def clean_for_speech(text: str, language: str) -> str:
     text = "".join(ch for ch in text if not _is_emoji_or_symbol(ch) or ch == "€")
     text = _MARKDOWN.sub(" ", text)
     text = _QUOTES.sub("", text)
-    pattern = _MONEY_DE if language == "de" else _MONEY_TR
-    text = pattern.sub(lambda m: _money(m, language), text)
-    # Either language may show the other's money format in a mixed reply.
+    # Both notations, whatever the language (a reply may mix them).
     text = _MONEY_TR.sub(lambda m: _money(m, language), text)
     text = _MONEY_DE.sub(lambda m: _money(m, language), text)
     text = text.replace("€", " Euro " if language == "de" else " avro ")

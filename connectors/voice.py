@@ -118,7 +118,7 @@ class VoiceInput(InputChannel):
             except Exception:  # noqa: BLE001 - the caller must hear something
                 logger.exception("voice turn failed call=%s step=%s", call_sid, step)
                 answer = twiml.goodbye(
-                    [self._text(request, "utter_technical_problem", "de")], "de", self.settings
+                    [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
                 )
             await self.store.save_answer(call_sid, key, answer)
             return _xml(answer)
@@ -145,9 +145,9 @@ class VoiceInput(InputChannel):
                 return response.text("forbidden", status=403)
             case_id = re.sub(r"[^A-Z0-9-]", "", request.args.get("case", ""))[:16]
             language = request.args.get("language", "de")
-            line = self._text(request, "utter_voice_whisper", "de").format(
+            line = domain_text(request, "utter_voice_whisper", "de").format(
                 case_id=case_id,
-                language=self._text(request, f"utter_label_language_{language}", "de"),
+                language=domain_text(request, f"utter_label_language_{language}", "de"),
             )
             return _xml(twiml.announcement([line], "de", self.settings))
 
@@ -189,8 +189,8 @@ class VoiceInput(InputChannel):
             chosen = {"1": "de", "2": "tr"}.get(digits) or requested_language(speech)
             if chosen:
                 await self.store.update(call_sid, language=chosen, silences=0)
-                greeting = self._text(request, "utter_voice_how_can_i_help", chosen)
-                return twiml.ask([greeting], chosen, self.settings, self._url(call_sid, number + 1))
+                greeting = domain_text(request, "utter_voice_how_can_i_help", chosen)
+                return twiml.ask([greeting], chosen, self.settings, self._url(number + 1))
             if not speech:
                 return await self._silence(request, call, number)
             # The caller just started talking: their words are the first turn.
@@ -220,7 +220,7 @@ class VoiceInput(InputChannel):
             )
         )
         return twiml.wait_then(
-            [self._text(request, "utter_voice_one_moment", language)],
+            [domain_text(request, "utter_voice_one_moment", language)],
             language,
             self.settings,
             twiml.action_url(self.settings, step="pending", turn=number + 1),
@@ -240,7 +240,7 @@ class VoiceInput(InputChannel):
                 return answer
         # Still nothing after two budgets: apologise rather than loop.
         return twiml.goodbye(
-            [self._text(request, "utter_technical_problem", "de")], "de", self.settings
+            [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
         )
 
     async def _run_turn(
@@ -269,7 +269,7 @@ class VoiceInput(InputChannel):
             return twiml.goodbye(texts, language, self.settings)
         if reply.end:
             return twiml.goodbye(texts, language, self.settings)
-        return twiml.ask(texts, language, self.settings, self._url(call_sid, number + 1))
+        return twiml.ask(texts, language, self.settings, self._url(number + 1))
 
     async def _silence(self, request: Request, call: Any, number: int) -> str:
         """No input: re-prompt twice (the second time offering a person), then end."""
@@ -278,7 +278,7 @@ class VoiceInput(InputChannel):
         await self.store.update(call.call_sid, silences=silences)
         if silences >= MAX_SILENCES:
             return twiml.goodbye(
-                [self._text(request, "utter_voice_no_input_goodbye", language)],
+                [domain_text(request, "utter_voice_no_input_goodbye", language)],
                 language,
                 self.settings,
             )
@@ -286,10 +286,10 @@ class VoiceInput(InputChannel):
             return self._language_menu(request, call.call_sid, number + 1)
         name = "utter_voice_still_there" if silences == 1 else "utter_voice_offer_person"
         return twiml.ask(
-            [self._text(request, name, language)],
+            [domain_text(request, name, language)],
             language,
             self.settings,
-            self._url(call.call_sid, number + 1),
+            self._url(number + 1),
         )
 
     async def _text_of_keypad(
@@ -302,7 +302,7 @@ class VoiceInput(InputChannel):
             return "/request_human"
         if len(digits) == 1 and choices and 1 <= int(digits) <= len(choices):
             return str(choices[int(digits) - 1][1])
-        requested = await self._slot(request, call_sid, "requested_slot")
+        requested = await conversation_slot(request, call_sid, "requested_slot")
         if requested == "birth_date" and len(digits) == 8:
             day = parse_birth_date(f"{digits[:2]}.{digits[2:4]}.{digits[4:]}")
             if day is not None:
@@ -313,15 +313,15 @@ class VoiceInput(InputChannel):
 
     # --- helpers ------------------------------------------------------------------------
 
-    def _url(self, _call_sid: str, turn: int) -> str:
+    def _url(self, turn: int) -> str:
         return twiml.action_url(self.settings, step="turn", turn=turn)
 
     def _language_menu(self, request: Request, call_sid: str, turn: int) -> str:
         return twiml.language_menu(
-            self._text(request, "utter_voice_welcome", "de").format(
+            domain_text(request, "utter_voice_welcome", "de").format(
                 utility=self.settings.utility_name
             ),
-            self._text(request, "utter_voice_welcome", "tr").format(
+            domain_text(request, "utter_voice_welcome", "tr").format(
                 utility=self.settings.utility_name
             ),
             self.settings,
@@ -332,22 +332,14 @@ class VoiceInput(InputChannel):
         """For a re-sent request whose first delivery is still being answered."""
         number = int(turn) if turn.isdigit() else 0
         return twiml.wait_then(
-            [self._text(request, "utter_voice_one_moment", "de")],
+            [domain_text(request, "utter_voice_one_moment", "de")],
             "de",
             self.settings,
             twiml.action_url(self.settings, step="pending", turn=number + 1),
         )
 
-    @staticmethod
-    def _text(request: Request, name: str, language: str) -> str:
-        return domain_text(request, name, language)
-
-    @staticmethod
-    async def _slot(request: Request, call_sid: str, slot: str) -> Any:
-        return await conversation_slot(request, call_sid, slot)
-
     async def _conversation_language(self, request: Request, call_sid: str) -> str | None:
-        language = await self._slot(request, call_sid, "language")
+        language = await conversation_slot(request, call_sid, "language")
         return language if language in i18n.LANGUAGES else None
 
 
