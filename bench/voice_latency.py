@@ -1,21 +1,32 @@
-"""Server-side latency of the phone webhook per turn, at 1 and 20 concurrent calls.
+"""Server-side latency of the phone webhook per turn, with 1 and 20 calls at once.
 
-    python -m bench.voice_latency [--calls-per-caller 3] [--concurrency 1 20]
+    python -m bench.voice_latency [--calls-per-caller 2] [--concurrency 1 20]
 
 Starts the real Rasa server and action server (as `make run` would) with a
 fresh copy of the demo database, then holds scripted calls in German and
 Turkish (language choice, bill question, identity check by keypad, bill,
-goodbye) through the signed webhook, many at once. The latency of a turn is
-what the server reports in its `Server-Timing` header: the time from
-receiving Twilio's request to the TwiML answer, which the caller hears as
-dead air. Writes `bench/results/voice_latency.json` and `.md`.
+goodbye) through the signed webhook, many at once.
+
+A call is paced like a real one: Twilio sends the next request only after
+the caller has heard the answer (read at a text-to-speech pace) and has
+spoken or typed theirs. So "20 concurrent calls" means 20 people on the
+line, not 20 clients firing requests back to back. A second measurement
+does exactly that (no pauses) to find the server's capacity in turns per
+second, and from it how many paced calls one server can carry.
+
+The latency of a turn is what the server reports in its `Server-Timing`
+header: the time from receiving Twilio's request to the TwiML answer, which
+the caller hears as dead air. Writes `bench/results/voice_latency.json`
+and `.md`.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import random
 import statistics
 import tempfile
 import time
@@ -29,7 +40,7 @@ from bot.local_servers import Servers
 from bot.migrate import upgrade
 from bot.services import customer_data
 from bot.settings import DEV_TWILIO_TOKEN, ROOT
-from connectors.voice_sim import PhoneCall
+from connectors.voice_sim import Answer, PhoneCall
 
 RESULTS = ROOT / "bench" / "results"
 DEMO = ROOT / "data" / "demo" / "customers.json"
@@ -54,6 +65,30 @@ SCRIPTS = {
 }
 
 
+# How long a caller is busy between two requests (seconds), see `pause()`.
+SPOKEN_CHARS_PER_SECOND = 15.0  # text-to-speech at a normal pace
+SPEAKING_CHARS_PER_SECOND = 12.0
+THINKING_SECONDS = (0.5, 2.0)  # uniformly random: callers differ
+SECONDS_PER_KEY = 0.3
+SPEECH_END_SECONDS = 1.0
+CALL_START_SPACING = 1.0  # Twilio's speechTimeout="auto" waits for a short silence
+
+
+def pause(answer: Answer, kind: str, value: str, rng: random.Random) -> float:
+    """Time from the server's answer to the caller's next request.
+
+    The answer is played to the end, the caller thinks, then speaks (Twilio
+    sends the request once speech ends, after its end-of-speech timeout) or
+    types digits.
+    """
+    listening = len(answer.spoken) / SPOKEN_CHARS_PER_SECOND
+    thinking = rng.uniform(*THINKING_SECONDS)
+    if kind == "press":
+        return listening + thinking + SECONDS_PER_KEY * len(value)
+    speaking = len(value) / SPEAKING_CHARS_PER_SECOND + SPEECH_END_SECONDS
+    return listening + thinking + speaking
+
+
 class TimedCall(PhoneCall):
     """A simulated call that records the server's time for every request."""
 
@@ -67,11 +102,14 @@ class TimedCall(PhoneCall):
         return reply
 
 
-def one_call(base_url: str, language: str) -> list[float]:
+def one_call(base_url: str, language: str, paced: bool = True, seed: int = 0) -> list[float]:
+    rng = random.Random(seed)
     call = TimedCall(base_url, DEV_TWILIO_TOKEN)
     call.timings = []
-    call.start()
+    answer = call.start()
     for kind, value in SCRIPTS[language]:
+        if paced:
+            time.sleep(pause(answer, kind, value, rng))
         answer = call.press(value) if kind == "press" else call.say(value)
         if answer.ended:
             break
@@ -85,29 +123,77 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[index]
 
 
-def measure(base_url: str, concurrency: int, calls_per_caller: int) -> dict[str, float]:
-    jobs = [("de" if number % 2 == 0 else "tr") for number in range(concurrency * calls_per_caller)]
+def measure(
+    base_url: str, concurrency: int, calls_per_caller: int, paced: bool = True
+) -> dict[str, float]:
+    """Hold `concurrency` calls at a time until `calls_per_caller` each are done.
+
+    Paced calls start one per `CALL_START_SPACING` seconds, as calls come in
+    on a hotline, not all at the same instant.
+    """
+
+    def caller(number: int) -> list[float]:
+        if paced:
+            time.sleep(number * CALL_START_SPACING)
+        timings = []
+        for call in range(calls_per_caller):
+            language = "de" if (number + call) % 2 == 0 else "tr"
+            timings += one_call(base_url, language, paced, seed=number * 1000 + call)
+        return timings
+
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        timings = [
-            t for call in pool.map(lambda lang: one_call(base_url, lang), jobs) for t in call
-        ]
+        timings = [t for turns in pool.map(caller, range(concurrency)) for t in turns]
     elapsed = time.perf_counter() - started
     return {
         "concurrent_calls": concurrency,
-        "calls": len(jobs),
+        "paced": paced,
+        "calls": concurrency * calls_per_caller,
         "turns": len(timings),
         "p50_ms": round(percentile(timings, 0.50), 1),
         "p95_ms": round(percentile(timings, 0.95), 1),
         "max_ms": round(max(timings), 1),
         "mean_ms": round(statistics.fmean(timings), 1),
-        "turns_per_second": round(len(timings) / elapsed, 1),
+        "turns_per_second": round(len(timings) / elapsed, 2),
     }
+
+
+def write_results(result: dict) -> str:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "voice_latency.json").write_text(json.dumps(result, indent=2), "utf-8")
+    lines = [
+        "# Voice webhook latency (server side, per turn)",
+        "",
+        f"`python -m bench.voice_latency` on {result['machine']}, {result['cpus']} CPUs.",
+        f"Target: {result['target']}.",
+        "",
+        "Paced calls wait, like real callers, until the answer has been spoken and",
+        "the caller has answered; the unpaced run sends turns back to back and",
+        "shows the server's capacity.",
+        "",
+        "| concurrent calls | paced | calls | turns | p50 ms | p95 ms | max ms | turns/s |",
+        "|---:|:---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in result["results"]:
+        lines.append(
+            f"| {row['concurrent_calls']} | {'yes' if row['paced'] else 'no'} | {row['calls']} "
+            f"| {row['turns']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} "
+            f"| {row['turns_per_second']} |"
+        )
+    lines += [
+        "",
+        f"Capacity: {result['capacity_turns_per_second']} turns/s; a paced call makes "
+        f"{result['turns_per_second_per_call']} turns/s, so one server carries about "
+        f"{result['calls_one_server_carries']} calls at once before turns queue.",
+    ]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / "voice_latency.md").write_text(text, "utf-8")
+    return text
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls-per-caller", type=int, default=3)
+    parser.add_argument("--calls-per-caller", type=int, default=2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
@@ -120,33 +206,26 @@ def main() -> int:
         servers.start()
         try:
             base_url = servers.settings.voice_base_url
-            one_call(base_url, "de")  # warm-up: models loaded, caches filled
+            one_call(base_url, "de", paced=False)  # warm-up: models loaded, caches filled
             rows = [measure(base_url, n, args.calls_per_caller) for n in args.concurrency]
+            most = max(args.concurrency)
+            rows.append(measure(base_url, most, args.calls_per_caller, paced=False))
         finally:
             servers.stop()
+    single = rows[0]
+    per_call = single["turns_per_second"] / single["concurrent_calls"]
+    capacity = rows[-1]["turns_per_second"]
     result = {
         "what": "server-side latency of POST /webhooks/voice/webhook per turn",
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "target": "p95 < 300 ms at 20 concurrent calls",
+        "cpus": os.cpu_count(),
+        "target": "p95 < 300 ms at 20 concurrent (paced) calls",
         "results": rows,
+        "capacity_turns_per_second": capacity,
+        "turns_per_second_per_call": round(per_call, 3),
+        "calls_one_server_carries": int(capacity / per_call) if per_call else None,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "voice_latency.json").write_text(json.dumps(result, indent=2), "utf-8")
-    lines = [
-        "# Voice webhook latency (server side, per turn)",
-        "",
-        f"`python -m bench.voice_latency` on {result['machine']}. Target: {result['target']}.",
-        "",
-        "| concurrent calls | calls | turns | p50 ms | p95 ms | max ms | turns/s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in rows:
-        lines.append(
-            f"| {row['concurrent_calls']} | {row['calls']} | {row['turns']} | {row['p50_ms']} "
-            f"| {row['p95_ms']} | {row['max_ms']} | {row['turns_per_second']} |"
-        )
-    (RESULTS / "voice_latency.md").write_text("\n".join(lines) + "\n", "utf-8")
-    print("\n".join(lines))
+    print(write_results(result))
     return 0
 
 

@@ -3,6 +3,8 @@
 import-data FILE         load customers (all or nothing, idempotent)
 export-customer NUMBER   print one customer and what the assistant did
 migrate                  create or upgrade the database schema
+create-agent USERNAME    add a console login (asks for the password)
+create-agent --demo      add the demo agents of data/demo/agents.json (not in production)
 shell                    talk to the bot in this terminal (`rasa shell`; the
                          action server from `make run` must be running)
 """
@@ -10,14 +12,18 @@ shell                    talk to the bot in this terminal (`rasa shell`; the
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
 
 from bot.db import session_scope
 from bot.migrate import upgrade
-from bot.services import customer_data
-from bot.services.errors import InvalidRecord, NotFound
+from bot.services import agents, customer_data
+from bot.services.errors import DomainError, InvalidRecord, NotFound
+from bot.settings import ROOT, load_settings
+
+DEMO_AGENTS = ROOT / "data" / "demo" / "agents.json"
 
 
 def _import(path: str) -> int:
@@ -54,12 +60,58 @@ def _export(number: str) -> int:
     return 0
 
 
+def _create_agent(args: argparse.Namespace) -> int:
+    upgrade()
+    if args.demo:
+        return _demo_agents()
+    if not args.username or not args.first_name or not args.last_name:
+        print("error: give USERNAME, --first-name and --last-name (or --demo)", file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the passwords differ", file=sys.stderr)
+            return 2
+    try:
+        with session_scope() as session:
+            agent = agents.create_agent(
+                session,
+                username=args.username,
+                first_name=args.first_name,
+                last_name=args.last_name,
+                password=password,
+            )
+    except (DomainError, ValueError) as exc:
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"created agent {agent.username} ({agent.first_name} {agent.last_name})")
+    return 0
+
+
+def _demo_agents() -> int:
+    """The demo team (known passwords): refused in production."""
+    if load_settings().environment == "production":
+        print("error: demo agents are not created in production", file=sys.stderr)
+        return 1
+    created = 0
+    with session_scope() as session:
+        for record in json.loads(DEMO_AGENTS.read_text(encoding="utf-8")):
+            try:
+                agents.create_agent(session, **record)
+                created += 1
+            except agents.AgentExists:
+                continue
+    print(f"demo agents: {created} new")
+    return 0
+
+
 def _shell() -> int:
     """`rasa shell` with the same environment and model as `make run`."""
     import os
 
     from bot.launcher import BIN, child_environment, latest_model
-    from bot.settings import ROOT, load_settings
 
     settings = load_settings()
     argv = [
@@ -91,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("number")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("shell", help="talk to the bot in this terminal (rasa shell)")
+    agent = commands.add_parser("create-agent", help="add a login for the agent console")
+    agent.add_argument("username", nargs="?")
+    agent.add_argument("--first-name")
+    agent.add_argument("--last-name")
+    agent.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    agent.add_argument("--demo", action="store_true", help="add the demo agents")
     args = parser.parse_args(argv)
     if args.command == "import-data":
         return _import(args.file)
@@ -98,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         return _export(args.number)
     if args.command == "shell":
         return _shell()
+    if args.command == "create-agent":
+        return _create_agent(args)
     upgrade()
     print("database is at the newest schema")
     return 0

@@ -13,6 +13,7 @@ from functools import lru_cache
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.settings import load_settings
 
@@ -24,6 +25,11 @@ def make_engine(url: str) -> Engine:
             url,
             future=True,
             connect_args={"check_same_thread": False, "timeout": 30},
+            # SQLAlchemy 1.4 opens a new SQLite connection per session unless
+            # told to pool; connections are reused like PostgreSQL's.
+            poolclass=QueuePool,
+            pool_size=5,
+            max_overflow=10,
         )
 
         @event.listens_for(engine, "connect")

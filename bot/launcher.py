@@ -31,7 +31,9 @@ def latest_model() -> Path:
 def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
     return {
         "rasa": [
-            str(BIN / "rasa"),
+            str(BIN / "python"),
+            "-m",
+            "connectors.server",
             "run",
             "--model",
             str(model),
@@ -64,6 +66,9 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
             "127.0.0.1",
             "--port",
             str(settings.app_port),
+            # the widget's frames are small; refuse huge ones before parsing
+            "--ws-max-size",
+            "65536",
         ],
     }
 

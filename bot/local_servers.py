@@ -34,7 +34,7 @@ class Servers:
     database_url: str
     log_dir: Path
     settings: Settings = field(init=False)
-    processes: list[subprocess.Popen] = field(default_factory=list)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.settings = replace(
@@ -45,6 +45,7 @@ class Servers:
             redis_url="",
             rasa_port=free_port(),
             action_port=free_port(),
+            app_port=free_port(),
             rasa_auth_token=TOKEN,
             twilio_auth_token="",
             public_base_url="",
@@ -61,6 +62,10 @@ class Servers:
     def api(self) -> str:
         return self.settings.rasa_url
 
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.app_port}"
+
     def start(self) -> None:
         env = child_environment(self.settings)
         argv = commands(self.settings, MODEL)
@@ -69,16 +74,36 @@ class Servers:
         self._wait(f"http://127.0.0.1:{self.settings.action_port}/health")
         self._wait(f"{self.api}/status?token={TOKEN}", need_model=True)
 
+    def start_web(self) -> None:
+        """The web app (chat gateway, agent console) too; after `start()`."""
+        env = child_environment(self.settings)
+        self._spawn("web", commands(self.settings, MODEL)["web"], env)
+        self._wait(f"{self.app_url}/health")
+
+    def restart(self, name: str) -> None:
+        """Stop one server and start it again (same ports, same data)."""
+        proc = self.processes.pop(name)
+        proc.terminate()
+        proc.wait(timeout=30)
+        argv = commands(self.settings, MODEL)[name]
+        self._spawn(name, argv, child_environment(self.settings))
+        health = {
+            "web": f"{self.app_url}/health",
+            "actions": f"http://127.0.0.1:{self.settings.action_port}/health",
+            "rasa": f"{self.api}/status?token={TOKEN}",
+        }[name]
+        self._wait(health, need_model=name == "rasa")
+
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the process
-        self.processes.append(
-            subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )
 
     def _wait(self, url: str, need_model: bool = False, timeout: float = 240) -> None:
         deadline = time.time() + timeout
         while time.time() < deadline:
-            for proc in self.processes:
+            for proc in self.processes.values():
                 if proc.poll() is not None:
                     raise RuntimeError(f"a server exited early; see logs in {self.log_dir}")
             try:
@@ -91,9 +116,9 @@ class Servers:
         raise TimeoutError(f"{url} not ready; see logs in {self.log_dir}")
 
     def stop(self) -> None:
-        for proc in self.processes:
+        for proc in self.processes.values():
             proc.terminate()
-        for proc in self.processes:
+        for proc in self.processes.values():
             try:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:

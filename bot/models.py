@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -137,10 +138,94 @@ class HandoffCase(Base):
     channel = Column(String(20), nullable=False)
     customer_number = Column(String(8), nullable=True, index=True)
     transcript = Column(JSON, nullable=False, default=list)
+    # open (waiting for a person) → claimed → closed, or returned to the bot
     status = Column(String(10), nullable=False, default="open")
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
+    claimed_at = Column(DateTime, nullable=True)
     closed_at = Column(DateTime, nullable=True)
+    disposition = Column(String(20), nullable=True)
     note = Column(Text, nullable=True)
+
+    claimed_by = relationship("Agent")
+
+
+class Agent(Base):
+    """A person in the customer-service team who takes over conversations."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the console's last sign of life; claimed cases return to the queue without it
+    last_seen_at = Column(DateTime, nullable=True)
+
+
+class AgentSession(Base):
+    """A logged-in console (the cookie holds the token, the table its hash)."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+    agent = relationship("Agent")
+
+
+class ChatSession(Base):
+    """One customer's web chat, resumable from any tab by its secret token."""
+
+    __tablename__ = "chat_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    conversation_id = Column(String(64), nullable=False, unique=True)
+    language = Column(String(2), nullable=False)
+    # bot, waiting (for a person) or agent
+    state = Column(String(10), nullable=False, default="bot")
+    case_id = Column(String(16), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_active_at = Column(DateTime, nullable=False, default=utcnow)
+
+    messages = relationship("ChatMessage", order_by="ChatMessage.id", viewonly=True)
+
+
+class ChatMessage(Base):
+    """One message of a web chat, from the customer, the bot, an agent or the system."""
+
+    __tablename__ = "chat_messages"
+
+    id = Column(Integer, primary_key=True)
+    chat_session_id = Column(ForeignKey("chat_sessions.id"), nullable=False, index=True)
+    sender = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    buttons = Column(JSON, nullable=False, default=list)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    agent = relationship("Agent")
+
+
+class AuditEntry(Base):
+    """What an agent (or the system on their behalf) did, for later review."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
+    action = Column(String(40), nullable=False)
+    case_id = Column(String(16), nullable=True, index=True)
+    detail = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class PhoneCall(Base):
@@ -156,6 +241,8 @@ class PhoneCall(Base):
     silences = Column(Integer, nullable=False, default=0)
     # button payloads of the last reply, chosen by pressing 1, 2, ...
     choices = Column(JSON, nullable=False, default=list)
+    # the form slot the bot asked for last: keypad digits are read as that
+    requested_slot = Column(String(40), nullable=True)
     status = Column(String(20), nullable=False, default="in-progress")
     duration_seconds = Column(Integer, nullable=True)
     started_at = Column(DateTime, nullable=False, default=utcnow)

@@ -26,10 +26,12 @@ def domain_text(request: Request, name: str, language: str) -> str:
     return response_text(responses, name, language)
 
 
-async def conversation_slot(request: Request, sender_id: str, slot: str) -> Any:
-    """A slot of a stored conversation (read only; None if there is none)."""
+async def conversation_slots(
+    request: Request, sender_id: str, names: tuple[str, ...]
+) -> dict[str, Any]:
+    """Slots of a stored conversation, read once (empty if there is none)."""
     agent = _agent(request)
     if agent is None or agent.tracker_store is None:
-        return None
+        return {}
     tracker = await agent.tracker_store.retrieve(sender_id)
-    return tracker.get_slot(slot) if tracker else None
+    return {name: tracker.get_slot(name) for name in names} if tracker else {}

@@ -2,8 +2,10 @@
 
 Several Rasa instances may answer the webhooks of one call (behind a load
 balancer), and Twilio may re-send a request; so the call's state (language,
-silences, the last menu) and every answer live in the database, not in the
-process.
+silences, the last menu, the question asked) and every answer live in the
+database, not in the process. A turn costs two short transactions: one that
+claims the request and reads the call, one that stores the answer and the
+call's new state.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.models import PhoneCall, PhoneTurn, utcnow
 
 POLL_SECONDS = 0.1
+CALL_FIELDS = frozenset({"language", "silences", "choices", "requested_slot"})
 
 
 @dataclass(frozen=True)
@@ -28,76 +32,70 @@ class CallState:
     language: str | None
     silences: int
     choices: list
+    requested_slot: str | None
 
 
-def _state(call: PhoneCall) -> CallState:
-    return CallState(call.call_sid, call.language, call.silences, list(call.choices or []))
+def _call(session: Session, call_sid: str) -> PhoneCall | None:
+    return session.scalars(select(PhoneCall).where(PhoneCall.call_sid == call_sid)).first()
 
 
 class PhoneStore:
     """Database access of the voice channel, run in worker threads."""
 
-    async def call(self, call_sid: str, caller: str | None = None) -> CallState:
-        """The call's state; the first request of a call creates it."""
+    async def begin_turn(self, call_sid: str, key: str, caller: str | None) -> CallState | None:
+        """Claim one request of a call and read the call's state.
 
-        def work() -> CallState:
-            with session_scope() as session:
-                call = session.scalars(
-                    select(PhoneCall).where(PhoneCall.call_sid == call_sid)
-                ).first()
-                if call is None:
-                    call = PhoneCall(
-                        call_sid=call_sid, caller=(caller or "")[:32] or None, choices=[]
-                    )
-                    session.add(call)
-                    session.flush()
-                return _state(call)
+        None when the request was claimed before (Twilio re-sent it). The
+        first request of a call creates the call.
+        """
 
-        try:
-            return await asyncio.to_thread(work)
-        except IntegrityError:  # created by a concurrent request of the same call
-            return await asyncio.to_thread(work)
-
-    async def update(self, call_sid: str, **values: Any) -> None:
-        def work() -> None:
-            with session_scope() as session:
-                call = session.scalars(
-                    select(PhoneCall).where(PhoneCall.call_sid == call_sid)
-                ).one()
-                for name, value in values.items():
-                    setattr(call, name, [list(v) for v in value] if name == "choices" else value)
-
-        await asyncio.to_thread(work)
-
-    async def end_call(self, call_sid: str, status: str, duration: int | None) -> None:
-        def work() -> None:
-            with session_scope() as session:
-                call = session.scalars(
-                    select(PhoneCall).where(PhoneCall.call_sid == call_sid)
-                ).first()
-                if call is None:
-                    call = PhoneCall(call_sid=call_sid, choices=[])
-                    session.add(call)
-                call.status = status
-                call.duration_seconds = duration
-                call.ended_at = utcnow()
-
-        await asyncio.to_thread(work)
-
-    async def claim_turn(self, call_sid: str, key: str) -> bool:
-        """True for the first request of this call step; False for a re-sent one."""
-
-        def work() -> bool:
+        def work() -> CallState | None:
             try:
                 with session_scope() as session:
+                    call = _call(session, call_sid)
+                    if call is None:
+                        call = PhoneCall(
+                            call_sid=call_sid, caller=(caller or "")[:32] or None, choices=[]
+                        )
+                        session.add(call)
                     session.add(PhoneTurn(call_sid=call_sid, turn=key))
-                return True
+                    session.flush()
+                    return CallState(
+                        call.call_sid,
+                        call.language,
+                        call.silences or 0,
+                        list(call.choices or []),
+                        call.requested_slot,
+                    )
             except IntegrityError:
-                return False
+                return None
+
+        state = await asyncio.to_thread(work)
+        if state is None and not await self._claimed(call_sid, key):
+            # Lost a race creating the call, not a re-sent request: try again.
+            state = await asyncio.to_thread(work)
+        return state
+
+    async def _claimed(self, call_sid: str, key: str) -> bool:
+        def work() -> bool:
+            with session_scope() as session:
+                return (
+                    session.scalars(
+                        select(PhoneTurn.id).where(
+                            PhoneTurn.call_sid == call_sid, PhoneTurn.turn == key
+                        )
+                    ).first()
+                    is not None
+                )
 
         return await asyncio.to_thread(work)
 
-    async def save_answer(self, call_sid: str, key: str, answer: str) -> None:
+    async def save_answer(self, call_sid: str, key: str, answer: str, **call: Any) -> None:
+        """Store the answer of a request and the call's new state, together."""
+        unknown = set(call) - CALL_FIELDS
+        if unknown:
+            raise ValueError(f"not call fields: {sorted(unknown)}")
+
         def work() -> None:
             with session_scope() as session:
                 turn = session.scalars(
@@ -107,6 +105,10 @@ class PhoneStore:
                     session.add(PhoneTurn(call_sid=call_sid, turn=key, twiml=answer))
                 else:
                     turn.twiml = answer
+                if call:
+                    row = _call(session, call_sid)
+                    for name, value in call.items():
+                        setattr(row, name, [list(v) for v in value] if name == "choices" else value)
 
         await asyncio.to_thread(work)
 
@@ -127,3 +129,19 @@ class PhoneStore:
             if answer or time.monotonic() >= deadline:
                 return answer
             await asyncio.sleep(POLL_SECONDS)
+
+    async def end_call(self, call_sid: str, status: str, duration: int | None) -> None:
+        """Record how the call ended; its stored answers are no longer needed."""
+
+        def work() -> None:
+            with session_scope() as session:
+                call = _call(session, call_sid)
+                if call is None:
+                    call = PhoneCall(call_sid=call_sid, choices=[])
+                    session.add(call)
+                call.status = status
+                call.duration_seconds = duration
+                call.ended_at = utcnow()
+                session.execute(delete(PhoneTurn).where(PhoneTurn.call_sid == call_sid))
+
+        await asyncio.to_thread(work)

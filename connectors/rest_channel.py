@@ -30,7 +30,7 @@ from sanic.response import HTTPResponse
 
 from bot import i18n, language
 from bot.text import clean_message
-from connectors.agent_state import conversation_slot, domain_text
+from connectors.agent_state import conversation_slots, domain_text
 
 logger = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ class GuardedRestInput(RestInput):
     @staticmethod
     async def _languages(request: Request, sender: str, text: str) -> list[str]:
         """Languages to answer in: the conversation's, the text's, else both."""
-        current = await conversation_slot(request, sender, "language")
+        current = (await conversation_slots(request, sender, ("language",))).get("language")
         if current in i18n.LANGUAGES:
             return [current]
         detected = language.detect(text[:MAX_MESSAGE_CHARS]) if text else None

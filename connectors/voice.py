@@ -35,8 +35,8 @@ from bot.parsing import parse_birth_date
 from bot.settings import Settings, load_settings
 from bot.text import clean_message
 from connectors import twiml
-from connectors.agent_state import conversation_slot, domain_text
-from connectors.phone_store import PhoneStore
+from connectors.agent_state import conversation_slots, domain_text
+from connectors.phone_store import CallState, PhoneStore
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ REPLY_BUDGET_SECONDS = 8.0
 MAX_SILENCES = 3
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 TurnHandler = Callable[[UserMessage], Awaitable[Any]]
+# TwiML to answer with, and the changes to the call's stored state
+Answer = tuple[str, dict[str, Any]]
 
 
 class VoiceOutputChannel(CollectingOutputChannel):
@@ -109,18 +111,19 @@ class VoiceInput(InputChannel):
             step = request.args.get("step", "start")
             turn = request.args.get("turn", "0")
             key = f"{step}:{turn}"[:40]
-            if not await self.store.claim_turn(call_sid, key):
+            call = await self.store.begin_turn(call_sid, key, params.get("From"))
+            if call is None:
                 # Twilio re-sent a request we are answering or have answered.
                 answer = await self.store.answer_of(call_sid, key, REPLY_BUDGET_SECONDS)
                 return _xml(answer or self._still_working(request, turn))
             try:
-                answer = await self._answer(request, on_new_message, params, step, turn)
+                answer, changes = await self._answer(
+                    request, on_new_message, call, params, step, turn
+                )
             except Exception:  # noqa: BLE001 - the caller must hear something
                 logger.exception("voice turn failed call=%s step=%s", call_sid, step)
-                answer = twiml.goodbye(
-                    [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
-                )
-            await self.store.save_answer(call_sid, key, answer)
+                answer, changes = self._technical_problem(request), {}
+            await self.store.save_answer(call_sid, key, answer, **changes)
             return _xml(answer)
 
         @webhook.route("/status", methods=["POST"])
@@ -170,17 +173,18 @@ class VoiceInput(InputChannel):
         self,
         request: Request,
         on_new_message: TurnHandler,
+        call: CallState,
         params: dict[str, str],
         step: str,
         turn: str,
-    ) -> str:
-        call_sid = params["CallSid"]
-        call = await self.store.call(call_sid, caller=params.get("From"))
+    ) -> Answer:
+        """The TwiML for one request, and what changed in the call's state."""
+        call_sid = call.call_sid
         number = int(turn) if turn.isdigit() else 0
         if step == "start":
-            return self._language_menu(request, call_sid, number + 1)
+            return self._language_menu(request, number + 1), {}
         if step == "pending":
-            return await self._pending(request, call_sid, turn)
+            return await self._pending(request, call_sid, turn), {}
 
         speech = clean_message(params.get("SpeechResult", ""))[:500]
         digits = re.sub(r"[^0-9*]", "", params.get("Digits", ""))[:20]
@@ -188,50 +192,51 @@ class VoiceInput(InputChannel):
         if step == "language":
             chosen = {"1": "de", "2": "tr"}.get(digits) or requested_language(speech)
             if chosen:
-                await self.store.update(call_sid, language=chosen, silences=0)
                 greeting = domain_text(request, "utter_voice_how_can_i_help", chosen)
-                return twiml.ask([greeting], chosen, self.settings, self._url(number + 1))
+                answer = twiml.ask([greeting], chosen, self.settings, self._url(number + 1))
+                return answer, {"language": chosen, "silences": 0}
             if not speech:
-                return await self._silence(request, call, number)
+                return self._silence(request, call, number)
             # The caller just started talking: their words are the first turn.
             language = detect(speech) or "de"
-            await self.store.update(call_sid, language=language)
         language = language or "de"
 
         if not speech and not digits:
-            return await self._silence(request, call, number)
-        await self.store.update(call_sid, silences=0)
-        text = await self._text_of_keypad(request, call_sid, digits, call.choices) or speech
+            return self._silence(request, call, number)
+        text = self._text_of_keypad(digits, call) or speech
         task = asyncio.ensure_future(
             self._run_turn(request, on_new_message, call_sid, text, language, params, number)
         )
         done, _ = await asyncio.wait({task}, timeout=REPLY_BUDGET_SECONDS)
         if task in done:
-            return task.result()
+            answer, changes = task.result()
+            return answer, {**changes, "silences": 0}
         # Slow (a busy action server): keep the line alive, deliver it next request.
         self._slow_turns[(call_sid, str(number + 1))] = task
         task.add_done_callback(
             lambda done: (
                 asyncio.ensure_future(
-                    self.store.save_answer(call_sid, f"result:{number + 1}", done.result())
+                    self.store.save_answer(call_sid, f"result:{number + 1}", *done.result())
                 )
                 if not done.exception()
                 else None
             )
         )
-        return twiml.wait_then(
+        answer = twiml.wait_then(
             [domain_text(request, "utter_voice_one_moment", language)],
             language,
             self.settings,
             twiml.action_url(self.settings, step="pending", turn=number + 1),
         )
+        return answer, {"language": language, "silences": 0}
 
     async def _pending(self, request: Request, call_sid: str, turn: str) -> str:
         """The answer of a slow turn: from this process, or stored by another."""
         task = self._slow_turns.pop((call_sid, turn), None)
         if task is not None:
             try:
-                return await asyncio.wait_for(asyncio.shield(task), REPLY_BUDGET_SECONDS)
+                answer, _ = await asyncio.wait_for(asyncio.shield(task), REPLY_BUDGET_SECONDS)
+                return answer
             except asyncio.TimeoutError:
                 pass
         else:
@@ -239,9 +244,7 @@ class VoiceInput(InputChannel):
             if answer:
                 return answer
         # Still nothing after two budgets: apologise rather than loop.
-        return twiml.goodbye(
-            [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
-        )
+        return self._technical_problem(request)
 
     async def _run_turn(
         self,
@@ -252,57 +255,66 @@ class VoiceInput(InputChannel):
         language: str,
         params: dict[str, str],
         number: int,
-    ) -> str:
+    ) -> Answer:
         collector = VoiceOutputChannel()
         metadata = {"language": language, "channel": "voice", "caller": params.get("From", "")}
         await on_new_message(
             UserMessage(text, collector, call_sid, input_channel=self.name(), metadata=metadata)
         )
         reply = twiml.BotReply.from_messages(collector.messages)
-        # The conversation may have switched language ("Türkçe lütfen").
-        language = await self._conversation_language(request, call_sid) or language
-        await self.store.update(call_sid, language=language, choices=reply.choices)
+        # The conversation may have switched language ("Türkçe lütfen"), and the
+        # question it asks decides what keypad digits mean next turn.
+        slots = await conversation_slots(request, call_sid, ("language", "requested_slot"))
+        if slots.get("language") in i18n.LANGUAGES:
+            language = slots["language"]
+        changes = {
+            "language": language,
+            "choices": reply.choices,
+            "requested_slot": slots.get("requested_slot"),
+        }
         texts = twiml.menu_choices(reply, language)
         if reply.handoff is not None:
             if reply.handoff.get("agents_available", True):
-                return twiml.transfer(texts, language, self.settings, reply.handoff)
-            return twiml.goodbye(texts, language, self.settings)
+                return twiml.transfer(texts, language, self.settings, reply.handoff), changes
+            return twiml.goodbye(texts, language, self.settings), changes
         if reply.end:
-            return twiml.goodbye(texts, language, self.settings)
-        return twiml.ask(texts, language, self.settings, self._url(number + 1))
+            return twiml.goodbye(texts, language, self.settings), changes
+        return twiml.ask(texts, language, self.settings, self._url(number + 1)), changes
 
-    async def _silence(self, request: Request, call: Any, number: int) -> str:
+    def _silence(self, request: Request, call: CallState, number: int) -> Answer:
         """No input: re-prompt twice (the second time offering a person), then end."""
         language = call.language or "de"
         silences = call.silences + 1
-        await self.store.update(call.call_sid, silences=silences)
+        changes = {"silences": silences}
         if silences >= MAX_SILENCES:
-            return twiml.goodbye(
+            answer = twiml.goodbye(
                 [domain_text(request, "utter_voice_no_input_goodbye", language)],
                 language,
                 self.settings,
             )
+            return answer, changes
         if call.language is None:
-            return self._language_menu(request, call.call_sid, number + 1)
+            return self._language_menu(request, number + 1), changes
         name = "utter_voice_still_there" if silences == 1 else "utter_voice_offer_person"
-        return twiml.ask(
+        answer = twiml.ask(
             [domain_text(request, name, language)],
             language,
             self.settings,
             self._url(number + 1),
         )
+        return answer, changes
 
-    async def _text_of_keypad(
-        self, request: Request, call_sid: str, digits: str, choices: list
-    ) -> str | None:
+    @staticmethod
+    def _text_of_keypad(digits: str, call: CallState) -> str | None:
         """What keypad input means: a menu choice, a person, a date, an amount."""
         if not digits:
             return None
         if digits == "0":
             return "/request_human"
+        choices = call.choices
         if len(digits) == 1 and choices and 1 <= int(digits) <= len(choices):
             return str(choices[int(digits) - 1][1])
-        requested = await conversation_slot(request, call_sid, "requested_slot")
+        requested = call.requested_slot
         if requested == "birth_date" and len(digits) == 8:
             day = parse_birth_date(f"{digits[:2]}.{digits[2:4]}.{digits[4:]}")
             if day is not None:
@@ -316,7 +328,7 @@ class VoiceInput(InputChannel):
     def _url(self, turn: int) -> str:
         return twiml.action_url(self.settings, step="turn", turn=turn)
 
-    def _language_menu(self, request: Request, call_sid: str, turn: int) -> str:
+    def _language_menu(self, request: Request, turn: int) -> str:
         return twiml.language_menu(
             domain_text(request, "utter_voice_welcome", "de").format(
                 utility=self.settings.utility_name
@@ -338,9 +350,10 @@ class VoiceInput(InputChannel):
             twiml.action_url(self.settings, step="pending", turn=number + 1),
         )
 
-    async def _conversation_language(self, request: Request, call_sid: str) -> str | None:
-        language = await conversation_slot(request, call_sid, "language")
-        return language if language in i18n.LANGUAGES else None
+    def _technical_problem(self, request: Request) -> str:
+        return twiml.goodbye(
+            [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
+        )
 
 
 def _xml(body: str) -> HTTPResponse:

@@ -23,6 +23,7 @@ fi
 # 2. database schema and demo data (import is idempotent)
 echo "==> database: migrate and load demo data"
 "$VENV/bin/python" -m bot import-data data/demo/customers.json
+"$VENV/bin/python" -m bot create-agent --demo
 
 # 3. model: trained when config, domain, data or NLU components changed
 "$VENV/bin/python" -m scripts.train_if_needed

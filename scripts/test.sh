@@ -7,7 +7,7 @@ echo "==> ruff"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check --quiet . || { echo "run: .venv/bin/ruff format ."; exit 1; }
 echo "==> rasa data validate"
-
 .venv/bin/python -m scripts.validate_data
+scripts/ensure_chromium.sh
 echo "==> pytest"
 .venv/bin/python -m pytest -q "$@"

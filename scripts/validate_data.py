@@ -1,7 +1,7 @@
 """`rasa data validate`, with one known notice explained away.
 
 Rasa warns about responses that no story or rule uses; ours are used by
-custom actions (by name). This check fails on any other warning, and on a
+custom actions, channels and the web app (by name). This check fails on any other warning, and on a
 response that neither the stories/rules nor the action code mention.
 """
 
@@ -20,7 +20,12 @@ def main() -> int:
     rasa = Path(sys.executable).parent / "rasa"
     run = subprocess.run([str(rasa), "data", "validate"], cwd=ROOT, capture_output=True, text=True)
     output = run.stdout + run.stderr
-    action_code = "\n".join(p.read_text() for p in (ROOT / "actions").glob("*.py"))
+    # responses are used by name in actions, channels and the web app
+    action_code = "\n".join(
+        p.read_text()
+        for folder in ("actions", "connectors", "bot/web")
+        for p in (ROOT / folder).glob("*.py")
+    )
     problems = []
     for name in UNUSED.findall(output):
         prefix = name.rsplit("_", 1)[0]

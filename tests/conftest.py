@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh, migrated database with the demo customers."""
+"""Shared fixtures: a fresh, migrated database with the demo customers, and the
+real servers (Rasa, actions, web app) for end-to-end and browser tests."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import pytest
 
 from bot import db
 from bot.db import session_scope
+from bot.local_servers import MODEL, Servers
 from bot.migrate import upgrade
-from bot.services import customer_data
+from bot.services import agents, customer_data
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "demo" / "customers.json"
+DEMO_AGENTS_FILE = ROOT / "data" / "demo" / "agents.json"
 
 
 def demo_document() -> dict:
@@ -47,3 +50,25 @@ def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[st
 def session(database_url: str):
     with session_scope(database_url) as s:
         yield s
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    """One Rasa server and one action server for the whole test session."""
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
+    work = tmp_path_factory.mktemp("e2e")
+    running = Servers(database_url=make_database(work / "stadtwerk.db"), log_dir=work)
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def web(servers: Servers) -> Servers:
+    """The web app too (widget gateway, console), with the demo agents."""
+    with session_scope(servers.database_url) as session:
+        for record in json.loads(DEMO_AGENTS_FILE.read_text(encoding="utf-8")):
+            agents.create_agent(session, **record)
+    servers.start_web()
+    return servers

@@ -1,18 +1,89 @@
-"""The FastAPI application (port 8000)."""
+"""The FastAPI application (port 8000): web chat, agent console, dashboard, health.
+
+uvicorn bot.web.app:create_app --factory
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.responses import Response
 
 from bot.db import get_engine
-from bot.settings import load_settings
+from bot.settings import ROOT, load_settings
+from bot.web import chat, console
+from bot.web.context import WebContext
+from bot.web.rasa_client import RasaClient
+
+logger = logging.getLogger(__name__)
+REQUEUE_CHECK_SECONDS = 10.0
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+# The console is never framed; the widget's script is meant to be embedded elsewhere.
+CONSOLE_HEADERS = {
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Cache-Control": "no-store",
+}
+
+
+async def _requeue_loop(web: WebContext) -> None:
+    while True:
+        await asyncio.sleep(REQUEUE_CHECK_SECONDS)
+        try:
+            await console.requeue_abandoned(web)
+        except Exception:  # noqa: BLE001 - try again next round
+            logger.exception("returning abandoned cases to the queue failed")
 
 
 def create_app() -> FastAPI:
     settings = load_settings()
     settings.check()
-    app = FastAPI(title=f"{settings.utility_name}: customer service assistant")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        web = WebContext(settings=settings, rasa=RasaClient(settings))
+        app.state.web = web
+        requeue = asyncio.create_task(_requeue_loop(web))
+        try:
+            yield
+        finally:
+            requeue.cancel()
+            await web.rasa.close()
+
+    app = FastAPI(title=f"{settings.utility_name}: customer service assistant", lifespan=lifespan)
+    app.mount("/static", StaticFiles(directory=ROOT / "bot" / "web" / "static"), name="static")
+    app.include_router(chat.router)
+    app.include_router(console.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
+        answer = await call_next(request)
+        answer.headers.update(SECURITY_HEADERS)
+        if request.url.path.startswith("/agent"):
+            answer.headers.update(CONSOLE_HEADERS)
+        return answer
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    async def demo_page(request: Request, lang: str = "de") -> Response:
+        """A Stadtwerk home page with the chat widget, as a utility would embed it."""
+        return console.templates.TemplateResponse(
+            request,
+            "demo.html",
+            {
+                "utility_name": settings.utility_name,
+                "page_language": lang if lang in ("de", "tr") else "de",
+            },
+        )
 
     @app.get("/health")
     def health() -> dict[str, str]:

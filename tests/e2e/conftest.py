@@ -1,9 +1,12 @@
-"""End-to-end fixtures: the real Rasa and action servers with a fresh database."""
+"""End-to-end helpers: conversations over the REST webhook, rows in the database.
+
+The servers themselves (`servers`, `web`) are fixtures of tests/conftest.py,
+shared with the browser tests.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,21 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.db import session_scope
-from bot.local_servers import MODEL, TOKEN, Servers
+from bot.local_servers import TOKEN, Servers
 from bot.models import AdvancePaymentChange, Base, Contract, HandoffCase
-from tests.conftest import make_database
-
-
-@pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """One Rasa server and one action server for the whole test session."""
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
-    work = tmp_path_factory.mktemp("e2e")
-    running = Servers(database_url=make_database(work / "stadtwerk.db"), log_dir=work)
-    running.start()
-    yield running
-    running.stop()
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from bot.db import session_scope
 from bot.local_servers import Servers
 from bot.models import PhoneCall as PhoneCallRow
 from bot.settings import DEV_TWILIO_TOKEN
+from connectors.voice import REPLY_BUDGET_SECONDS
 from connectors.voice_sim import Answer, PhoneCall
 from tests.e2e.conftest import changes_for, handoff_for, row_counts
 
@@ -222,3 +224,31 @@ def test_status_callback_closes_the_call(servers: Servers, status: str) -> None:
     assert call.hang_up(status=status, duration=0).status_code == 204
     row = call_row(servers, call.call_sid)
     assert row is not None and row.status == status and row.ended_at is not None
+
+
+def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
+    """A stuck action server: "one moment" within Twilio's 15 s, then the answer."""
+    call = new_call(servers)
+    call.start()
+    call.press("1")
+    assert call.next_url
+    actions = servers.processes["actions"]
+    actions.send_signal(signal.SIGSTOP)
+    try:
+        reply = call._post(
+            call.next_url, call._params(SpeechResult="Ich habe eine Frage zu meiner Rechnung")
+        )
+    finally:
+        actions.send_signal(signal.SIGCONT)
+    assert reply.status_code == 200
+    assert REPLY_BUDGET_SECONDS <= reply.elapsed.total_seconds() < 15
+    waiting = Answer.parse(reply.text)
+    check_twiml(waiting)
+    assert "Moment" in waiting.spoken and waiting.root.find("Redirect") is not None
+    assert waiting.next_url and "step=pending" in waiting.next_url
+    # Twilio follows the redirect and gets the turn's real answer.
+    answer = call._follow(waiting.next_url, call._params())
+    assert "Kundennummer" in answer.spoken and answer.listens_in == "de-DE"
+    # The turn ran once, and the call goes on from there.
+    answer = call.press("10000005#")
+    assert "Postleitzahl" in answer.spoken

@@ -1,0 +1,212 @@
+"""The customer web chat: `WS /chat/ws` (see docs/web-chat-protocol.md).
+
+While the bot is in charge, customer messages go to Rasa and its answers
+back to the widget; after a handoff they go to the agent console instead.
+Every message is stored first, so nothing is lost when a tab closes, the
+network drops or the app restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from bot.i18n import LANGUAGES
+from bot.services import chat as chats
+from bot.services.chat import ChatInfo
+from bot.text import clean_message
+from bot.web.context import WebContext
+from bot.web.rasa_client import BotUnavailable
+
+logger = logging.getLogger(__name__)
+router = APIRouter()
+
+MAX_MESSAGE_CHARS = 2000
+MAX_FRAME_CHARS = 16_000
+MAX_PAYLOAD_CHARS = 200
+HELLO_TIMEOUT_SECONDS = 10.0
+
+
+@router.websocket("/chat/ws")
+async def chat_socket(socket: WebSocket) -> None:
+    web: WebContext = socket.app.state.web
+    await socket.accept()
+    chat = await _hello(web, socket)
+    if chat is None:
+        return
+    web.hub.join_chat(chat.conversation_id, socket)
+    if chat.case_id:
+        await web.push_queue()  # the console shows the customer as connected
+    try:
+        while True:
+            raw = await socket.receive_text()
+            frame = _frame(raw)
+            chat = await web.db(lambda s, chat_id=chat.id: chats.get(s, chat_id))
+            if frame is None:
+                await _notice(web, socket, chat, "invalid")
+            elif frame["type"] == "message":
+                await _on_message(web, socket, chat, frame)
+            elif frame["type"] == "typing":
+                await _on_typing(web, chat, frame)
+            elif frame["type"] == "language":
+                await _on_language(web, socket, chat, frame)
+            else:
+                await _notice(web, socket, chat, "invalid")
+    except WebSocketDisconnect:
+        pass
+    finally:
+        web.hub.leave_chat(chat.conversation_id, socket)
+        if chat.case_id:
+            await web.push_queue()
+
+
+def _frame(raw: str) -> dict[str, Any] | None:
+    if len(raw) > MAX_FRAME_CHARS:
+        return None
+    try:
+        frame = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+        return None
+    return frame
+
+
+async def _hello(web: WebContext, socket: WebSocket) -> ChatInfo | None:
+    """The first frame: resume the session of a known token, else start one."""
+    try:
+        raw = await asyncio.wait_for(socket.receive_text(), HELLO_TIMEOUT_SECONDS)
+    except (asyncio.TimeoutError, WebSocketDisconnect):
+        await _close(socket)
+        return None
+    frame = _frame(raw)
+    if frame is None or frame["type"] != "hello":
+        await _close(socket)
+        return None
+    language = frame.get("language") if frame.get("language") in LANGUAGES else "de"
+    token = frame.get("token")
+    chat = await web.db(lambda s: chats.resume(s, token))
+    if chat is None:
+        token, chat = await web.db(lambda s: chats.start(s, language))
+        logger.info("web chat started conversation=%s language=%s", chat.conversation_id, language)
+    history = await web.db(lambda s: chats.history(s, chat.id))
+    await socket.send_json(
+        {
+            "type": "session",
+            "token": token,
+            "language": chat.language,
+            "state": chat.state,
+            "agent_name": chat.agent_name,
+            "history": [message.as_frame() for message in history],
+        }
+    )
+    return chat
+
+
+async def _close(socket: WebSocket) -> None:
+    with contextlib.suppress(RuntimeError):  # already closed by the browser
+        await socket.close(code=1008)
+
+
+async def _notice(web: WebContext, socket: WebSocket, chat: ChatInfo, code: str) -> None:
+    """A polite word to this tab only; not part of the conversation."""
+    response = {
+        "empty": "utter_input_empty",
+        "too_long": "utter_input_too_long",
+        "rate_limited": "utter_input_rate_limited",
+        "invalid": "utter_input_invalid",
+        "unavailable": "utter_technical_problem",
+    }[code]
+    await socket.send_json(
+        {"type": "notice", "code": code, "text": web.text(response, chat.language)}
+    )
+
+
+async def _on_message(
+    web: WebContext, socket: WebSocket, chat: ChatInfo, frame: dict[str, Any]
+) -> None:
+    text = frame.get("text")
+    if not isinstance(text, str):
+        await _notice(web, socket, chat, "invalid")
+        return
+    text = clean_message(text)
+    if not text:
+        await _notice(web, socket, chat, "empty")
+        return
+    if len(text) > MAX_MESSAGE_CHARS:
+        await _notice(web, socket, chat, "too_long")
+        return
+    if not web.limiter.allow(f"chat:{chat.id}"):
+        await _notice(web, socket, chat, "rate_limited")
+        return
+    payload = frame.get("payload")
+    # Buttons carry intents for the bot ("/affirm"); anything else is just text.
+    to_bot = (
+        payload
+        if isinstance(payload, str)
+        and payload.startswith("/")
+        and len(payload) <= MAX_PAYLOAD_CHARS
+        else text
+    )
+    await web.say(chat, "customer", text)
+    if chat.state == "bot":
+        await _bot_turn(web, socket, chat, to_bot)
+
+
+async def _bot_turn(web: WebContext, socket: WebSocket, chat: ChatInfo, text: str) -> None:
+    """Rasa answers; the typing indicator stays on until its messages are shown."""
+    typing = {"type": "typing", "from": "bot", "active": True}
+    await web.hub.to_chat(chat.conversation_id, typing)
+    try:
+        await _bot_answers(web, socket, chat, text)
+    finally:
+        await web.hub.to_chat(chat.conversation_id, {**typing, "active": False})
+
+
+async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text: str) -> None:
+    try:
+        reply = await web.rasa.turn(chat.conversation_id, text, chat.language)
+    except BotUnavailable:
+        await _notice(web, socket, chat, "unavailable")
+        return
+    if reply.language in LANGUAGES and reply.language != chat.language:
+        language = reply.language
+        chat = await web.db(lambda s: chats.update(s, chat.id, language=language))
+    for message in reply.messages:
+        await web.say(chat, "bot", message["text"], buttons=message["buttons"])
+    if reply.handoff is not None:
+        case_id = str(reply.handoff.get("case_id", ""))[:16] or None
+        chat = await web.db(lambda s: chats.update(s, chat.id, state="waiting", case_id=case_id))
+        await web.hub.to_chat(
+            chat.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
+        )
+        logger.info("web chat handed off conversation=%s case=%s", chat.conversation_id, case_id)
+        await web.push_queue()
+
+
+async def _on_typing(web: WebContext, chat: ChatInfo, frame: dict[str, Any]) -> None:
+    if chat.case_id and chat.state in ("waiting", "agent"):
+        await web.hub.to_consoles(
+            {"type": "typing", "case_id": chat.case_id, "active": frame.get("active") is True}
+        )
+
+
+async def _on_language(
+    web: WebContext, socket: WebSocket, chat: ChatInfo, frame: dict[str, Any]
+) -> None:
+    language = frame.get("language")
+    if language not in LANGUAGES:
+        await _notice(web, socket, chat, "invalid")
+        return
+    if language == chat.language:
+        return
+    await web.db(lambda s: chats.update(s, chat.id, language=language))
+    try:
+        await web.rasa.set_language(chat.conversation_id, language)
+    except BotUnavailable:
+        logger.warning("language not passed to the bot conversation=%s", chat.conversation_id)

@@ -1,0 +1,107 @@
+"""What every part of the web app shares: settings, database, Rasa, the hub.
+
+One `WebContext` lives on `app.state.web`. Its helpers are the only way the
+routes store a chat message (`say`) and tell consoles that the queue changed
+(`push_queue`), so the stored conversation and what browsers see agree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import yaml
+from sqlalchemy.orm import Session
+
+from bot.db import session_scope
+from bot.responses import response_text
+from bot.services import agent_queue
+from bot.services import chat as chats
+from bot.services.chat import ChatInfo, MessageInfo
+from bot.settings import ROOT, Settings
+from bot.web.hub import Hub
+from bot.web.limits import RateLimiter
+from bot.web.rasa_client import RasaClient
+
+T = TypeVar("T")
+CHAT_MESSAGES_PER_30_SECONDS = 10
+LOGINS_PER_5_MINUTES = 5
+
+
+def load_responses() -> dict[str, Any]:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return domain.get("responses") or {}
+
+
+@dataclass
+class WebContext:
+    settings: Settings
+    rasa: RasaClient
+    hub: Hub = field(default_factory=Hub)
+    responses: dict[str, Any] = field(default_factory=load_responses)
+    limiter: RateLimiter = field(
+        default_factory=lambda: RateLimiter(CHAT_MESSAGES_PER_30_SECONDS, 30.0)
+    )
+    login_limiter: RateLimiter = field(
+        default_factory=lambda: RateLimiter(LOGINS_PER_5_MINUTES, 300.0)
+    )
+
+    async def db(self, work: Callable[[Session], T]) -> T:
+        """Run `work` in one transaction, in a worker thread."""
+
+        def run() -> T:
+            with session_scope(self.settings.database_url) as session:
+                return work(session)
+
+        return await asyncio.to_thread(run)
+
+    def text(self, response: str, language: str, **values: Any) -> str:
+        """A customer-facing text from domain.yml, in `language`."""
+        text = response_text(self.responses, response, language)
+        return text.format(**values) if values else text
+
+    async def say(
+        self,
+        chat: ChatInfo,
+        sender: str,
+        text: str,
+        *,
+        buttons: list[dict[str, str]] | None = None,
+        agent_id: int | None = None,
+    ) -> MessageInfo:
+        """Store a message of the chat and show it in the widget and the console."""
+        message = await self.db(
+            lambda s: chats.add_message(
+                s, chat.id, sender, text, buttons=buttons, agent_id=agent_id
+            )
+        )
+        frame = message.as_frame()
+        await self.hub.to_chat(chat.conversation_id, frame)
+        if chat.case_id:
+            await self.hub.to_consoles(
+                {"type": "message", "case_id": chat.case_id, "message": frame}
+            )
+        return message
+
+    async def queue_for(self, agent_id: int) -> list[dict[str, Any]]:
+        cases = await self.db(agent_queue.active_cases)
+        return [case.as_json(agent_id, self.hub.is_live(case.conversation_id)) for case in cases]
+
+    async def push_queue(self) -> None:
+        """Send every console the current queue (each sees which cases are theirs)."""
+        consoles = self.hub.consoles()
+        if not consoles:
+            return
+        cases = await self.db(agent_queue.active_cases)
+        for socket, agent_id in consoles:
+            live = self.hub.is_live
+            frame = {
+                "type": "queue",
+                "cases": [c.as_json(agent_id, live(c.conversation_id)) for c in cases],
+            }
+            try:
+                await socket.send_json(frame)
+            except Exception:  # noqa: BLE001 - closed consoles are removed by their reader
+                continue

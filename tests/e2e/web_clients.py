@@ -1,0 +1,112 @@
+"""Clients for the web app as browsers use it: the chat widget and the agent console."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import websockets
+
+
+def ws_url(app_url: str, path: str) -> str:
+    return app_url.replace("http://", "ws://") + path
+
+
+@dataclass
+class Widget:
+    """One browser tab with the chat widget, speaking the WebSocket protocol."""
+
+    app_url: str
+    language: str = "de"
+    token: str | None = None
+    session: dict[str, Any] = field(default_factory=dict)
+    frames: list[dict[str, Any]] = field(default_factory=list)
+    socket: Any = None
+
+    async def __aenter__(self) -> Widget:
+        self.socket = await websockets.connect(ws_url(self.app_url, "/chat/ws"))
+        await self.send(type="hello", token=self.token, language=self.language)
+        self.session = await self.next("session")
+        self.token = self.session["token"]
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.socket.close()
+
+    async def send(self, **frame: Any) -> None:
+        await self.socket.send(json.dumps(frame))
+
+    async def next(self, kind: str, timeout: float = 30) -> dict[str, Any]:
+        """The next frame of this type (frames before it are kept in `frames`)."""
+
+        async def read() -> dict[str, Any]:
+            while True:
+                frame = json.loads(await self.socket.recv())
+                self.frames.append(frame)
+                if frame["type"] == kind:
+                    return frame
+
+        return await asyncio.wait_for(read(), timeout)
+
+    async def say(self, text: str, payload: str | None = None) -> list[dict[str, Any]]:
+        """Send a message; the bot's messages of that turn."""
+        await self.send(type="message", text=text, **({"payload": payload} if payload else {}))
+        start = len(self.frames)
+        while True:
+            frame = await self.next("typing")
+            if frame["from"] == "bot" and frame["active"] is False:
+                break
+        return [f for f in self.frames[start:] if f["type"] == "message" and f["from"] == "bot"]
+
+    async def texts(self, text: str) -> str:
+        return " ".join(m["text"] for m in await self.say(text)).replace("\xa0", " ")
+
+
+class Console:
+    """An agent's browser on the console: cookies, CSRF token, JSON API."""
+
+    def __init__(self, app_url: str) -> None:
+        self.http = httpx.Client(base_url=app_url, timeout=60)
+        self.csrf = ""
+
+    def login(self, username: str, password: str) -> httpx.Response:
+        page = self.http.get("/agent/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token, page.text
+        answer = self.http.post(
+            "/agent/login",
+            data={"username": username, "password": password, "csrf_token": token[1]},
+        )
+        if answer.status_code == 303:
+            console = self.http.get("/agent")
+            meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', console.text)
+            assert meta, console.text
+            self.csrf = meta[1]
+        return answer
+
+    def get(self, path: str) -> httpx.Response:
+        return self.http.get(path)
+
+    def post(self, path: str, body: Any = None, csrf: bool = True) -> httpx.Response:
+        headers = {"X-CSRF-Token": self.csrf} if csrf else {}
+        return self.http.post(path, json=body if body is not None else {}, headers=headers)
+
+    def case_of(self, conversation_or_case: str) -> dict[str, Any] | None:
+        for case in self.get("/agent/api/cases").json():
+            if case["case_id"] == conversation_or_case:
+                return case
+        return None
+
+    def cookie_header(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.http.cookies.items())
+
+    async def live(self) -> Any:
+        """The console's WebSocket for live updates."""
+        return await websockets.connect(
+            ws_url(str(self.http.base_url), "/agent/ws"),
+            extra_headers={"Cookie": self.cookie_header()},
+        )

@@ -1,0 +1,55 @@
+"""The Rasa entry point's check of action server answers (connectors.server)."""
+
+from __future__ import annotations
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+
+from connectors import server
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
+    # monkeypatch restores Rasa's own method after the test
+    monkeypatch.setattr(
+        RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
+    )
+    server.install()
+    return RemoteAction
+
+
+def action() -> RemoteAction:
+    return RemoteAction("action_show_bill", None)
+
+
+def test_valid_answers_pass(installed: type[RemoteAction]) -> None:
+    answer = {
+        "events": [{"event": "slot", "name": "language", "value": "tr"}],
+        "responses": [{"response": "utter_greet"}],
+    }
+    assert action()._validate_action_result(answer) is True
+    assert action()._validate_action_result({}) is True
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"events": "not a list"},
+        {"events": [{"event": "no_such_event"}]},
+        {"responses": ["not an object"]},
+        [],
+    ],
+)
+def test_invalid_answers_fail_like_rasas_check(
+    installed: type[RemoteAction], answer: object
+) -> None:
+    with pytest.raises(ValidationError, match="Failed to validate Action server response"):
+        action()._validate_action_result(answer)  # type: ignore[arg-type]
+
+
+def test_the_validator_is_built_once(installed: type[RemoteAction]) -> None:
+    for _ in range(3):
+        action()._validate_action_result({"events": []})
+    assert server._action_answer_validator.cache_info().currsize == 1
+    assert server._action_answer_validator.cache_info().hits >= 2
