@@ -21,6 +21,7 @@ from bot.text import clean_message
 from bot.web.context import WebContext
 from bot.web.rasa_client import BotUnavailable
 from bot.web.security import (
+    SESSION_COOKIE,
     clear_session_cookie,
     console_session,
     csrf_ok,
@@ -130,7 +131,7 @@ async def logout(request: Request) -> Response:
     if console is not None:
         if not csrf_ok(console, form.get("csrf_token")):
             raise HTTPException(status_code=403, detail="missing or wrong CSRF token")
-        token = request.cookies.get("stadtwerk_agent")
+        token = request.cookies.get(SESSION_COOKIE)
 
         def end(session: Any) -> None:
             agents.end_session(session, token)

@@ -16,7 +16,9 @@ from bot.local_servers import Servers
 from bot.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
 from bot.services import agents
 from bot.services.agents import token_hash
-from tests.e2e.conftest import row_counts
+from bot.settings import DEV_TWILIO_TOKEN
+from connectors.voice_sim import PhoneCall
+from tests.e2e.conftest import handoff_for, row_counts
 from tests.e2e.web_clients import Console, Widget, ws_url
 
 pytestmark = pytest.mark.asyncio
@@ -248,8 +250,10 @@ async def test_console_requires_login_and_csrf(web: Servers) -> None:
             ws_url(web.app_url, "/agent/ws"),
             extra_headers={"Cookie": console.cookie_header(), "Origin": "https://evil.example"},
         )
-    # Logout ends the session on the server, not only in the browser.
+    # Logout ends the session on the server, not only in the browser (and needs CSRF).
     cookie = console.http.cookies.get("stadtwerk_agent")
+    assert console.http.post("/agent/logout", data={"csrf_token": "forged"}).status_code == 403
+    assert console.get("/agent/api/me").status_code == 200
     out = console.http.post("/agent/logout", data={"csrf_token": console.csrf})
     assert out.status_code == 303
     replay = Console(web.app_url)
@@ -282,3 +286,36 @@ async def test_dashboard_figures(web: Servers) -> None:
     assert figures["handoffs_by_reason"].get("customer_request", 0) >= 1
     assert 0 <= figures["containment"] < 1
     assert any(name == "request_human" for name, _ in figures["top_intents"])
+
+
+async def test_phone_case_in_the_console(web: Servers) -> None:
+    call = PhoneCall(web.settings.voice_base_url, DEV_TWILIO_TOKEN, caller="+4917612345678")
+    call.start()
+    call.press("2")
+    answer = call.say("bir temsilciyle görüşmek istiyorum")
+    assert answer.transfer is not None
+    case_id = handoff_for(web.database_url, call.call_sid).case_id
+    console = logged_in(web, JONAS)
+    case = console.get(f"/agent/api/cases/{case_id}").json()
+    assert case["channel"] == "voice" and case["caller"] == "+4917612345678"
+    assert case["language"] == "tr" and case["live"] is False
+    assert any(m["text"] == "bir temsilciyle görüşmek istiyorum" for m in case["transcript"])
+    assert console.post(f"/agent/api/cases/{case_id}/claim").status_code == 200
+    # The call itself went to the agent's phone: no chat replies, no bot to return to.
+    assert (
+        console.post(f"/agent/api/cases/{case_id}/messages", {"text": "hallo"}).status_code == 409
+    )
+    assert console.post(f"/agent/api/cases/{case_id}/release").status_code == 409
+    assert (
+        console.post(
+            f"/agent/api/cases/{case_id}/close", {"disposition": "resolved", "note": ""}
+        ).status_code
+        == 422
+    )
+    closed = console.post(
+        f"/agent/api/cases/{case_id}/close",
+        {"disposition": "callback", "note": "Rückruf wegen Zählerwechsel vereinbart"},
+    )
+    assert closed.status_code == 200 and closed.json()["status"] == "closed"
+    row = handoff_for(web.database_url, call.call_sid)
+    assert row.disposition == "callback" and row.note.startswith("Rückruf")
