@@ -32,6 +32,7 @@ nlu-report: setup ## cross-validated NLU report per language (slow)
 
 bench: setup      ## benchmarks (results in bench/results/)
 	@$(PY) -m bench.voice_latency
+	@$(PY) -m bench.web_chat_latency
 
 clean:
 	rm -rf var/*.db models/*.tar.gz models/.fingerprint

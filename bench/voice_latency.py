@@ -70,8 +70,8 @@ SPOKEN_CHARS_PER_SECOND = 15.0  # text-to-speech at a normal pace
 SPEAKING_CHARS_PER_SECOND = 12.0
 THINKING_SECONDS = (0.5, 2.0)  # uniformly random: callers differ
 SECONDS_PER_KEY = 0.3
-SPEECH_END_SECONDS = 1.0
-CALL_START_SPACING = 1.0  # Twilio's speechTimeout="auto" waits for a short silence
+SPEECH_END_SECONDS = 1.0  # Twilio's speechTimeout="auto" waits for a short silence
+CALL_START_SPACING = 1.0
 
 
 def pause(answer: Answer, kind: str, value: str, rng: random.Random) -> float:

@@ -17,9 +17,9 @@ from bot.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
 from bot.services import agents
 from bot.services.agents import token_hash
 from bot.settings import DEV_TWILIO_TOKEN
+from bot.web.clients import Console, Widget, ws_url
 from connectors.voice_sim import PhoneCall
 from tests.e2e.conftest import handoff_for, row_counts
-from tests.e2e.web_clients import Console, Widget, ws_url
 
 pytestmark = pytest.mark.asyncio
 

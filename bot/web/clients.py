@@ -1,4 +1,10 @@
-"""Clients for the web app as browsers use it: the chat widget and the agent console."""
+"""Python clients of the web app, speaking to it as browsers do.
+
+`Widget` is one tab with the chat widget (the WebSocket protocol of
+docs/web-chat-protocol.md); `Console` is an agent's browser on the console
+(cookies, CSRF token, JSON API, live updates). The end-to-end tests and the
+web chat benchmark use them.
+"""
 
 from __future__ import annotations
 
