@@ -3,13 +3,16 @@ PY := .venv/bin/python
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: setup run shell call test lint train nlu-report bench clean
+.PHONY: setup run run-prod shell call test lint train nlu-report bench clean
 
 setup:            ## install, migrate, load demo data, train when needed
 	@scripts/setup.sh
 
 run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
 	@$(PY) -m bot.launcher
+
+run-prod:         ## the production topology: PostgreSQL, Redis, 2 Rasa instances, JSON logs
+	@scripts/run_prod.sh
 
 shell:           ## talk to the bot in this terminal (needs `make run` in another)
 	@$(PY) -m bot shell

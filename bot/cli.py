@@ -2,7 +2,8 @@
 
 import-data FILE         load customers (all or nothing, idempotent)
 export-customer NUMBER   print one customer and what the assistant did
-migrate                  create or upgrade the database schema
+migrate                  create or upgrade the database schema (and create missing
+                         PostgreSQL databases for it and the tracker store)
 create-agent USERNAME    add a console login (asks for the password)
 create-agent --demo      add the demo agents of data/demo/agents.json (not in production)
 shell                    talk to the bot in this terminal (`rasa shell`; the
@@ -17,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.db import session_scope
+from bot.db import ensure_database, session_scope
 from bot.migrate import upgrade
 from bot.services import agents, customer_data
 from bot.services.errors import DomainError, InvalidRecord, NotFound
@@ -158,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
         return _shell()
     if args.command == "create-agent":
         return _create_agent(args)
+    settings = load_settings()
     upgrade()
+    # Rasa creates its tables itself, but not a missing PostgreSQL database.
+    ensure_database(settings.tracker_store_url)
     print("database is at the newest schema")
     return 0

@@ -6,12 +6,13 @@ use for the configured URL, so tests can point each process at its own file.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
@@ -66,3 +67,48 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def ensure_database(url: str) -> bool:
+    """Create the PostgreSQL database `url` names if it does not exist yet.
+
+    True if it was created. SQLite files are created on first use anyway.
+    """
+    target = make_url(url)
+    if not target.get_backend_name().startswith("postgresql"):
+        return False
+    _check_name(target.database)
+    server = create_engine(
+        target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
+    )
+    try:
+        with server.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": target.database},
+            ).first()
+            if exists:
+                return False
+            connection.execute(text(f'CREATE DATABASE "{target.database}"'))
+            return True
+    finally:
+        server.dispose()
+
+
+def drop_database(url: str) -> None:
+    """Drop a PostgreSQL database (for test databases), closing its connections."""
+    target = make_url(url)
+    _check_name(target.database)
+    server = create_engine(
+        target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
+    )
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+def _check_name(name: str | None) -> None:
+    if not name or not re.fullmatch(r"[A-Za-z0-9_]{1,63}", name):
+        raise ValueError(f"not a database name we create: {name!r}")

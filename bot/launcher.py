@@ -1,12 +1,18 @@
-"""Start the Rasa server, the action server and the web app together.
+"""Start the processes of the configured topology.
 
-`python -m bot.launcher` (what `make run` calls after `make setup`) runs the
-three processes in the foreground with prefixed logs; Ctrl-C or SIGTERM stops
-all of them, and if one dies the others are stopped too.
+`python -m bot.launcher` (what `make run` and `make run-prod` call) runs them
+all in the foreground with prefixed logs: Rasa (one instance, or several
+behind the balancer), the action server and the web app. Ctrl-C or SIGTERM
+stops all of them, and if one dies the others are stopped too.
+
+`python -m bot.launcher --process NAME` runs just one of them in place of
+the launcher (one process per container or systemd unit), with the same
+command and environment; `--list` prints the names.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -15,6 +21,7 @@ import threading
 import time
 from pathlib import Path
 
+from bot.logs import CONFIG_FILE as LOG_CONFIG
 from bot.rasa_env import rasa_environment
 from bot.settings import ROOT, Settings, load_settings, settings_environment
 
@@ -28,27 +35,52 @@ def latest_model() -> Path:
     return models[-1]
 
 
+def _rasa(settings: Settings, model: Path, port: int) -> list[str]:
+    return [
+        str(BIN / "python"),
+        "-m",
+        "connectors.server",
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(ROOT / "endpoints.yml"),
+        "--credentials",
+        str(ROOT / "credentials.yml"),
+        "--interface",
+        settings.bind_host,
+        "--port",
+        str(port),
+        "--enable-api",
+        "--auth-token",
+        settings.rasa_auth_token,
+        *_rasa_logging(settings),
+    ]
+
+
+def _rasa_logging(settings: Settings) -> list[str]:
+    return ["--logging-config-file", str(LOG_CONFIG)] if settings.log_format == "json" else []
+
+
+def _uvicorn(settings: Settings, app: str, port: int, *extra: str) -> list[str]:
+    logging = ["--log-config", str(LOG_CONFIG)] if settings.log_format == "json" else []
+    host = ["--host", settings.bind_host, "--port", str(port)]
+    return [str(BIN / "uvicorn"), app, "--factory", *host, *logging, *extra]
+
+
 def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
+    """Every process of the configured topology, by name."""
+    ports = settings.rasa_instance_ports
+    if len(ports) == 1:
+        rasa = {"rasa": _rasa(settings, model, ports[0])}
+    else:
+        rasa = {f"rasa-{n}": _rasa(settings, model, port) for n, port in enumerate(ports, 1)}
+        # no access log: API calls carry the Rasa token in their query string
+        rasa["balancer"] = _uvicorn(
+            settings, "bot.balancer:create_app", settings.rasa_port, "--no-access-log"
+        )
     return {
-        "rasa": [
-            str(BIN / "python"),
-            "-m",
-            "connectors.server",
-            "run",
-            "--model",
-            str(model),
-            "--endpoints",
-            str(ROOT / "endpoints.yml"),
-            "--credentials",
-            str(ROOT / "credentials.yml"),
-            "--interface",
-            settings.rasa_host,
-            "--port",
-            str(settings.rasa_port),
-            "--enable-api",
-            "--auth-token",
-            settings.rasa_auth_token,
-        ],
+        **rasa,
         "actions": [
             str(BIN / "rasa"),
             "run",
@@ -57,20 +89,30 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
             "actions",
             "--port",
             str(settings.action_port),
+            *_rasa_logging(settings),
         ],
-        "web": [
-            str(BIN / "uvicorn"),
-            "bot.web.app:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(settings.app_port),
-            # the widget's frames are small; refuse huge ones before parsing
-            "--ws-max-size",
-            "65536",
-        ],
+        # the widget's frames are small; refuse huge ones before parsing
+        "web": _uvicorn(
+            settings, "bot.web.app:create_app", settings.app_port, "--ws-max-size", "65536"
+        ),
     }
+
+
+def health_urls(settings: Settings) -> dict[str, str]:
+    """Where each process of `commands()` says it is ready."""
+    ports = settings.rasa_instance_ports
+    token = settings.rasa_auth_token
+    urls = {
+        "actions": f"http://127.0.0.1:{settings.action_port}/health",
+        "web": f"http://127.0.0.1:{settings.app_port}/ready",
+    }
+    if len(ports) == 1:
+        urls["rasa"] = f"http://127.0.0.1:{ports[0]}/status?token={token}"
+    else:
+        for number, port in enumerate(ports, 1):
+            urls[f"rasa-{number}"] = f"http://127.0.0.1:{port}/status?token={token}"
+        urls["balancer"] = f"http://127.0.0.1:{settings.rasa_port}/_balancer/health"
+    return urls
 
 
 def _relay(name: str, stream) -> None:  # type: ignore[no-untyped-def]
@@ -90,9 +132,29 @@ def child_environment(settings: Settings) -> dict[str, str]:
     }
 
 
-def main() -> int:
+def run_one(settings: Settings, name: str) -> int:
+    """Replace this process with one process of the topology."""
+    argv = commands(settings, latest_model()).get(name)
+    if argv is None:
+        print(f"no process {name!r}; choose from {', '.join(commands(settings, Path()))}")
+        return 2
+    os.chdir(ROOT)
+    os.execve(argv[0], argv, child_environment(settings))
+    return 0  # not reached
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__)
+    parser.add_argument("--process", help="run only this process (see --list)")
+    parser.add_argument("--list", action="store_true", help="print the process names")
+    args = parser.parse_args(argv)
     settings = load_settings()
     settings.check()
+    if args.list:
+        print("\n".join(commands(settings, Path())))
+        return 0
+    if args.process:
+        return run_one(settings, args.process)
     if not settings.is_production:
         print("*** development mode: demo data, SQLite, development API token ***")
     env = child_environment(settings)

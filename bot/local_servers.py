@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bot.launcher import child_environment, commands
+from bot.launcher import child_environment, commands, health_urls
 from bot.settings import ROOT, Settings, load_settings
 
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
@@ -27,23 +27,47 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
 @dataclass
 class Servers:
-    """A Rasa server and an action server running as child processes."""
+    """Rasa (one instance, or several behind the balancer) and the action server,
+    optionally the web app, running as child processes."""
 
     database_url: str
     log_dir: Path
+    tracker_store_url: str = ""  # default: a SQLite file in log_dir
+    redis_url: str = ""
+    rasa_instances: int = 1
     settings: Settings = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        rasa_port = free_port()
+        if self.rasa_instances > 1:  # the instances listen on the ports after the balancer's
+            rasa_port = free_port_block(self.rasa_instances + 1)
         self.settings = replace(
             load_settings(),
             environment="development",
             database_url=self.database_url,
-            tracker_store_url=f"sqlite:///{self.log_dir / 'tracker.db'}",
-            redis_url="",
-            rasa_port=free_port(),
+            tracker_store_url=self.tracker_store_url or f"sqlite:///{self.log_dir / 'tracker.db'}",
+            redis_url=self.redis_url,
+            rasa_port=rasa_port,
+            rasa_instances=self.rasa_instances,
             action_port=free_port(),
             app_port=free_port(),
             rasa_auth_token=TOKEN,
@@ -53,6 +77,7 @@ class Servers:
             # people always answer, so handoffs are transferred in every test run
             hotline_hours="Mo-So 00:00-24:00",
         )
+        self.settings.check()
 
     @property
     def webhook(self) -> str:
@@ -66,33 +91,44 @@ class Servers:
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.app_port}"
 
+    def instance_webhook(self, number: int) -> str:
+        """The REST webhook of one Rasa instance (1, 2, ...), bypassing the balancer."""
+        port = self.settings.rasa_instance_ports[number - 1]
+        return f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+
     def start(self) -> None:
-        env = child_environment(self.settings)
-        argv = commands(self.settings, MODEL)
-        self._spawn("actions", argv["actions"], env)
-        self._spawn("rasa", argv["rasa"], env)
-        self._wait(f"http://127.0.0.1:{self.settings.action_port}/health")
-        self._wait(f"{self.api}/status?token={TOKEN}", need_model=True)
+        """Everything but the web app (the servers most tests need)."""
+        for name in commands(self.settings, MODEL):
+            if name != "web":
+                self.start_one(name, wait=False)
+        for name in list(self.processes):
+            self._wait_ready(name)
 
     def start_web(self) -> None:
         """The web app (chat gateway, agent console) too; after `start()`."""
-        env = child_environment(self.settings)
-        self._spawn("web", commands(self.settings, MODEL)["web"], env)
-        self._wait(f"{self.app_url}/health")
+        self.start_one("web")
+
+    def start_one(self, name: str, wait: bool = True) -> None:
+        argv = commands(self.settings, MODEL)[name]
+        self._spawn(name, argv, child_environment(self.settings))
+        if wait:
+            self._wait_ready(name)
+
+    def kill(self, name: str) -> None:
+        """Stop one server at once (SIGKILL: no clean shutdown), as a crash would."""
+        proc = self.processes.pop(name)
+        proc.kill()
+        proc.wait(timeout=30)
 
     def restart(self, name: str) -> None:
         """Stop one server and start it again (same ports, same data)."""
         proc = self.processes.pop(name)
         proc.terminate()
         proc.wait(timeout=30)
-        argv = commands(self.settings, MODEL)[name]
-        self._spawn(name, argv, child_environment(self.settings))
-        health = {
-            "web": f"{self.app_url}/health",
-            "actions": f"http://127.0.0.1:{self.settings.action_port}/health",
-            "rasa": f"{self.api}/status?token={TOKEN}",
-        }[name]
-        self._wait(health, need_model=name == "rasa")
+        self.start_one(name)
+
+    def _wait_ready(self, name: str) -> None:
+        self._wait(health_urls(self.settings)[name], need_model=name.startswith("rasa"))
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the process

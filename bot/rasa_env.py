@@ -15,7 +15,7 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     """Variables for `rasa run` so endpoints.yml resolves without gaps."""
     redis = make_url(settings.redis_url) if settings.redis_url else None
     return {
-        "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{settings.action_port}/webhook",
+        "ACTION_ENDPOINT_URL": f"{settings.action_server_url}/webhook",
         "TRACKER_STORE_URL": settings.tracker_store_url,
         "TRACKER_DIALECT": make_url(settings.tracker_store_url).get_backend_name(),
         # The in-memory lock store ignores host, port and db.

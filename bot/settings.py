@@ -45,8 +45,15 @@ class Settings:
     database_url: str = field(default_factory=lambda: _default_sqlite("stadtwerk.db"))
     tracker_store_url: str = field(default_factory=lambda: _default_sqlite("rasa_tracker.db"))
     redis_url: str = ""
-    rasa_host: str = "127.0.0.1"
+    # the interface every process listens on (0.0.0.0 in containers)
+    bind_host: str = "127.0.0.1"
+    # where the processes reach each other; empty: this machine's ports
+    rasa_address: str = ""
+    action_server_address: str = ""
+    balancer_upstreams: str = ""
     rasa_port: int = 5005
+    # More than one: Rasa instances on the ports after RASA_PORT, a balancer on it.
+    rasa_instances: int = 1
     action_port: int = 5055
     app_port: int = 8000
     rasa_auth_token: str = DEV_RASA_TOKEN
@@ -62,6 +69,8 @@ class Settings:
     voice_queue: str = ""
     voice_name_de: str = "Polly.Vicki-Neural"
     voice_name_tr: str = "Polly.Filiz"
+    # text (readable) or json (one object per line, for log collectors)
+    log_format: str = "text"
 
     @property
     def is_production(self) -> bool:
@@ -69,7 +78,25 @@ class Settings:
 
     @property
     def rasa_url(self) -> str:
-        return f"http://{self.rasa_host}:{self.rasa_port}"
+        """Where clients reach Rasa: the only instance, or the balancer in front of several."""
+        return (self.rasa_address or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def action_server_url(self) -> str:
+        return (self.action_server_address or f"http://127.0.0.1:{self.action_port}").rstrip("/")
+
+    @property
+    def upstreams(self) -> list[str]:
+        """The Rasa instances behind the balancer."""
+        if self.balancer_upstreams:
+            return [u.strip().rstrip("/") for u in self.balancer_upstreams.split(",") if u.strip()]
+        return [f"http://127.0.0.1:{port}" for port in self.rasa_instance_ports]
+
+    @property
+    def rasa_instance_ports(self) -> list[int]:
+        if self.rasa_instances == 1:
+            return [self.rasa_port]
+        return [self.rasa_port + number for number in range(1, self.rasa_instances + 1)]
 
     @property
     def voice_base_url(self) -> str:
@@ -93,6 +120,16 @@ class Settings:
             HotlineHours.parse(self.hotline_hours)
         except ValueError as exc:
             raise SettingsError(f"HOTLINE_HOURS: {exc}") from exc
+        if self.rasa_instances < 1:
+            raise SettingsError("RASA_INSTANCES must be at least 1")
+        if self.rasa_instances > 1 and not self.redis_url:
+            raise SettingsError("several Rasa instances need REDIS_URL for the shared lock store")
+        if self.rasa_instances > 1 and self.tracker_store_url.startswith("sqlite"):
+            raise SettingsError(
+                "several Rasa instances need a shared TRACKER_STORE_URL (PostgreSQL), not SQLite"
+            )
+        if self.log_format not in ("text", "json"):
+            raise SettingsError(f"LOG_FORMAT must be 'text' or 'json', got {self.log_format!r}")
         if self.is_production:
             if self.rasa_auth_token in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
@@ -114,8 +151,12 @@ def load_settings() -> Settings:
         database_url=os.environ.get("DATABASE_URL") or defaults.database_url,
         tracker_store_url=os.environ.get("TRACKER_STORE_URL") or defaults.tracker_store_url,
         redis_url=os.environ.get("REDIS_URL", "").strip(),
-        rasa_host=os.environ.get("RASA_HOST") or defaults.rasa_host,
+        bind_host=os.environ.get("BIND_HOST") or defaults.bind_host,
+        rasa_address=os.environ.get("RASA_URL", "").strip(),
+        action_server_address=os.environ.get("ACTION_SERVER_URL", "").strip(),
+        balancer_upstreams=os.environ.get("BALANCER_UPSTREAMS", "").strip(),
         rasa_port=_int("RASA_PORT", defaults.rasa_port),
+        rasa_instances=_int("RASA_INSTANCES", defaults.rasa_instances),
         action_port=_int("ACTION_PORT", defaults.action_port),
         app_port=_int("APP_PORT", defaults.app_port),
         rasa_auth_token=os.environ.get("RASA_AUTH_TOKEN") or defaults.rasa_auth_token,
@@ -130,6 +171,7 @@ def load_settings() -> Settings:
         voice_queue=os.environ.get("VOICE_QUEUE", "").strip(),
         voice_name_de=os.environ.get("VOICE_NAME_DE") or defaults.voice_name_de,
         voice_name_tr=os.environ.get("VOICE_NAME_TR") or defaults.voice_name_tr,
+        log_format=(os.environ.get("LOG_FORMAT") or defaults.log_format).strip().lower(),
     )
 
 
@@ -144,8 +186,12 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.database_url,
         "TRACKER_STORE_URL": settings.tracker_store_url,
         "REDIS_URL": settings.redis_url,
-        "RASA_HOST": settings.rasa_host,
+        "BIND_HOST": settings.bind_host,
+        "RASA_URL": settings.rasa_address,
+        "ACTION_SERVER_URL": settings.action_server_address,
+        "BALANCER_UPSTREAMS": settings.balancer_upstreams,
         "RASA_PORT": str(settings.rasa_port),
+        "RASA_INSTANCES": str(settings.rasa_instances),
         "ACTION_PORT": str(settings.action_port),
         "APP_PORT": str(settings.app_port),
         "RASA_AUTH_TOKEN": settings.rasa_auth_token,
@@ -160,4 +206,5 @@ def settings_environment(settings: Settings) -> dict[str, str]:
         "VOICE_QUEUE": settings.voice_queue,
         "VOICE_NAME_DE": settings.voice_name_de,
         "VOICE_NAME_TR": settings.voice_name_tr,
+        "LOG_FORMAT": settings.log_format,
     }

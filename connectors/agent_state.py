@@ -33,5 +33,8 @@ async def conversation_slots(
     agent = _agent(request)
     if agent is None or agent.tracker_store is None:
         return {}
-    tracker = await agent.tracker_store.retrieve(sender_id)
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - the store is down: the caller goes on without
+        return {}
     return {name: tracker.get_slot(name) for name in names} if tracker else {}

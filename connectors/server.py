@@ -1,25 +1,48 @@
-"""`rasa run` with our fix for the cost of checking action server answers.
+"""`rasa run` with two fixes for how Rasa 3.6 calls the action server.
 
     python -m connectors.server run --model ... (the same arguments as `rasa`)
 
-Rasa 3.6 checks every answer of the action server with `jsonschema.validate`,
-which first checks the schema itself against the JSON Schema meta-schema,
-on every call. Profiling the phone webhook under load showed that this
-meta-schema check took 40 % of the Rasa server's CPU. `install()` keeps the
-check of every answer but builds the validator once. The launcher starts
-Rasa through this module; nothing changes when the module is only imported.
+1. Speed: Rasa checks every answer of the action server with
+   `jsonschema.validate`, which first checks the schema itself against the
+   JSON Schema meta-schema, on every call. Profiling the phone webhook under
+   load showed that this took 40 % of the Rasa server's CPU. We keep the
+   check of every answer but build the validator once.
+2. Failure: when the action server cannot be reached (crashed, restarting,
+   overloaded), Rasa logs the error and goes on as if the action had done
+   nothing, so the customer gets silence or a question out of place. Instead
+   the customer is told there is a technical problem (with the offer of a
+   person) and the bot listens again; the conversation's state is unchanged,
+   so once the action server is back the next message carries on.
+3. Database outage: when the tracker store (PostgreSQL) fails, Rasa quietly
+   carries on with an empty in-memory conversation, so the customer gets an
+   answer that ignores everything said before, and what is said meanwhile is
+   lost. Instead the turn fails, and the channel tells the customer there is
+   a technical problem; when the database is back, the conversation goes on
+   from where it was (SQLAlchemy replaces the broken connections itself).
+
+The launcher starts Rasa through this module; `install()` applies all three, and
+nothing changes when the module is only imported.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sys
 from functools import lru_cache
 from typing import Any
 
 from jsonschema import validators
 from jsonschema.exceptions import best_match
-from rasa.core.actions.action import RemoteAction
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUttered
+from rasa.shared.exceptions import RasaException
+
+logger = logging.getLogger(__name__)
+_rasa_run = RemoteAction.run
 
 
 @lru_cache(maxsize=1)
@@ -43,8 +66,73 @@ def _validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bo
     raise error
 
 
+APOLOGY = "utter_technical_problem"
+
+
+def _apologised_this_turn(tracker: Any) -> bool:
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and (event.metadata or {}).get("utter_action") == APOLOGY:
+            return True
+    return False
+
+
+async def _run_or_apologise(
+    action: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> list[Event]:
+    """Run a custom action; if the action server fails, apologise (once a turn) and listen."""
+    try:
+        return await _rasa_run(action, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise  # an action declining to run is normal dialogue, not a failure
+    except (RasaException, asyncio.TimeoutError) as error:
+        logger.error(
+            "action server failed running %s (%s); conversation=%s",
+            action.name(),
+            type(error).__name__,
+            tracker.sender_id,
+        )
+        if _apologised_this_turn(tracker):
+            return []
+        apology = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
+        return [
+            create_bot_utterance({**apology, "utter_action": APOLOGY}),
+            FollowupAction(ACTION_LISTEN_NAME),
+        ]
+
+
+class ConversationStoreUnavailable(RasaException):
+    """The tracker store failed; the turn cannot be answered with its context."""
+
+
+async def _retrieve_or_fail(store: FailSafeTrackerStore, sender_id: str) -> Any:
+    try:
+        return await store._tracker_store.retrieve(sender_id)
+    except Exception as error:
+        logger.error(
+            "tracker store failed reading conversation=%s: %s", sender_id, type(error).__name__
+        )
+        raise ConversationStoreUnavailable("the conversation store is unavailable") from error
+
+
+async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
+    try:
+        await store._tracker_store.save(tracker)
+    except Exception as error:
+        logger.error(
+            "tracker store failed saving conversation=%s: %s",
+            tracker.sender_id,
+            type(error).__name__,
+        )
+        raise ConversationStoreUnavailable("the conversation store is unavailable") from error
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve = _retrieve_or_fail  # type: ignore[method-assign]
+    FailSafeTrackerStore.save = _save_or_fail  # type: ignore[method-assign]
 
 
 def main() -> None:

@@ -111,7 +111,11 @@ class VoiceInput(InputChannel):
             step = request.args.get("step", "start")
             turn = request.args.get("turn", "0")
             key = f"{step}:{turn}"[:40]
-            call = await self.store.begin_turn(call_sid, key, params.get("From"))
+            try:
+                call = await self.store.begin_turn(call_sid, key, params.get("From"))
+            except Exception:  # noqa: BLE001 - the database is down: the caller must hear why
+                logger.exception("voice turn not stored call=%s step=%s", call_sid, step)
+                return _xml(self._technical_problem(request))
             if call is None:
                 # Twilio re-sent a request we are answering or have answered.
                 answer = await self.store.answer_of(call_sid, key, REPLY_BUDGET_SECONDS)

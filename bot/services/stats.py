@@ -22,7 +22,7 @@ from bot.models import HandoffCase, utcnow
 
 CHANNELS = ("web", "voice", "rest")
 LANGUAGES = ("de", "tr")
-_events = Table(
+_events = Table(  # Rasa's SQL tracker store (read only)
     "events",
     MetaData(),
     Column("id", Integer, primary_key=True),
@@ -32,6 +32,11 @@ _events = Table(
     Column("intent_name", String(255)),
     Column("data", Text),
 )
+
+
+def events_table() -> Table:
+    """Rasa's tracker store table of events, for read-only queries."""
+    return _events
 
 
 def _channel(data: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import Response
@@ -20,6 +20,7 @@ from bot.db import get_engine
 from bot.settings import ROOT, load_settings
 from bot.web import chat, console
 from bot.web.context import WebContext
+from bot.web.metrics import CONTENT_TYPE
 from bot.web.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -87,9 +88,25 @@ def create_app() -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, str]:
-        """Liveness plus a database round trip."""
+        """Liveness: the process answers and reaches its database."""
         with get_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
         return {"status": "ok", "environment": settings.environment}
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics (no personal data)."""
+        body = await asyncio.to_thread(app.state.web.metrics.exposition)
+        return Response(body, media_type=CONTENT_TYPE)
+
+    @app.get("/ready")
+    async def ready(request: Request) -> Response:
+        """Readiness: the database, Rasa and (if configured) Redis all answer."""
+        checks = await app.state.web.readiness()
+        ok = all(state == "ok" for state in checks.values())
+        return JSONResponse(
+            {"status": "ok" if ok else "not ready", "checks": checks},
+            status_code=200 if ok else 503,
+        )
 
     return app

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.i18n import LANGUAGES
 from bot.services import chat as chats
@@ -45,24 +46,35 @@ async def chat_socket(socket: WebSocket) -> None:
     try:
         while True:
             raw = await socket.receive_text()
-            frame = _frame(raw)
-            chat = await web.db(lambda s, chat_id=chat.id: chats.get(s, chat_id))
-            if frame is None:
-                await _notice(web, socket, chat, "invalid")
-            elif frame["type"] == "message":
-                await _on_message(web, socket, chat, frame)
-            elif frame["type"] == "typing":
-                await _on_typing(web, chat, frame)
-            elif frame["type"] == "language":
-                await _on_language(web, socket, chat, frame)
-            else:
-                await _notice(web, socket, chat, "invalid")
+            try:
+                chat = await _on_frame(web, socket, chat, _frame(raw))
+            except SQLAlchemyError:  # the database is down: say so, keep the socket
+                logger.exception("web chat turn failed conversation=%s", chat.conversation_id)
+                await _notice(web, socket, chat, "unavailable")
     except WebSocketDisconnect:
         pass
     finally:
         web.hub.leave_chat(chat.conversation_id, socket)
         if chat.case_id:
             await web.push_queue()
+
+
+async def _on_frame(
+    web: WebContext, socket: WebSocket, chat: ChatInfo, frame: dict[str, Any] | None
+) -> ChatInfo:
+    """Handle one frame with the chat's current state; return that state."""
+    chat = await web.db(lambda s: chats.get(s, chat.id))
+    if frame is None:
+        await _notice(web, socket, chat, "invalid")
+    elif frame["type"] == "message":
+        await _on_message(web, socket, chat, frame)
+    elif frame["type"] == "typing":
+        await _on_typing(web, chat, frame)
+    elif frame["type"] == "language":
+        await _on_language(web, socket, chat, frame)
+    else:
+        await _notice(web, socket, chat, "invalid")
+    return chat
 
 
 def _frame(raw: str) -> dict[str, Any] | None:
@@ -163,7 +175,8 @@ async def _bot_turn(web: WebContext, socket: WebSocket, chat: ChatInfo, text: st
     typing = {"type": "typing", "from": "bot", "active": True}
     await web.hub.to_chat(chat.conversation_id, typing)
     try:
-        await _bot_answers(web, socket, chat, text)
+        with web.metrics.turn_seconds.labels("web").time():
+            await _bot_answers(web, socket, chat, text)
     finally:
         await web.hub.to_chat(chat.conversation_id, {**typing, "active": False})
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import redis.asyncio
 import yaml
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from bot.db import session_scope
@@ -23,6 +25,7 @@ from bot.services.chat import ChatInfo, MessageInfo
 from bot.settings import ROOT, Settings
 from bot.web.hub import Hub
 from bot.web.limits import RateLimiter
+from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
 
 T = TypeVar("T")
@@ -47,6 +50,32 @@ class WebContext:
     login_limiter: RateLimiter = field(
         default_factory=lambda: RateLimiter(LOGINS_PER_5_MINUTES, 300.0)
     )
+    metrics: Metrics = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.metrics = Metrics(self.settings, self.hub.live_chats)
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency: "ok" or why not."""
+        checks: dict[str, str] = {}
+        try:
+            await self.db(lambda s: s.execute(text("SELECT 1")))
+            checks["database"] = "ok"
+        except Exception as error:  # noqa: BLE001 - reported, not raised
+            checks["database"] = type(error).__name__
+        checks["rasa"] = "ok" if await self.rasa.alive() else "unreachable"
+        if self.settings.redis_url:
+            checks["redis"] = "ok" if await self._redis_alive() else "unreachable"
+        return checks
+
+    async def _redis_alive(self) -> bool:
+        client = redis.asyncio.from_url(self.settings.redis_url, socket_timeout=2)
+        try:
+            return bool(await client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            await client.close()
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction, in a worker thread."""

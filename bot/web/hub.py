@@ -34,6 +34,10 @@ class Hub:
             if not sockets:
                 del self.customers[conversation_id]
 
+    def live_chats(self) -> int:
+        """Conversations with at least one widget connected to this process."""
+        return len(self.customers)
+
     def is_live(self, conversation_id: str) -> bool:
         """Whether the customer of this conversation has the widget open."""
         return bool(self.customers.get(conversation_id))

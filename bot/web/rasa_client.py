@@ -58,6 +58,12 @@ class RasaClient:
     async def close(self) -> None:
         await self.client.aclose()
 
+    async def alive(self) -> bool:
+        try:
+            return (await self.client.get(f"{self.base}/", timeout=2.0)).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     async def _post(self, path: str, body: Any, api: bool = True) -> Any:
         params = {"token": self.token} if api else None
         try:

@@ -6,6 +6,7 @@ import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import httpx
 import pytest
 import websockets
 from sqlalchemy import select
@@ -319,3 +320,29 @@ async def test_phone_case_in_the_console(web: Servers) -> None:
     assert closed.status_code == 200 and closed.json()["status"] == "closed"
     row = handoff_for(web.database_url, call.call_sid)
     assert row.disposition == "callback" and row.note.startswith("Rückruf")
+
+
+async def test_prometheus_metrics(web: Servers) -> None:
+    async with Widget(web.app_url) as widget:
+        await widget.say("Ich möchte mit einem Mitarbeiter sprechen")
+        async with httpx.AsyncClient(timeout=30) as client:
+            metrics = await client.get(f"{web.app_url}/metrics")
+        assert metrics.status_code == 200
+        lines = metrics.text.splitlines()
+        count = next(
+            line for line in lines if line.startswith('stadtwerk_turn_seconds_count{channel="web"}')
+        )
+        assert float(count.split()[-1]) >= 1
+        assert any(
+            line.startswith('stadtwerk_handoffs_total{channel="web",reason="customer_request"}')
+            for line in lines
+        )
+        live = next(
+            line
+            for line in lines
+            if line.startswith('stadtwerk_active_conversations{channel="web"}')
+        )
+        assert float(live.split()[-1]) >= 1
+        assert any(line.startswith("stadtwerk_fallbacks_total") for line in lines)
+    # Nothing personal: no customer numbers, no message text.
+    assert "10000" not in metrics.text and "Mitarbeiter" not in metrics.text

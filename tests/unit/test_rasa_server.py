@@ -5,16 +5,18 @@ from __future__ import annotations
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.tracker_store import FailSafeTrackerStore
 
 from connectors import server
 
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
-    # monkeypatch restores Rasa's own method after the test
-    monkeypatch.setattr(
-        RemoteAction, "_validate_action_result", RemoteAction._validate_action_result
-    )
+    # monkeypatch restores Rasa's own methods after the test
+    for name in ("_validate_action_result", "run"):
+        monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
+    for name in ("retrieve", "save"):
+        monkeypatch.setattr(FailSafeTrackerStore, name, getattr(FailSafeTrackerStore, name))
     server.install()
     return RemoteAction
 

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# make run-prod: the production topology on this machine. Two Rasa instances
+# behind the balancer (RASA_PORT), one action server, the web app; PostgreSQL
+# for customer data and conversations, Redis for Rasa's lock store; JSON logs.
+# Every value can be overridden from the environment (see .env.example).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/stadtwerk}"
+export TRACKER_STORE_URL="${TRACKER_STORE_URL:-postgresql://postgres@127.0.0.1:5432/stadtwerk_rasa}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export RASA_INSTANCES="${RASA_INSTANCES:-2}"
+export LOG_FORMAT="${LOG_FORMAT:-json}"
+scripts/setup.sh   # venv, model; migrates and loads demo data into DATABASE_URL
+.venv/bin/python -m bot migrate
+exec .venv/bin/python -m bot.launcher
