@@ -136,9 +136,16 @@ def install() -> None:
 
 
 def main() -> None:
+    import rasa.utils.io
     from rasa.__main__ import main as rasa_main
 
+    from bot.settings import load_settings
+
     install()
+    if load_settings().log_format == "json":
+        # Rasa would put its coloured text handler over the JSON one of
+        # --logging-config-file; keep the configured handlers instead.
+        rasa.utils.io.configure_colored_logging = lambda *_args, **_kwargs: None
     sys.argv[0] = "rasa"
     rasa_main()
 
