@@ -22,6 +22,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -162,7 +163,18 @@ class VoiceInput(InputChannel):
 
     @staticmethod
     def _params(request: Request) -> dict[str, str]:
-        return {key: values[0] for key, values in request.form.items() if values}
+        """The POST parameters, blank ones included: Twilio signs those too.
+
+        (Sanic's `request.form` drops blank values, which would make the
+        signature of a request with e.g. an empty `Digits` fail.)
+        """
+        if not request.content_type.startswith("application/x-www-form-urlencoded"):
+            return {}
+        body = request.body.decode("utf-8", errors="replace")
+        params: dict[str, str] = {}
+        for key, value in parse_qsl(body, keep_blank_values=True):
+            params.setdefault(key, value)
+        return params
 
     def _signed(self, request: Request, params: dict[str, str]) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")

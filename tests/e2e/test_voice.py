@@ -252,3 +252,13 @@ def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
     # The turn ran once, and the call goes on from there.
     answer = call.press("10000005#")
     assert "Postleitzahl" in answer.spoken
+
+
+def test_blank_parameters_are_part_of_the_signature(servers: Servers) -> None:
+    """Twilio signs every parameter it posts, empty ones (Digits=) included."""
+    call = new_call(servers)
+    call.start()
+    url = f"{servers.settings.voice_base_url}/webhooks/voice/webhook?step=language&turn=1"
+    params = call._params(Digits="", SpeechResult="")
+    reply = call._post(url, params)
+    assert reply.status_code == 200 and "<Gather" in reply.text
