@@ -129,6 +129,8 @@ def child_environment(settings: Settings) -> dict[str, str]:
         **rasa_environment(settings),
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
+        # the action server (rasa-sdk's Sanic) listens where the others do
+        "SANIC_HOST": settings.bind_host,
     }
 
 

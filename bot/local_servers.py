@@ -108,6 +108,14 @@ class Servers:
         """The web app (chat gateway, agent console) too; after `start()`."""
         self.start_one("web")
 
+    def start_another_web(self) -> str:
+        """A second web app process (same databases, Redis, Rasa) on its own port."""
+        other = replace(self.settings, app_port=free_port())
+        self._spawn("web-2", commands(other, MODEL)["web"], child_environment(other))
+        url = f"http://127.0.0.1:{other.app_port}"
+        self._wait(f"{url}/ready")
+        return url
+
     def start_one(self, name: str, wait: bool = True) -> None:
         argv = commands(self.settings, MODEL)[name]
         self._spawn(name, argv, child_environment(self.settings))

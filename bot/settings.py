@@ -133,8 +133,8 @@ class Settings:
         if self.is_production:
             if self.rasa_auth_token in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
-            if not self.twilio_auth_token:
-                raise SettingsError("TWILIO_AUTH_TOKEN must be set in production")
+            if self.twilio_auth_token in PLACEHOLDER_SECRETS:
+                raise SettingsError("TWILIO_AUTH_TOKEN must be set to the real token in production")
             if self.database_url.startswith("sqlite"):
                 warnings.warn("production mode is running on SQLite", stacklevel=2)
         elif self.environment != "development":

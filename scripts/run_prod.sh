@@ -2,7 +2,10 @@
 # make run-prod: the production topology on this machine. Two Rasa instances
 # behind the balancer (RASA_PORT), one action server, the web app; PostgreSQL
 # for customer data and conversations, Redis for Rasa's lock store; JSON logs.
-# Every value can be overridden from the environment (see .env.example).
+# Every value can be overridden from the environment (see .env.example). It
+# runs in development mode with the demo data so it works on a fresh machine;
+# for real use set APP_ENV=production and the real secrets (deploy/ has the
+# same topology for Docker Compose, Kubernetes and systemd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/stadtwerk}"

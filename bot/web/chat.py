@@ -40,7 +40,7 @@ async def chat_socket(socket: WebSocket) -> None:
     chat = await _hello(web, socket)
     if chat is None:
         return
-    web.hub.join_chat(chat.conversation_id, socket)
+    await web.hub.join_chat(chat.conversation_id, socket)
     if chat.case_id:
         await web.push_queue()  # the console shows the customer as connected
     try:
@@ -54,7 +54,7 @@ async def chat_socket(socket: WebSocket) -> None:
     except WebSocketDisconnect:
         pass
     finally:
-        web.hub.leave_chat(chat.conversation_id, socket)
+        await web.hub.leave_chat(chat.conversation_id, socket)
         if chat.case_id:
             await web.push_queue()
 

@@ -187,7 +187,7 @@ async def _detail(web: WebContext, case_id: str, agent_id: int) -> dict[str, Any
     except NotFound:
         raise HTTPException(status_code=404, detail="no such case") from None
     return {
-        **summary.as_json(agent_id, web.hub.is_live(summary.conversation_id)),
+        **summary.as_json(agent_id, await web.is_live(summary.conversation_id)),
         "transcript": transcript,
     }
 
@@ -298,7 +298,7 @@ async def release(case_id: str, request: Request, console: ChangingAgent) -> dic
     summary = await web.db(lambda s: agent_queue.release(s, case_id, agent.id))
     logger.info("case returned to the bot case=%s agent=%s", case_id, agent.id)
     await web.push_queue()
-    return summary.as_json(agent.id, web.hub.is_live(summary.conversation_id))
+    return summary.as_json(agent.id, await web.is_live(summary.conversation_id))
 
 
 @router.post("/agent/api/cases/{case_id}/close")

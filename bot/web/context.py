@@ -23,7 +23,7 @@ from bot.services import agent_queue
 from bot.services import chat as chats
 from bot.services.chat import ChatInfo, MessageInfo
 from bot.settings import ROOT, Settings
-from bot.web.hub import Hub
+from bot.web.hub import Hub, RedisHub
 from bot.web.limits import RateLimiter
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
@@ -42,7 +42,7 @@ def load_responses() -> dict[str, Any]:
 class WebContext:
     settings: Settings
     rasa: RasaClient
-    hub: Hub = field(default_factory=Hub)
+    hub: Hub = field(init=False)
     responses: dict[str, Any] = field(default_factory=load_responses)
     limiter: RateLimiter = field(
         default_factory=lambda: RateLimiter(CHAT_MESSAGES_PER_30_SECONDS, 30.0)
@@ -53,6 +53,11 @@ class WebContext:
     metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
+        # Several app processes share one hub through Redis when there is one.
+        if self.settings.redis_url:
+            self.hub = RedisHub(self.settings.redis_url, self._send_queue)
+        else:
+            self.hub = Hub(self._send_queue)
         self.metrics = Metrics(self.settings, self.hub.live_chats)
 
     async def readiness(self) -> dict[str, str]:
@@ -116,19 +121,27 @@ class WebContext:
 
     async def queue_for(self, agent_id: int) -> list[dict[str, Any]]:
         cases = await self.db(agent_queue.active_cases)
-        return [case.as_json(agent_id, self.hub.is_live(case.conversation_id)) for case in cases]
+        live = await self.hub.live_conversations()
+        return [case.as_json(agent_id, case.conversation_id in live) for case in cases]
+
+    async def is_live(self, conversation_id: str) -> bool:
+        return conversation_id in await self.hub.live_conversations()
 
     async def push_queue(self) -> None:
-        """Send every console the current queue (each sees which cases are theirs)."""
+        """The queue changed: every console, in every app process, gets it again."""
+        await self.hub.queue_changed()
+
+    async def _send_queue(self) -> None:
+        """Send this process's consoles the current queue (each sees which cases are theirs)."""
         consoles = self.hub.consoles()
         if not consoles:
             return
         cases = await self.db(agent_queue.active_cases)
+        live = await self.hub.live_conversations()
         for socket, agent_id in consoles:
-            live = self.hub.is_live
             frame = {
                 "type": "queue",
-                "cases": [c.as_json(agent_id, live(c.conversation_id)) for c in cases],
+                "cases": [c.as_json(agent_id, c.conversation_id in live) for c in cases],
             }
             try:
                 await socket.send_json(frame)

@@ -1,0 +1,77 @@
+"""Two web app processes sharing Redis act as one: widget on one, agent on the other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import pytest
+from sqlalchemy import select
+
+from bot.db import session_scope
+from bot.local_servers import Servers
+from bot.models import ChatSession
+from bot.services import agents
+from bot.services.agents import token_hash
+from bot.web.clients import Console, Widget
+from tests.conftest import DEMO_AGENTS_FILE
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+def two_apps(cluster: Servers) -> tuple[str, str]:
+    with session_scope(cluster.database_url) as session:
+        for record in json.loads(DEMO_AGENTS_FILE.read_text(encoding="utf-8")):
+            with contextlib.suppress(agents.AgentExists):
+                agents.create_agent(session, **record)
+    cluster.start_web()
+    return cluster.app_url, cluster.start_another_web()
+
+
+async def test_customer_on_one_app_agent_on_the_other(
+    cluster: Servers, two_apps: tuple[str, str]
+) -> None:
+    first, second = two_apps
+    console = Console(second)
+    assert console.login("aylin", "demo-aylin-2026").status_code == 303
+    live = await console.live()
+    try:
+        async with Widget(first) as widget:
+            await widget.say("Ich möchte mit einem Mitarbeiter sprechen")
+            with session_scope(cluster.database_url) as session:
+                case_id = session.scalars(
+                    select(ChatSession.case_id).where(
+                        ChatSession.token_hash == token_hash(widget.token or "")
+                    )
+                ).one()
+            # The console on the other process sees the case, and that the customer is online.
+            case = console.case_of(case_id)
+            assert case is not None and case["live"] is True
+
+            assert console.post(f"/agent/api/cases/{case_id}/claim").status_code == 200
+            state = await widget.next("state")
+            assert state["state"] == "agent" and state["agent_name"] == "Aylin"
+            sent = console.post(
+                f"/agent/api/cases/{case_id}/messages", {"text": "Hallo, hier Aylin."}
+            )
+            assert sent.status_code == 201
+            message = await widget.next("message")
+            while message["from"] != "agent":
+                message = await widget.next("message")
+            assert message["text"] == "Hallo, hier Aylin."
+
+            await widget.send(type="message", text="Danke, ich habe eine Frage zum Umzug")
+
+            async def console_sees() -> dict:
+                while True:
+                    frame = json.loads(await live.recv())
+                    if frame["type"] == "message" and frame["message"]["from"] == "customer":
+                        return frame
+
+            seen = await asyncio.wait_for(console_sees(), 15)
+            assert seen["case_id"] == case_id
+            assert seen["message"]["text"] == "Danke, ich habe eine Frage zum Umzug"
+    finally:
+        await live.close()

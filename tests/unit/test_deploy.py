@@ -1,0 +1,866 @@
+"""The deployment files in deploy/ agree with the configuration the code runs and tests.
+
+Nothing here starts a container: the files are parsed and compared with what
+the code computes for the production topology of `make run-prod`
+(scripts/run_prod.sh in production mode): the process names and ports of
+`bot.launcher.commands`, the health URLs of `bot.launcher.health_urls`, and
+the variable names of `bot.settings.settings_environment` and
+`bot.rasa_env.rasa_environment`. A renamed variable, a wrong port or a
+process missing from one of the files makes a test here fail.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import inspect
+import json
+import re
+import shlex
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from bot.launcher import child_environment, commands, health_urls
+from bot.rasa_env import rasa_environment
+from bot.settings import (
+    ROOT,
+    Settings,
+    SettingsError,
+    load_settings,
+    settings_environment,
+)
+
+DEPLOY = ROOT / "deploy"
+DOCKERFILE = DEPLOY / "Dockerfile"
+DOCKERIGNORE = DEPLOY / "Dockerfile.dockerignore"
+COMPOSE = DEPLOY / "docker-compose.yml"
+COMPOSE_ENV = DEPLOY / "compose.env.example"
+K8S = DEPLOY / "kubernetes"
+SYSTEMD = DEPLOY / "systemd"
+SYSTEMD_ENV = SYSTEMD / "stadtwerk.env.example"
+SYSTEMD_TARGET = SYSTEMD / "stadtwerk.target"
+RUN_PROD = ROOT / "scripts" / "run_prod.sh"
+
+# Every settings variable and every variable endpoints.yml reads.
+KNOWN_VARIABLES = frozenset(settings_environment(Settings())) | frozenset(
+    rasa_environment(Settings())
+)
+# Variables of the layers below our settings (Python, pip, Rasa, rasa-sdk,
+# TensorFlow): allowed in the Dockerfile and in the units' Environment= lines,
+# never in the settings files.
+RUNTIME_VARIABLES = frozenset(
+    {
+        "HOME",
+        "PYTHONDONTWRITEBYTECODE",
+        "PYTHONUNBUFFERED",
+        "PIP_NO_CACHE_DIR",
+        "PIP_DISABLE_PIP_VERSION_CHECK",
+        "RASA_TELEMETRY_ENABLED",
+        "TF_CPP_MIN_LOG_LEVEL",
+        "SANIC_HOST",
+    }
+)
+# What production refuses to start without (test_secrets_are_what_production_requires).
+SECRETS = ("RASA_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
+TEST_SECRET = "test-secret-0123456789"
+# Liveness that differs from the readiness URL of health_urls(): the web app's
+# /ready also asks Rasa, and a Rasa outage must not restart the web app.
+LIVENESS_PATHS = {"web": "/health"}
+# Our image's services besides the launcher's processes; the rest are images of others.
+COMPOSE_INFRASTRUCTURE = {"postgres": "postgres:15", "redis": "redis:7"}
+MIGRATE_COMMAND = ["python", "-m", "bot", "migrate"]
+ENTRYPOINT = ["python", "-m", "bot.launcher", "--process"]
+UNIT_PREFIX = "/opt/stadtwerk/.venv/bin/python -m bot.launcher --process "
+UNIT_ENVIRONMENT_FILE = "/etc/stadtwerk/stadtwerk.env"
+UNIT_WORKING_DIRECTORY = "/opt/stadtwerk"
+UNIT_WRITABLE = "/opt/stadtwerk/var"
+DEPENDENCY_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+SettingsFor = Callable[[Mapping[str, str]], Settings]
+
+
+# --- what the code says ---------------------------------------------------------------
+
+
+@pytest.fixture
+def settings_for(monkeypatch: pytest.MonkeyPatch) -> SettingsFor:
+    """Settings exactly as `load_settings()` builds them from `environment` alone."""
+
+    def build(environment: Mapping[str, str]) -> Settings:
+        for name in KNOWN_VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environment.items():
+            monkeypatch.setenv(name, value)
+        return load_settings()
+
+    return build
+
+
+def run_prod_exports() -> dict[str, str]:
+    """The variables scripts/run_prod.sh exports, with its defaults."""
+    text = RUN_PROD.read_text(encoding="utf-8")
+    exports = dict(re.findall(r'^export (\w+)="\$\{\1:-([^}]*)\}"$', text, re.MULTILINE))
+    assert "RASA_INSTANCES" in exports and "LOG_FORMAT" in exports, "run_prod.sh changed shape"
+    return exports
+
+
+def with_test_secrets(environment: Mapping[str, str]) -> dict[str, str]:
+    return {**environment, **dict.fromkeys(SECRETS, TEST_SECRET)}
+
+
+@pytest.fixture
+def run_prod(settings_for: SettingsFor) -> Settings:
+    """The tested production topology: `make run-prod` in production mode."""
+    settings = settings_for(with_test_secrets({**run_prod_exports(), "APP_ENV": "production"}))
+    settings.check()
+    return settings
+
+
+def port_of(argv: list[str]) -> int:
+    return int(argv[argv.index("--port") + 1])
+
+
+def process_ports(settings: Settings) -> dict[str, int]:
+    """Each process of the topology and the port its command listens on."""
+    return {name: port_of(argv) for name, argv in commands(settings, Path("model.tar.gz")).items()}
+
+
+def probe_paths(settings: Settings) -> dict[str, str]:
+    """Where a probe asks each process whether it is ready.
+
+    health_urls() is what the launcher and the tests poll. A URL that carries
+    the API token (Rasa's /status) is not for probes, which hold no secrets:
+    they use Rasa's `/`, which answers 200 once the model is loaded.
+    """
+    ports = process_ports(settings)
+    paths = {}
+    for name, url in health_urls(settings).items():
+        parts = urlsplit(url)
+        assert parts.port == ports[name], f"health URL of {name} is not on its port"
+        paths[name] = "/" if "token=" in parts.query else parts.path
+    assert set(paths) == set(ports)
+    return paths
+
+
+def liveness_paths(settings: Settings) -> dict[str, str]:
+    return {**probe_paths(settings), **LIVENESS_PATHS}
+
+
+def process_on(settings: Settings, port: int) -> str:
+    (name,) = [name for name, own in process_ports(settings).items() if own == port]
+    return name
+
+
+def rasa_instances(settings: Settings) -> set[str]:
+    ports = process_ports(settings)
+    return {name for name, port in ports.items() if port in settings.rasa_instance_ports}
+
+
+def host_port(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    assert parts.hostname and parts.port, f"{url} needs a host and a port"
+    return parts.hostname, parts.port
+
+
+def assert_known_variables(names: set[str], where: str) -> None:
+    unknown = sorted(set(names) - KNOWN_VARIABLES)
+    assert not unknown, f"{where}: variables the settings do not know: {unknown}"
+
+
+def assert_production_values(environment: Mapping[str, str], where: str) -> None:
+    assert environment.get("APP_ENV") == "production", where
+    assert environment.get("LOG_FORMAT") == "json", where
+
+
+def refused(settings_for: SettingsFor, environment: Mapping[str, str]) -> bool:
+    """Whether production refuses to start with `environment` (secrets included)."""
+    try:
+        settings_for(environment).check()
+    except SettingsError:
+        return True
+    return False
+
+
+def assert_placeholder_secrets(
+    settings_for: SettingsFor, environment: Mapping[str, str], where: str
+) -> None:
+    """An example file's secrets are placeholders that production refuses."""
+    valid = with_test_secrets(environment)
+    assert not refused(settings_for, valid), where
+    for name in SECRETS:
+        assert refused(settings_for, {**valid, name: environment[name]}), f"{where}: {name}"
+
+
+def test_secrets_are_what_production_requires(
+    settings_for: SettingsFor, run_prod: Settings
+) -> None:
+    environment = settings_environment(run_prod)
+    assert not refused(settings_for, environment)
+    for name in SECRETS:
+        assert refused(settings_for, {**environment, name: ""}), name
+
+
+def test_health_urls_cover_every_process(run_prod: Settings) -> None:
+    assert set(health_urls(run_prod)) == set(process_ports(run_prod))
+
+
+def test_the_web_app_serves_its_probe_paths(settings_for: SettingsFor) -> None:
+    from bot.web.app import create_app
+
+    settings = settings_for({})
+    paths = {getattr(route, "path", None) for route in create_app().routes}
+    assert {probe_paths(settings)["web"], LIVENESS_PATHS["web"]} <= paths
+
+
+# --- Dockerfile -----------------------------------------------------------------------
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    lines = [
+        line
+        for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    joined = re.sub(r"\\\n", " ", "\n".join(lines))
+    result = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, arguments = line.strip().partition(" ")
+            result.append((keyword.upper(), " ".join(arguments.split())))
+    return result
+
+
+def dockerfile(keyword: str) -> list[str]:
+    return [arguments for key, arguments in dockerfile_instructions() if key == keyword]
+
+
+def copy_sources() -> list[str]:
+    sources = []
+    for arguments in dockerfile("COPY"):
+        words = [w for w in shlex.split(arguments) if not w.startswith("--")]
+        sources += [w.rstrip("/") for w in words[:-1]]
+    return sources
+
+
+def image_uid() -> int:
+    (user,) = dockerfile("USER")
+    return int(user.split(":")[0])
+
+
+def test_dockerfile_base_image_matches_this_python() -> None:
+    major, minor = sys.version_info[:2]
+    assert dockerfile("FROM") == [f"python:{major}.{minor}-slim"]
+
+
+def test_dockerfile_entrypoint_is_the_launcher() -> None:
+    (entrypoint,) = dockerfile("ENTRYPOINT")
+    assert json.loads(entrypoint) == ENTRYPOINT
+    assert not dockerfile("CMD"), "the container's command must be the process name"
+
+
+def test_dockerfile_installs_the_lock_file_without_resolving() -> None:
+    assert "requirements.lock" in copy_sources()
+    assert any("pip install --no-deps -r requirements.lock" in run for run in dockerfile("RUN"))
+
+
+def test_dockerfile_runs_as_a_non_root_user() -> None:
+    assert image_uid() != 0
+    assert any(f"--uid {image_uid()}" in run for run in dockerfile("RUN"))
+    keywords = [key for key, _ in dockerfile_instructions()]
+    assert keywords.index("USER") < keywords.index("ENTRYPOINT")
+
+
+def test_dockerfile_copies_the_model_where_the_launcher_looks() -> None:
+    from bot.local_servers import MODEL
+
+    model = MODEL.relative_to(ROOT).as_posix()
+    copies = [shlex.split(arguments) for arguments in dockerfile("COPY")]
+    assert [model, model] in copies
+    # latest_model() takes the newest models/*.tar.gz
+    assert fnmatch.fnmatch(model, "models/*.tar.gz")
+
+
+def first_party_names() -> set[str]:
+    names = {p.name for p in ROOT.iterdir() if (p / "__init__.py").exists()}
+    return names | {p.stem for p in ROOT.glob("*.py")}
+
+
+def runtime_needs(packages: list[str]) -> set[str]:
+    """Top-level repository entries the copied packages import or open via ROOT / "..."."""
+    needs: set[str] = set()
+    first_party = first_party_names()
+    for package in packages:
+        for path in (ROOT / package).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            needs |= set(re.findall(r"""ROOT\s*/\s*["']([^"'/]+)""", source))
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Import):
+                    needs |= {alias.name.split(".")[0] for alias in node.names}
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    needs.add(node.module.split(".")[0])
+    return {need for need in needs if need in first_party or (ROOT / need).exists()}
+
+
+def command_needs(settings: Settings) -> set[str]:
+    """Top-level repository entries the launcher's commands run or read."""
+    from bot.local_servers import MODEL
+
+    needs = set()
+    for argv in commands(settings, MODEL).values():
+        for previous, argument in pairwise(argv):
+            if argument.startswith(str(ROOT)):
+                needs.add(Path(argument).relative_to(ROOT).parts[0])
+            elif previous in ("-m", "--actions") or re.fullmatch(r"[\w.]+:\w+", argument):
+                needs.add(argument.split(".")[0].split(":")[0])
+    return needs
+
+
+def test_dockerfile_copies_what_the_processes_read(run_prod: Settings) -> None:
+    from bot.local_servers import MODEL
+
+    sources = copy_sources()
+    model = MODEL.relative_to(ROOT).as_posix()
+    for source in sources:
+        assert source == model or (ROOT / source).exists(), f"COPY {source}: no such file"
+    copied = {source.split("/")[0] for source in sources}
+    packages = [source for source in sources if (ROOT / source / "__init__.py").exists()]
+    (workdir,) = dockerfile("WORKDIR")
+    made = {
+        Path(path).relative_to(workdir).parts[0]
+        for run in dockerfile("RUN")
+        for command in run.split("&&")
+        if command.split()[:1] == ["mkdir"]
+        for path in command.split()[1:]
+        if path.startswith(f"{workdir}/")
+    }
+    needs = runtime_needs(packages) | command_needs(run_prod)
+    assert {"bot", "connectors", "actions", "models"} <= needs, "the scan finds too little"
+    for need in needs:
+        assert need in copied | made, f"the image lacks {need}"
+
+
+def test_dockerignore_keeps_secrets_out_and_copied_files_in() -> None:
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert {".env", ".venv", ".git"} <= set(patterns)
+    for source in copy_sources():
+        for pattern in patterns:
+            assert not fnmatch.fnmatch(source.split("/")[0], pattern), (source, pattern)
+
+
+def test_dockerfile_exposes_every_port_and_names_known_variables(run_prod: Settings) -> None:
+    exposed = {int(port) for arguments in dockerfile("EXPOSE") for port in arguments.split()}
+    assert set(process_ports(run_prod).values()) <= exposed
+    names = {match for arguments in dockerfile("ENV") for match in re.findall(r"(\w+)=", arguments)}
+    assert names <= KNOWN_VARIABLES | RUNTIME_VARIABLES
+
+
+# --- docker compose -------------------------------------------------------------------
+
+
+def compose() -> dict[str, Any]:
+    (document,) = list(yaml.safe_load_all(COMPOSE.read_text(encoding="utf-8")))
+    return document
+
+
+def services() -> dict[str, dict[str, Any]]:
+    return compose()["services"]
+
+
+def uses_our_image(service: Mapping[str, Any]) -> bool:
+    build = service.get("build") or {}
+    dockerfile_path = COMPOSE.parent / build.get("context", "") / build.get("dockerfile", "")
+    return bool(build) and dockerfile_path.resolve() == DOCKERFILE.resolve()
+
+
+def app_services() -> dict[str, dict[str, Any]]:
+    """Our image's services that run a launcher process (not the one-shot migrate)."""
+    return {
+        name: service
+        for name, service in services().items()
+        if uses_our_image(service) and name != "migrate"
+    }
+
+
+def interpolate(value: str) -> str:
+    """Compose's ${VAR:?message} / ${VAR:-default} / ${VAR}, with test values for the required."""
+
+    def one(match: re.Match[str]) -> str:
+        name, operator, argument = match.group(1), match.group(2), match.group(3)
+        if operator == ":-":
+            return argument
+        return f"test-{name.lower().replace('_', '-')}"
+
+    return re.sub(r"\$\{(\w+)(?:(:\?|:-)([^}]*))?\}", one, value)
+
+
+def compose_environment() -> dict[str, str]:
+    return {name: interpolate(str(value)) for name, value in compose()["x-environment"].items()}
+
+
+def strings_in(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in strings_in(item)]
+    if isinstance(value, list):
+        return [s for item in value for s in strings_in(item)]
+    return [value] if isinstance(value, str) else []
+
+
+def interpolated_names() -> set[str]:
+    """The variables compose substitutes (${NAME...}; $$ escapes a dollar)."""
+    names = set()
+    for value in strings_in(compose()):
+        names |= set(re.findall(r"(?<!\$)\$\{(\w+)", value))
+    return names
+
+
+def healthcheck_url(service: Mapping[str, Any]) -> str:
+    test = service["healthcheck"]["test"]
+    command = " ".join(test) if isinstance(test, list) else test
+    (url,) = re.findall(r"https?://[^'\"\s]+", command)
+    return url
+
+
+@pytest.fixture
+def compose_settings(settings_for: SettingsFor) -> Settings:
+    return settings_for(compose_environment())
+
+
+def test_compose_runs_the_launcher_processes(run_prod: Settings) -> None:
+    assert set(app_services()) == set(process_ports(run_prod))
+    assert set(services()) == set(app_services()) | {"migrate"} | set(COMPOSE_INFRASTRUCTURE)
+    for name, image in COMPOSE_INFRASTRUCTURE.items():
+        assert services()[name]["image"].startswith(image)
+    for name, service in app_services().items():
+        assert service["command"] == [name]
+    images = {service["image"] for service in services().values() if uses_our_image(service)}
+    assert len(images) == 1, "one image for every process"
+
+
+def test_compose_migrate_runs_the_migration() -> None:
+    from bot.cli import main
+
+    migrate = services()["migrate"]
+    assert uses_our_image(migrate)
+    assert [*migrate["entrypoint"], *migrate["command"]] == MIGRATE_COMMAND
+    assert migrate["restart"] == "no"
+    with pytest.raises(SystemExit) as exit_:
+        main([*MIGRATE_COMMAND[3:], "--help"])
+    assert exit_.value.code == 0
+
+
+def test_compose_ports_are_the_launchers(run_prod: Settings, compose_settings: Settings) -> None:
+    assert process_ports(compose_settings) == process_ports(run_prod)
+    for name, port in process_ports(run_prod).items():
+        service = app_services()[name]
+        assert str(port) in [str(p) for p in service.get("expose", [])], name
+        for published in service.get("ports", []):
+            assert int(str(published).split(":")[-1]) == port, (name, published)
+
+
+def test_compose_healthchecks_ask_the_health_paths(run_prod: Settings) -> None:
+    ports = process_ports(run_prod)
+    for name, path in probe_paths(run_prod).items():
+        url = urlsplit(healthcheck_url(app_services()[name]))
+        assert (url.hostname, url.port, url.path) == ("127.0.0.1", ports[name], path), name
+        assert "token" not in url.query
+
+
+def test_compose_environment_is_shared_and_known() -> None:
+    shared = compose()["x-environment"]
+    assert_known_variables(set(shared), "compose x-environment")
+    assert_production_values(shared, "compose")
+    assert shared["BIND_HOST"] == "0.0.0.0"
+    assert all(isinstance(value, str) for value in shared.values())
+    for name, service in services().items():
+        if uses_our_image(service):
+            assert service["environment"] == shared, f"{name} must use the x-environment anchor"
+
+
+def test_compose_requires_the_secrets() -> None:
+    shared = compose()["x-environment"]
+    for name in SECRETS:
+        assert re.fullmatch(rf"\$\{{{name}:\?[^}}]*\}}", shared[name]), name
+    example = read_env_file(COMPOSE_ENV)
+    assert set(example) == interpolated_names()
+    assert all(value == "" for value in example.values()), "no values in the example"
+
+
+def test_compose_configuration_passes_the_production_check(
+    run_prod: Settings, compose_settings: Settings
+) -> None:
+    compose_settings.check()
+    assert compose_settings.is_production
+    assert compose_settings.rasa_instances == run_prod.rasa_instances
+    assert compose_settings.log_format == run_prod.log_format
+
+
+def test_compose_processes_find_each_other(compose_settings: Settings) -> None:
+    ports = process_ports(compose_settings)
+    rasa_front = process_on(compose_settings, compose_settings.rasa_port)
+    assert host_port(compose_settings.rasa_url) == (rasa_front, ports[rasa_front])
+    actions = process_on(compose_settings, compose_settings.action_port)
+    assert host_port(compose_settings.action_server_url) == (actions, ports[actions])
+    upstreams = {host_port(url) for url in compose_settings.upstreams}
+    assert upstreams == {(name, ports[name]) for name in rasa_instances(compose_settings)}
+    for url, service in [
+        (compose_settings.database_url, "postgres"),
+        (compose_settings.tracker_store_url, "postgres"),
+        (compose_settings.redis_url, "redis"),
+    ]:
+        assert urlsplit(url).hostname == service
+
+
+def depends_on(name: str) -> dict[str, str]:
+    return {
+        target: spec["condition"] for target, spec in services()[name].get("depends_on", {}).items()
+    }
+
+
+def test_compose_start_order(compose_settings: Settings) -> None:
+    for name, service in services().items():
+        for target, condition in depends_on(name).items():
+            assert condition in DEPENDENCY_CONDITIONS, (name, target)
+            if condition == "service_healthy":
+                assert "healthcheck" in services()[target], (name, target)
+            if condition == "service_completed_successfully":
+                assert target == "migrate", (name, target)
+        if uses_our_image(service) and name != "migrate":
+            assert "healthcheck" in service, name
+    assert depends_on("migrate") == {"postgres": "service_healthy"}
+    migrated = {"migrate": "service_completed_successfully"}
+    stores = {"postgres": "service_healthy", "redis": "service_healthy"}
+    for instance in rasa_instances(compose_settings):
+        assert depends_on(instance).items() >= {**migrated, **stores}.items(), instance
+    rasa_front = process_on(compose_settings, compose_settings.rasa_port)
+    if rasa_front not in rasa_instances(compose_settings):
+        expected = dict.fromkeys(rasa_instances(compose_settings), "service_healthy")
+        assert depends_on(rasa_front).items() >= expected.items()
+    web = process_on(compose_settings, compose_settings.app_port)
+    assert depends_on(web).items() >= {**migrated, rasa_front: "service_healthy"}.items()
+    actions = process_on(compose_settings, compose_settings.action_port)
+    assert depends_on(actions).items() >= migrated.items()
+
+
+# --- Kubernetes -----------------------------------------------------------------------
+
+
+def k8s_documents() -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted(K8S.glob("*.yaml")):
+        documents += [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d]
+    return documents
+
+
+def k8s_objects(kind: str) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d for d in k8s_documents() if d["kind"] == kind}
+
+
+def pod_specs() -> dict[str, dict[str, Any]]:
+    workloads = {**k8s_objects("Deployment"), **k8s_objects("Job")}
+    return {name: w["spec"]["template"]["spec"] for name, w in workloads.items()}
+
+
+def only_container(pod: Mapping[str, Any]) -> dict[str, Any]:
+    (container,) = pod["containers"]
+    return container
+
+
+def container_port(container: Mapping[str, Any], port: int | str) -> int:
+    if isinstance(port, int):
+        return port
+    (number,) = [p["containerPort"] for p in container["ports"] if p.get("name") == port]
+    return number
+
+
+def k8s_environment() -> dict[str, str]:
+    (config,) = k8s_objects("ConfigMap").values()
+    (secret,) = k8s_objects("Secret").values()
+    return {**config["data"], **secret["stringData"]}
+
+
+def deployment_processes() -> dict[str, str]:
+    """Deployment name -> the launcher process its container runs."""
+    processes = {}
+    for name, deployment in k8s_objects("Deployment").items():
+        container = only_container(deployment["spec"]["template"]["spec"])
+        assert "command" not in container, f"{name}: the image's entrypoint is the launcher"
+        (processes[name],) = container["args"]
+    return processes
+
+
+@pytest.fixture
+def k8s_settings(settings_for: SettingsFor) -> Settings:
+    return settings_for(with_test_secrets(k8s_environment()))
+
+
+def selects(selector: Mapping[str, str], deployment: Mapping[str, Any]) -> bool:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    return selector.items() <= labels.items()
+
+
+def test_k8s_settings_are_known_and_secrets_stay_in_the_secret(
+    settings_for: SettingsFor,
+) -> None:
+    (config,) = k8s_objects("ConfigMap").values()
+    (secret,) = k8s_objects("Secret").values()
+    assert_known_variables(set(config["data"]) | set(secret["stringData"]), "kubernetes")
+    assert_production_values(config["data"], "kubernetes ConfigMap")
+    assert config["data"]["BIND_HOST"] == "0.0.0.0"
+    assert all(isinstance(value, str) for value in config["data"].values())
+    assert not set(SECRETS) & set(config["data"])
+    assert_placeholder_secrets(settings_for, k8s_environment(), "secret.example.yaml")
+    for name, value in config["data"].items():
+        assert not urlsplit(value).password, f"{name} carries a password: put it in the Secret"
+
+
+def test_k8s_runs_the_launcher_processes(k8s_settings: Settings) -> None:
+    assert set(deployment_processes().values()) == set(process_ports(k8s_settings))
+    images = {only_container(pod)["image"] for pod in pod_specs().values()}
+    assert len(images) == 1, "one image for every process"
+    (config,) = k8s_objects("ConfigMap")
+    (secret,) = k8s_objects("Secret")
+    for name, pod in pod_specs().items():
+        sources = only_container(pod)["envFrom"]
+        assert {"configMapRef": {"name": config}} in sources, name
+        assert {"secretRef": {"name": secret}} in sources, name
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["securityContext"]["runAsUser"] == image_uid(), name
+
+
+def test_k8s_ports_and_probes_match_the_launcher(k8s_settings: Settings) -> None:
+    ports = process_ports(k8s_settings)
+    ready, alive = probe_paths(k8s_settings), liveness_paths(k8s_settings)
+    for name, process in deployment_processes().items():
+        container = only_container(k8s_objects("Deployment")[name]["spec"]["template"]["spec"])
+        assert [p["containerPort"] for p in container["ports"]] == [ports[process]], name
+        expected = {"readinessProbe": ready[process], "livenessProbe": alive[process]}
+        if "startupProbe" in container:
+            expected["startupProbe"] = ready[process]
+        for probe, path in expected.items():
+            get = container[probe]["httpGet"]
+            assert get["path"] == path, (name, probe)
+            assert container_port(container, get["port"]) == ports[process], (name, probe)
+
+
+def test_k8s_services_reach_the_processes(k8s_settings: Settings) -> None:
+    ports = process_ports(k8s_settings)
+    deployments = k8s_objects("Deployment")
+    by_process = {process: name for name, process in deployment_processes().items()}
+    for name, process in deployment_processes().items():
+        service = k8s_objects("Service")[name]["spec"]
+        assert selects(service["selector"], deployments[name]), name
+        others = [d for other, d in deployments.items() if other != name]
+        assert not any(selects(service["selector"], d) for d in others), name
+        (port,) = service["ports"]
+        container = only_container(deployments[name]["spec"]["template"]["spec"])
+        assert container_port(container, port["targetPort"]) == ports[process], name
+    for url, port in [
+        (k8s_settings.rasa_url, k8s_settings.rasa_port),
+        (k8s_settings.action_server_url, k8s_settings.action_port),
+    ]:
+        host, url_port = host_port(url)
+        service = k8s_objects("Service")[host]["spec"]
+        assert [p["port"] for p in service["ports"]] == [url_port]
+        assert by_process[process_on(k8s_settings, port)] == host, url
+    assert not k8s_settings.balancer_upstreams, "the Service `rasa` is the balancer"
+
+
+def test_k8s_rasa_scales_on_shared_stores(run_prod: Settings, k8s_settings: Settings) -> None:
+    rasa = next(n for n, p in deployment_processes().items() if p in rasa_instances(k8s_settings))
+    deployment = k8s_objects("Deployment")[rasa]
+    assert deployment["spec"]["replicas"] >= run_prod.rasa_instances
+    (hpa,) = [
+        h
+        for h in k8s_objects("HorizontalPodAutoscaler").values()
+        if h["spec"]["scaleTargetRef"]
+        == {"apiVersion": "apps/v1", "kind": "Deployment", "name": rasa}
+    ]
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["minReplicas"] >= run_prod.rasa_instances
+    assert hpa["spec"]["maxReplicas"] >= hpa["spec"]["minReplicas"]
+    assert any(m["resource"]["name"] == "cpu" for m in hpa["spec"]["metrics"])
+    container = only_container(deployment["spec"]["template"]["spec"])
+    assert container["resources"]["requests"]["cpu"], "CPU utilization needs a CPU request"
+    # As many Rasa processes as the HPA allows: the checks for several instances
+    # (Redis lock store, PostgreSQL tracker store) must pass.
+    replace(k8s_settings, rasa_instances=hpa["spec"]["maxReplicas"]).check()
+
+
+def test_k8s_web_app_is_a_single_replica(k8s_settings: Settings) -> None:
+    # bot/web/hub.py: the WebSocket connections and their hub live in the process.
+    web = process_on(k8s_settings, k8s_settings.app_port)
+    (name,) = [n for n, p in deployment_processes().items() if p == web]
+    assert k8s_objects("Deployment")[name]["spec"]["replicas"] == 1
+
+
+def test_k8s_migrate_job_runs_the_migration() -> None:
+    (job,) = k8s_objects("Job").values()
+    container = only_container(job["spec"]["template"]["spec"])
+    assert [*container["command"], *container["args"]] == MIGRATE_COMMAND
+
+
+# --- systemd --------------------------------------------------------------------------
+
+
+def read_unit(path: Path) -> dict[str, list[tuple[str, str]]]:
+    """A unit file as {section: [(key, value), ...]}; keys may repeat."""
+    sections: dict[str, list[tuple[str, str]]] = {}
+    current = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = line[1:-1]
+            sections.setdefault(current, [])
+            continue
+        key, separator, value = line.partition("=")
+        assert separator and current, f"{path.name}: cannot read {raw!r}"
+        sections[current].append((key.strip(), value.strip()))
+    return sections
+
+
+def unit_values(path: Path, section: str, key: str) -> list[str]:
+    return [value for k, value in read_unit(path).get(section, []) if k == key]
+
+
+def unit_value(path: Path, section: str, key: str) -> str:
+    (value,) = unit_values(path, section, key)
+    return value
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines (systemd's EnvironmentFile and compose's --env-file syntax)."""
+    values = {}
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, separator, value = line.partition("=")
+        assert separator and re.fullmatch(r"[A-Z_][A-Z0-9_]*", key), f"{path.name}: {raw!r}"
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+def target_units() -> list[str]:
+    return [u for value in unit_values(SYSTEMD_TARGET, "Unit", "Wants") for u in value.split()]
+
+
+def unit_processes() -> dict[str, str]:
+    """Unit the target wants -> the launcher process it runs."""
+    processes = {}
+    for unit in target_units():
+        if "@" in unit:
+            template, instance = re.fullmatch(r"(.+@)(.+)\.service", unit).groups()
+            path = SYSTEMD / f"{template}.service"
+        else:
+            path, instance = SYSTEMD / unit, ""
+        command = unit_value(path, "Service", "ExecStart").replace("%i", instance)
+        assert command.startswith(UNIT_PREFIX), f"{path.name}: {command}"
+        processes[unit] = command.removeprefix(UNIT_PREFIX)
+    return processes
+
+
+def process_unit_files() -> list[Path]:
+    return [p for p in SYSTEMD.glob("*.service") if "--process" in p.read_text(encoding="utf-8")]
+
+
+@pytest.fixture
+def systemd_settings(settings_for: SettingsFor) -> Settings:
+    return settings_for(with_test_secrets(read_env_file(SYSTEMD_ENV)))
+
+
+def test_systemd_environment_file_is_run_prod_in_production(
+    settings_for: SettingsFor, run_prod: Settings
+) -> None:
+    environment = read_env_file(SYSTEMD_ENV)
+    assert_placeholder_secrets(settings_for, environment, SYSTEMD_ENV.name)
+    systemd_settings = settings_for(with_test_secrets(environment))
+    assert_known_variables(set(environment), SYSTEMD_ENV.name)
+    assert_production_values(environment, SYSTEMD_ENV.name)
+    assert set(run_prod_exports()) <= set(environment)
+    systemd_settings.check()
+    assert process_ports(systemd_settings) == process_ports(run_prod)
+    assert systemd_settings.rasa_instances == run_prod.rasa_instances
+
+
+def test_systemd_target_starts_the_launcher_processes(
+    run_prod: Settings, systemd_settings: Settings
+) -> None:
+    processes = list(unit_processes().values())
+    assert sorted(processes) == sorted(process_ports(systemd_settings))
+    assert sorted(processes) == sorted(process_ports(run_prod))
+
+
+def test_systemd_units_are_alike_and_hardened() -> None:
+    files = process_unit_files()
+    assert {SYSTEMD / re.sub(r"@.+\.", "@.", unit) for unit in target_units()} == set(files)
+    for path in [*files, SYSTEMD / "stadtwerk-migrate.service"]:
+        expected = {
+            "EnvironmentFile": UNIT_ENVIRONMENT_FILE,
+            "WorkingDirectory": UNIT_WORKING_DIRECTORY,
+            "NoNewPrivileges": "yes",
+            "ProtectSystem": "strict",
+            "PrivateTmp": "yes",
+        }
+        for key, value in expected.items():
+            assert unit_value(path, "Service", key) == value, (path.name, key)
+        assert unit_value(path, "Service", "User") not in ("", "root", "0"), path.name
+        assert UNIT_WRITABLE in unit_value(path, "Service", "ReadWritePaths").split()
+        names = {v.split("=")[0] for v in unit_values(path, "Service", "Environment")}
+        assert names <= KNOWN_VARIABLES | RUNTIME_VARIABLES, path.name
+    for path in files:
+        assert unit_value(path, "Service", "Restart") == "on-failure", path.name
+        assert unit_value(path, "Unit", "PartOf") == SYSTEMD_TARGET.name, path.name
+        assert unit_value(path, "Install", "WantedBy") == SYSTEMD_TARGET.name, path.name
+        assert "stadtwerk-migrate.service" in unit_value(path, "Unit", "Requires").split()
+        assert "stadtwerk-migrate.service" in unit_value(path, "Unit", "After").split()
+
+
+def test_systemd_migration_runs_first() -> None:
+    path = SYSTEMD / "stadtwerk-migrate.service"
+    assert unit_value(path, "Service", "Type") == "oneshot"
+    python = UNIT_PREFIX.split(" -m ")[0]
+    assert unit_value(path, "Service", "ExecStart") == " ".join([python, *MIGRATE_COMMAND[1:]])
+
+
+def test_systemd_balancer_starts_after_the_instances(systemd_settings: Settings) -> None:
+    by_process = {process: unit for unit, process in unit_processes().items()}
+    front = process_on(systemd_settings, systemd_settings.rasa_port)
+    path = SYSTEMD / by_process[front]
+    after = unit_value(path, "Unit", "After").split()
+    assert {by_process[name] for name in rasa_instances(systemd_settings)} <= set(after)
+
+
+def test_action_server_listens_on_bind_host(systemd_settings: Settings) -> None:
+    # rasa-sdk binds SANIC_HOST (default 0.0.0.0), not BIND_HOST: the launcher
+    # hands BIND_HOST on as SANIC_HOST to every process it starts.
+    import rasa_sdk.endpoint
+
+    assert "SANIC_HOST" in inspect.getsource(rasa_sdk.endpoint.run)
+    assert child_environment(systemd_settings)["SANIC_HOST"] == systemd_settings.bind_host
+
+
+# --- README ---------------------------------------------------------------------------
+
+
+def test_readme_names_every_deployment_file() -> None:
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    for path in DEPLOY.rglob("*"):
+        if path.is_file() and path.name != "README.md":
+            assert path.name in readme, f"deploy/README.md does not mention {path.name}"
