@@ -35,15 +35,11 @@ from pathlib import Path
 
 import httpx
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.migrate import upgrade
-from bot.services import customer_data
+from bot.local_servers import Servers, demo_database
 from bot.settings import DEV_TWILIO_TOKEN, ROOT
 from connectors.voice_sim import Answer, PhoneCall
 
 RESULTS = ROOT / "bench" / "results"
-DEMO = ROOT / "data" / "demo" / "customers.json"
 # (language key, what the caller says/presses) per scripted call
 SCRIPTS = {
     "de": [
@@ -198,10 +194,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         work = Path(tmp)
-        url = f"sqlite:///{work / 'stadtwerk.db'}"
-        upgrade(url)
-        with session_scope(url) as session:
-            customer_data.import_customers(session, json.loads(DEMO.read_text("utf-8")))
+        url = demo_database(work / "stadtwerk.db")
         servers = Servers(database_url=url, log_dir=work)
         servers.start()
         try:

@@ -26,9 +26,8 @@ from pathlib import Path
 
 from bench.voice_latency import percentile
 from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.migrate import upgrade
-from bot.services import agents, customer_data
+from bot.local_servers import Servers, demo_database
+from bot.services import agents
 from bot.settings import ROOT
 from bot.web.clients import Console, Widget
 
@@ -153,12 +152,8 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         work = Path(tmp)
-        url = f"sqlite:///{work / 'stadtwerk.db'}"
-        upgrade(url)
+        url = demo_database(work / "stadtwerk.db")
         with session_scope(url) as session:
-            customer_data.import_customers(
-                session, json.loads((DEMO / "customers.json").read_text("utf-8"))
-            )
             for record in json.loads((DEMO / "agents.json").read_text("utf-8")):
                 agents.create_agent(session, **record)
         servers = Servers(database_url=url, log_dir=work)

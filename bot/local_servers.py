@@ -6,6 +6,7 @@ with a database and tracker store of the test's own.
 
 from __future__ import annotations
 
+import json
 import socket
 import subprocess
 import time
@@ -14,11 +15,24 @@ from pathlib import Path
 
 import httpx
 
+from bot.db import session_scope
 from bot.launcher import child_environment, commands, health_urls
+from bot.migrate import upgrade
+from bot.services import customer_data
 from bot.settings import ROOT, Settings, load_settings
 
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
+DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
 TOKEN = "e2e-test-token"
+
+
+def demo_database(path: Path) -> str:
+    """A migrated SQLite database with the demo customers at `path`; its URL."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with session_scope(url) as session:
+        customer_data.import_customers(session, json.loads(DEMO_CUSTOMERS.read_text("utf-8")))
+    return url
 
 
 def free_port() -> int:
@@ -53,6 +67,7 @@ class Servers:
     tracker_store_url: str = ""  # default: a SQLite file in log_dir
     redis_url: str = ""
     rasa_instances: int = 1
+    model: Path = MODEL
     settings: Settings = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -98,7 +113,7 @@ class Servers:
 
     def start(self) -> None:
         """Everything but the web app (the servers most tests need)."""
-        for name in commands(self.settings, MODEL):
+        for name in commands(self.settings, self.model):
             if name != "web":
                 self.start_one(name, wait=False)
         for name in list(self.processes):
@@ -111,13 +126,13 @@ class Servers:
     def start_another_web(self) -> str:
         """A second web app process (same databases, Redis, Rasa) on its own port."""
         other = replace(self.settings, app_port=free_port())
-        self._spawn("web-2", commands(other, MODEL)["web"], child_environment(other))
+        self._spawn("web-2", commands(other, self.model)["web"], child_environment(other))
         url = f"http://127.0.0.1:{other.app_port}"
         self._wait(f"{url}/ready")
         return url
 
     def start_one(self, name: str, wait: bool = True) -> None:
-        argv = commands(self.settings, MODEL)[name]
+        argv = commands(self.settings, self.model)[name]
         self._spawn(name, argv, child_environment(self.settings))
         if wait:
             self._wait_ready(name)

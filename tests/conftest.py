@@ -11,9 +11,8 @@ import pytest
 
 from bot import db
 from bot.db import session_scope
-from bot.local_servers import MODEL, Servers
-from bot.migrate import upgrade
-from bot.services import agents, customer_data
+from bot.local_servers import MODEL, Servers, demo_database
+from bot.services import agents
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILE = ROOT / "data" / "demo" / "customers.json"
@@ -26,11 +25,7 @@ def demo_document() -> dict:
 
 def make_database(path: Path) -> str:
     """Create a migrated SQLite database with the demo data; return its URL."""
-    url = f"sqlite:///{path}"
-    upgrade(url)
-    with session_scope(url) as session:
-        customer_data.import_customers(session, demo_document())
-    return url
+    return demo_database(path)
 
 
 @pytest.fixture
