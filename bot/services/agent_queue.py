@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -226,10 +226,19 @@ def close(
     return _summary(session, case, utcnow())
 
 
-def requeue_abandoned(session: Session, silent_for: dt.timedelta) -> list[str]:
-    """Claimed cases whose agent's console went quiet go back to the queue."""
+class Requeued(NamedTuple):
+    case_id: str
+    conversation_id: str
+
+
+def requeue_abandoned(session: Session, silent_for: dt.timedelta) -> list[Requeued]:
+    """Claimed cases whose agent's console went quiet go back to the queue.
+
+    Every app process runs this; each case's return is one conditional UPDATE,
+    so a case is returned (and audited) once, by whichever process is first.
+    """
     cutoff = utcnow() - silent_for
-    cases = session.scalars(
+    candidates = session.scalars(
         select(HandoffCase)
         .join(Agent, Agent.id == HandoffCase.claimed_by_id)
         .where(
@@ -238,20 +247,34 @@ def requeue_abandoned(session: Session, silent_for: dt.timedelta) -> list[str]:
             HandoffCase.claimed_at < cutoff,
         )
     ).all()
-    for case in cases:
+    returned = []
+    for case in candidates:
+        agent_id = case.claimed_by_id
+        taken = session.execute(
+            update(HandoffCase)
+            .where(
+                HandoffCase.id == case.id,
+                HandoffCase.status == "claimed",
+                HandoffCase.claimed_by_id == agent_id,
+                HandoffCase.claimed_at == case.claimed_at,
+            )
+            .values(status="open", claimed_by_id=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(case)
+        if taken.rowcount != 1:
+            continue  # another process returned it, or the agent acted meanwhile
         audit(
             session,
             "requeue",
-            agent_id=case.claimed_by_id,
+            agent_id=agent_id,
             case_id=case.case_id,
             why="console disconnected",
         )
-        case.status = "open"
-        case.claimed_by_id = None
-        case.claimed_at = None
         _set_chat_state(session, case, "waiting")
+        returned.append(Requeued(case.case_id, case.conversation_id))
     session.flush()
-    return [case.case_id for case in cases]
+    return returned
 
 
 def _set_chat_state(session: Session, case: HandoffCase, state: str) -> None:

@@ -54,14 +54,13 @@ def create_app() -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         web = WebContext(settings=settings, rasa=RasaClient(settings))
         app.state.web = web
-        await web.hub.start()
+        await web.start()
         requeue = asyncio.create_task(_requeue_loop(web))
         try:
             yield
         finally:
             requeue.cancel()
-            await web.hub.stop()
-            await web.rasa.close()
+            await web.close()
 
     app = FastAPI(title=f"{settings.utility_name}: customer service assistant", lifespan=lifespan)
     app.mount("/static", StaticFiles(directory=ROOT / "bot" / "web" / "static"), name="static")

@@ -153,7 +153,7 @@ async def _on_message(
     if len(text) > MAX_MESSAGE_CHARS:
         await _notice(web, socket, chat, "too_long")
         return
-    if not web.limiter.allow(f"chat:{chat.id}"):
+    if not await web.limiter.allow(f"chat:{chat.id}"):
         await _notice(web, socket, chat, "rate_limited")
         return
     payload = frame.get("payload")

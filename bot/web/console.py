@@ -93,7 +93,7 @@ async def login(request: Request) -> Response:
         )
     client = request.client.host if request.client else "unknown"
     attempts = f"login:{client}:{username.lower()}"
-    if web.login_limiter.blocked(attempts):
+    if await web.login_limiter.blocked(attempts):
         return _login_page(
             request,
             error="Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten.",
@@ -102,7 +102,7 @@ async def login(request: Request) -> Response:
         )
     agent = await web.db(lambda s: agents.authenticate(s, username, password))
     if agent is None:
-        web.login_limiter.hit(attempts)  # only failures count
+        await web.login_limiter.hit(attempts)  # only failures count
         logger.info("console login failed")
         return _login_page(
             request,
@@ -394,12 +394,9 @@ async def requeue_abandoned(web: WebContext) -> None:
     returned = await web.db(lambda s: agent_queue.requeue_abandoned(s, ABANDONED_AFTER))
     if not returned:
         return
-    for case_id in returned:
-        logger.info("case back in the queue (console silent) case=%s", case_id)
-        conversation = await web.db(
-            lambda s, c=case_id: agent_queue.case_detail(s, c)[0].conversation_id
-        )
+    for case in returned:
+        logger.info("case back in the queue (console silent) case=%s", case.case_id)
         await web.hub.to_chat(
-            conversation, {"type": "state", "state": "waiting", "agent_name": None}
+            case.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
         )
     await web.push_queue()

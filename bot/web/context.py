@@ -24,7 +24,7 @@ from bot.services import chat as chats
 from bot.services.chat import ChatInfo, MessageInfo
 from bot.settings import ROOT, Settings
 from bot.web.hub import Hub, RedisHub
-from bot.web.limits import RateLimiter
+from bot.web.limits import Limiter, RateLimiter, RedisRateLimiter
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
 
@@ -44,21 +44,31 @@ class WebContext:
     rasa: RasaClient
     hub: Hub = field(init=False)
     responses: dict[str, Any] = field(default_factory=load_responses)
-    limiter: RateLimiter = field(
-        default_factory=lambda: RateLimiter(CHAT_MESSAGES_PER_30_SECONDS, 30.0)
-    )
-    login_limiter: RateLimiter = field(
-        default_factory=lambda: RateLimiter(LOGINS_PER_5_MINUTES, 300.0)
-    )
+    limiter: Limiter = field(init=False)  # customers' chat messages
+    login_limiter: Limiter = field(init=False)  # failed console logins
     metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
-        # Several app processes share one hub through Redis when there is one.
-        if self.settings.redis_url:
-            self.hub = RedisHub(self.settings.redis_url, self._send_queue)
+        # Several app processes share the hub and the limits through Redis when there is one.
+        redis_url = self.settings.redis_url
+        if redis_url:
+            self.hub = RedisHub(redis_url, self._send_queue)
+            self.limiter = RedisRateLimiter(redis_url, "chat", CHAT_MESSAGES_PER_30_SECONDS, 30.0)
+            self.login_limiter = RedisRateLimiter(redis_url, "login", LOGINS_PER_5_MINUTES, 300.0)
         else:
             self.hub = Hub(self._send_queue)
+            self.limiter = RateLimiter(CHAT_MESSAGES_PER_30_SECONDS, 30.0)
+            self.login_limiter = RateLimiter(LOGINS_PER_5_MINUTES, 300.0)
         self.metrics = Metrics(self.settings, self.hub.live_chats)
+
+    async def start(self) -> None:
+        await self.hub.start()
+
+    async def close(self) -> None:
+        await self.hub.stop()
+        await self.limiter.close()
+        await self.login_limiter.close()
+        await self.rasa.close()
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency: "ok" or why not."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import secrets
 
 import pytest
 from sqlalchemy import select
@@ -75,3 +76,18 @@ async def test_customer_on_one_app_agent_on_the_other(
             assert seen["message"]["text"] == "Danke, ich habe eine Frage zum Umzug"
     finally:
         await live.close()
+
+
+async def test_failed_logins_are_counted_across_processes(two_apps: tuple[str, str]) -> None:
+    first, second = two_apps
+    username = f"guess-{secrets.token_hex(3)}"
+    statuses = [
+        Console(first if attempt % 2 else second).login(username, "wrong").status_code
+        for attempt in range(5)
+    ]
+    assert statuses == [401] * 5
+    # The sixth try is refused by either process, before the password is even checked.
+    assert Console(first).login(username, "wrong").status_code == 429
+    assert Console(second).login(username, "wrong").status_code == 429
+    # Another name from the same address is not affected.
+    assert Console(second).login("aylin", "demo-aylin-2026").status_code == 303

@@ -77,6 +77,10 @@ def age(session: Session, case_id: str, *, created: dt.timedelta) -> None:
     session.flush()
 
 
+def requeued_ids(session: Session) -> list[str]:
+    return [case.case_id for case in queue.requeue_abandoned(session, SILENCE)]
+
+
 def leave(session: Session, case_id: str, agent_id: int, *, silent_for: dt.timedelta) -> None:
     """The agent claimed the case and their console has been quiet since."""
     queue.claim(session, case_id, agent_id)
@@ -342,7 +346,7 @@ def test_requeue_returns_cases_of_silent_agents_to_the_queue(session: Session) -
     case_id = make_case(session)
     leave(session, case_id, aylin, silent_for=SILENCE * 2)
 
-    assert queue.requeue_abandoned(session, SILENCE) == [case_id]
+    assert requeued_ids(session) == [case_id]
 
     row = case_row(session, case_id)
     assert (row.status, row.claimed_by_id, row.claimed_at) == ("open", None, None)
@@ -356,7 +360,7 @@ def test_requeue_keeps_cases_of_agents_seen_recently(session: Session) -> None:
     session.get(Agent, aylin).last_seen_at = utcnow()
     session.flush()
 
-    assert queue.requeue_abandoned(session, SILENCE) == []
+    assert requeued_ids(session) == []
     assert case_row(session, case_id).status == "claimed"
 
 
@@ -367,7 +371,7 @@ def test_requeue_keeps_recent_claims_of_long_silent_agents(session: Session) -> 
     case_row(session, case_id).claimed_at = utcnow()
     session.flush()
 
-    assert queue.requeue_abandoned(session, SILENCE) == []
+    assert requeued_ids(session) == []
     assert case_row(session, case_id).status == "claimed"
 
 
@@ -378,7 +382,7 @@ def test_requeue_treats_an_agent_never_seen_as_silent(session: Session) -> None:
     session.get(Agent, aylin).last_seen_at = None
     session.flush()
 
-    assert queue.requeue_abandoned(session, SILENCE) == [case_id]
+    assert requeued_ids(session) == [case_id]
 
 
 def test_requeue_ignores_open_closed_and_returned_cases(session: Session) -> None:
@@ -390,12 +394,46 @@ def test_requeue_ignores_open_closed_and_returned_cases(session: Session) -> Non
     queue.release(session, returned, aylin)
     age(session, waiting, created=SILENCE * 3)
 
-    assert queue.requeue_abandoned(session, SILENCE) == []
+    assert requeued_ids(session) == []
     assert [case_row(session, c).status for c in (waiting, closed, returned)] == [
         "open",
         "closed",
         "returned",
     ]
+
+
+def test_requeue_names_the_conversation_to_tell(session: Session) -> None:
+    aylin = make_agent(session)
+    case_id = make_case(session, conversation_id="conv-requeue-1")
+    leave(session, case_id, aylin, silent_for=SILENCE * 2)
+
+    assert queue.requeue_abandoned(session, SILENCE) == [
+        queue.Requeued(case_id=case_id, conversation_id="conv-requeue-1")
+    ]
+
+
+def test_racing_requeues_return_each_case_once(database_url: str) -> None:
+    """Every app process runs the requeue loop: a case goes back (and is audited) once."""
+    with session_scope(database_url) as session:
+        aylin = make_agent(session)
+        cases = [make_case(session) for _ in range(3)]
+        for case_id in cases:
+            leave(session, case_id, aylin, silent_for=SILENCE * 2)
+    start = threading.Barrier(4)
+
+    def process_round(_: int) -> list[str]:
+        start.wait(timeout=10)
+        with session_scope(database_url) as session:
+            return requeued_ids(session)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rounds = list(pool.map(process_round, range(4)))
+
+    assert sorted(case for found in rounds for case in found) == sorted(cases)
+    with session_scope(database_url) as session:
+        requeues = [row for row in audit_rows(session) if row[0] == "requeue"]
+        assert sorted(row[2] for row in requeues) == sorted(cases)
+        assert {case_row(session, c).status for c in cases} == {"open"}
 
 
 def test_requeued_case_can_be_claimed_by_another_agent(session: Session) -> None:

@@ -699,11 +699,14 @@ def test_k8s_rasa_scales_on_shared_stores(run_prod: Settings, k8s_settings: Sett
     replace(k8s_settings, rasa_instances=hpa["spec"]["maxReplicas"]).check()
 
 
-def test_k8s_web_app_is_a_single_replica(k8s_settings: Settings) -> None:
-    # bot/web/hub.py: the WebSocket connections and their hub live in the process.
+def test_k8s_web_replicas_share_redis(k8s_settings: Settings) -> None:
+    # Several web processes act as one only through Redis (hub, rate limits).
     web = process_on(k8s_settings, k8s_settings.app_port)
     (name,) = [n for n, p in deployment_processes().items() if p == web]
-    assert k8s_objects("Deployment")[name]["spec"]["replicas"] == 1
+    deployment = k8s_objects("Deployment")[name]
+    assert deployment["spec"]["replicas"] >= 2
+    assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+    assert k8s_settings.redis_url
 
 
 def test_k8s_migrate_job_runs_the_migration() -> None:
