@@ -1,4 +1,4 @@
-"""`rasa run` with two fixes for how Rasa 3.6 calls the action server.
+"""`rasa run` with fixes for how Rasa 3.6 calls the action server and stores conversations.
 
     python -m connectors.server run --model ... (the same arguments as `rasa`)
 
@@ -20,8 +20,13 @@
    a technical problem; when the database is back, the conversation goes on
    from where it was (SQLAlchemy replaces the broken connections itself).
 
-The launcher starts Rasa through this module; `install()` applies all three, and
-nothing changes when the module is only imported.
+4. Speed: calls to the action server reuse keep-alive connections
+   (connectors/action_connections.py) instead of opening one per call.
+5. Speed: the model's graph runs in a plain loop (connectors/graph_runner.py)
+   instead of through dask, with the same nodes and the same results.
+
+The launcher starts Rasa through this module; `install()` applies all of
+them, and nothing changes when the module is only imported.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ import sys
 from functools import lru_cache
 from typing import Any
 
+import rasa.core.processor
+import rasa.core.run
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
@@ -40,9 +47,14 @@ from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUttered
 from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
+
+from connectors.action_connections import close_sessions, pooled_session
+from connectors.graph_runner import SequentialGraphRunner
 
 logger = logging.getLogger(__name__)
 _rasa_run = RemoteAction.run
+_rasa_close_resources = rasa.core.run.close_resources
 
 
 @lru_cache(maxsize=1)
@@ -128,7 +140,15 @@ async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
         raise ConversationStoreUnavailable("the conversation store is unavailable") from error
 
 
+async def _close_resources(app: Any, loop: Any) -> None:
+    await close_sessions()
+    await _rasa_close_resources(app, loop)
+
+
 def install() -> None:
+    EndpointConfig.session = pooled_session  # type: ignore[method-assign]
+    rasa.core.run.close_resources = _close_resources
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
     FailSafeTrackerStore.retrieve = _retrieve_or_fail  # type: ignore[method-assign]

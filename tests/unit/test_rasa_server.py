@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import rasa.core.processor
+import rasa.core.run
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.utils.endpoints import EndpointConfig
 
 from connectors import server
 
@@ -17,6 +20,9 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
         monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
     for name in ("retrieve", "save"):
         monkeypatch.setattr(FailSafeTrackerStore, name, getattr(FailSafeTrackerStore, name))
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
     server.install()
     return RemoteAction
 

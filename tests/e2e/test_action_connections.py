@@ -1,0 +1,42 @@
+"""Rasa keeps its connections to the action server open between calls (connectors.action_connections)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from bot.local_servers import Servers
+from tests.e2e.conftest import Chat
+
+ESTABLISHED = "01"
+
+
+def client_ports_to(port: int) -> set[int]:
+    """Local ports of open TCP connections to 127.0.0.1:`port` (from /proc/net/tcp)."""
+    ports = set()
+    for line in Path("/proc/net/tcp").read_text(encoding="ascii").splitlines()[1:]:
+        local, remote, state = line.split()[1:4]
+        if state == ESTABLISHED and remote == f"0100007F:{port:04X}":
+            ports.add(int(local.rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_turns_reuse_one_connection_to_the_action_server(servers: Servers) -> None:
+    chat = Chat(servers)
+    action_port = servers.settings.action_port
+    seen = []
+    for text in ("Hallo", "Ich möchte meinen Abschlag ändern", "10000013", "44139"):
+        assert chat.texts(text)
+        seen.append(client_ports_to(action_port))
+    # Each of these turns called the action server; one connection served them all.
+    assert seen[0] and all(ports == seen[0] for ports in seen)
+
+
+def test_idle_connections_are_closed_before_the_action_server_would(servers: Servers) -> None:
+    chat = Chat(servers)
+    assert chat.texts("Hallo")
+    assert client_ports_to(servers.settings.action_port)
+    deadline = time.monotonic() + 4.5  # Sanic closes idle connections after 5 s
+    while client_ports_to(servers.settings.action_port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not client_ports_to(servers.settings.action_port)
