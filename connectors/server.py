@@ -24,6 +24,10 @@
    (connectors/action_connections.py) instead of opening one per call.
 5. Speed: the model's graph runs in a plain loop (connectors/graph_runner.py)
    instead of through dask, with the same nodes and the same results.
+6. Speed: to turn a stored event back into an object, Rasa searches all
+   subclasses of `Event` (checking each for abstract methods) for its type
+   name, for every event of the conversation on every turn; a type name's
+   class is now looked up once.
 
 The launcher starts Rasa through this module; `install()` applies all of
 them, and nothing changes when the module is only imported.
@@ -55,6 +59,8 @@ from connectors.graph_runner import SequentialGraphRunner
 logger = logging.getLogger(__name__)
 _rasa_run = RemoteAction.run
 _rasa_close_resources = rasa.core.run.close_resources
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: dict[str, type[Event]] = {}
 
 
 @lru_cache(maxsize=1)
@@ -140,6 +146,16 @@ async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
         raise ConversationStoreUnavailable("the conversation store is unavailable") from error
 
 
+def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """Rasa's `Event.resolve_by_type`, remembering the classes it found."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _rasa_resolve_by_type(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
 async def _close_resources(app: Any, loop: Any) -> None:
     await close_sessions()
     await _rasa_close_resources(app, loop)
@@ -149,6 +165,7 @@ def install() -> None:
     EndpointConfig.session = pooled_session  # type: ignore[method-assign]
     rasa.core.run.close_resources = _close_resources
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
     FailSafeTrackerStore.retrieve = _retrieve_or_fail  # type: ignore[method-assign]

@@ -8,6 +8,14 @@ import rasa.core.run
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.core.events import (
+    ActionExecuted,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+    deserialise_events,
+)
 from rasa.utils.endpoints import EndpointConfig
 
 from connectors import server
@@ -21,6 +29,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
     for name in ("retrieve", "save"):
         monkeypatch.setattr(FailSafeTrackerStore, name, getattr(FailSafeTrackerStore, name))
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.resolve_by_type)
     monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
     monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
     server.install()
@@ -61,3 +70,38 @@ def test_the_validator_is_built_once(installed: type[RemoteAction]) -> None:
         action()._validate_action_result({"events": []})
     assert server._action_answer_validator.cache_info().currsize == 1
     assert server._action_answer_validator.cache_info().hits >= 2
+
+
+@pytest.mark.parametrize(
+    ("type_name", "expected"),
+    [
+        ("user", UserUttered),
+        ("action", ActionExecuted),
+        ("slot", SlotSet),
+        ("session_started", SessionStarted),
+    ],
+)
+def test_event_types_resolve_to_rasas_classes(
+    installed: type[RemoteAction], type_name: str, expected: type[Event]
+) -> None:
+    for _ in range(2):  # found, then remembered
+        assert Event.resolve_by_type(type_name) is expected
+
+
+def test_unknown_event_types_behave_as_in_rasa(installed: type[RemoteAction]) -> None:
+    assert Event.resolve_by_type("no-such-event", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name"):
+        Event.resolve_by_type("no-such-event")
+
+
+def test_stored_conversations_deserialise_the_same(installed: type[RemoteAction]) -> None:
+    events = [
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        UserUttered("Hallo", {"name": "greet", "confidence": 0.9}),
+        SlotSet("language", "de"),
+        ActionExecuted("utter_greet"),
+    ]
+    stored = [event.as_dict() for event in events]
+    assert deserialise_events(stored) == events
