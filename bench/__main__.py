@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -29,10 +28,10 @@ import time
 from pathlib import Path
 
 from bench.nlu_compare import compare
+from bench.report import RESULTS, machine, table, write, yes_no
 from bench.system_load import measure
 from bot.settings import ROOT
 
-RESULTS = ROOT / "bench" / "results"
 CONFIGS = {"ours": ROOT / "config.yml", "stock": ROOT / "bench" / "stock_config.yml"}
 
 
@@ -64,23 +63,57 @@ def train(config: Path, out: Path, name: str) -> tuple[Path, float]:
     return out / f"{name}.tar.gz", time.monotonic() - started
 
 
+def _row(result: dict, config: str, concurrent: int, paced: bool) -> dict | None:
+    rows = result["system"].get(config, {}).get("load", [])
+    return next((r for r in rows if r["concurrent"] == concurrent and r["paced"] == paced), None)
+
+
+def against_target(result: dict) -> list[str]:
+    """The issue's target, ours against stock: throughput, latency, accuracy."""
+    lines = ["## Against the target", ""]
+    ours, stock = _row(result, "ours", 20, False), _row(result, "stock", 20, False)
+    if ours and stock:
+        ratio = ours["turns_per_second"] / stock["turns_per_second"]
+        lines.append(
+            f"- Throughput at 20 concurrent conversations (back to back): ours "
+            f"{ours['turns_per_second']} turns/s, stock {stock['turns_per_second']} turns/s: "
+            f"{ratio:.2f}× (target 3×)."
+        )
+    paced = {name: _row(result, name, 20, True) for name in CONFIGS}
+    if all(paced.values()):
+        lines.append(
+            "- p95 per turn with 20 conversations at once, paced like people typing: ours "
+            f"{paced['ours']['p95_ms']} ms, stock {paced['stock']['p95_ms']} ms (target < 100 ms)."
+        )
+    held_out = result["nlu"].get("ours-held-out")
+    if held_out:
+        lines.append(
+            f"- Intent accuracy on the held-out fifth of our data: ours "
+            f"{held_out['ours']['accuracy']}, stock {held_out['stock']['accuracy']} "
+            "(target: at least as good)."
+        )
+    return [*lines, ""]
+
+
 def markdown(result: dict) -> str:
     lines = [
         "# Whole-system benchmark: ours against Rasa's stock configuration",
         "",
         f"`python -m bench` on {result['machine']}, {result['cpus']} CPUs, {result['date']}.",
         "",
+        *against_target(result),
         "## Turns (REST → NLU → dialogue → actions → database → reply)",
         "",
-        "| config | concurrent | paced | turns | p50 ms | p95 ms | p99 ms | turns/s |",
-        "|---|---:|:---:|---:|---:|---:|---:|---:|",
+        *table(
+            ["config", "concurrent", "paced", "turns", "p50 ms", "p95 ms", "p99 ms", "turns/s"],
+            [
+                [name, r["concurrent"], yes_no(r["paced"]), r["turns"], r["p50_ms"]]
+                + [r["p95_ms"], r["p99_ms"], r["turns_per_second"]]
+                for name, system in result["system"].items()
+                for r in system["load"]
+            ],
+        ),
     ]
-    for name, system in result["system"].items():
-        for row in system["load"]:
-            lines.append(
-                f"| {name} | {row['concurrent']} | {'yes' if row['paced'] else 'no'} | {row['turns']} "
-                f"| {row['p50_ms']} | {row['p95_ms']} | {row['p99_ms']} | {row['turns_per_second']} |"
-            )
     lines += [
         "",
         "Peak memory (MB): "
@@ -97,14 +130,16 @@ def markdown(result: dict) -> str:
         "",
         "## Intent classification (top intent)",
         "",
-        "| data | config | examples | accuracy | macro-F1 |",
-        "|---|---|---:|---:|---:|",
+        *table(
+            ["data", "config", "examples", "accuracy", "macro-F1"],
+            [
+                [dataset, name, scores["examples"], scores["accuracy"], scores["macro_f1"]]
+                for dataset, by_config in result["nlu"].items()
+                for name, scores in by_config.items()
+            ],
+            right_from=2,
+        ),
     ]
-    for dataset, by_config in result["nlu"].items():
-        for name, scores in by_config.items():
-            lines.append(
-                f"| {dataset} | {name} | {scores['examples']} | {scores['accuracy']} | {scores['macro_f1']} |"
-            )
     return "\n".join(lines) + "\n"
 
 
@@ -136,26 +171,38 @@ def chart(result: dict, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def render(stem: str, result: dict) -> str:
+    """Write the Markdown report and the chart of `result`; the report."""
+    text = markdown(result)
+    write(stem, result, text)
+    chart(result, RESULTS / f"{stem}.png")
+    return text
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smaller smoke run")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite the report and chart from the JSON"
+    )
     args = parser.parse_args()
+    stem = "system-quick" if args.quick else "system"
+    if args.render:
+        print(render(stem, json.loads((RESULTS / f"{stem}.json").read_text("utf-8"))))
+        return 0
     levels = [1, 20] if args.quick else [1, 20, 100]
     per_level = 12 if args.quick else 60
     result: dict = {
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "cpus": os.cpu_count(),
+        **machine(),
         "date": time.strftime("%Y-%m-%d"),
         "quick": args.quick,
         "training_seconds": {},
         "system": {},
         "nlu": {},
     }
-    stem = "system-quick" if args.quick else "system"
-    RESULTS.mkdir(parents=True, exist_ok=True)
 
     def save() -> None:  # after every phase: a long run's work is never lost
-        (RESULTS / f"{stem}.json").write_text(json.dumps(result, indent=2), "utf-8")
+        write(stem, result)
 
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
@@ -171,9 +218,7 @@ def main() -> int:
             save()
         result["nlu"] = compare(CONFIGS, work / "nlu", quick=args.quick)
         save()
-    (RESULTS / f"{stem}.md").write_text(markdown(result), "utf-8")
-    chart(result, RESULTS / f"{stem}.png")
-    print(markdown(result))
+    print(render(stem, result))
     return 0
 
 

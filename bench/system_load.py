@@ -11,7 +11,6 @@ waits like a person typing (2 to 6 s) and the latency is what customers feel.
 from __future__ import annotations
 
 import random
-import statistics
 import tempfile
 import threading
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.voice_latency import percentile
+from bench.report import summary
 from bot.local_servers import Servers, demo_database
 
 CONVERSATIONS = [
@@ -104,17 +103,7 @@ def run_load(webhook: str, concurrency: int, conversations: int, paced: bool) ->
             for n in range(conversations)
         ]:
             future.result()
-    elapsed = time.perf_counter() - started
-    return {
-        "concurrent": concurrency,
-        "paced": paced,
-        "turns": len(timings),
-        "p50_ms": round(percentile(timings, 0.50), 1),
-        "p95_ms": round(percentile(timings, 0.95), 1),
-        "p99_ms": round(percentile(timings, 0.99), 1),
-        "mean_ms": round(statistics.fmean(timings), 1),
-        "turns_per_second": round(len(timings) / elapsed, 2),
-    }
+    return summary(timings, time.perf_counter() - started, concurrent=concurrency, paced=paced)
 
 
 def measure(model: Path, levels: list[int], paced_level: int, per_level: int) -> dict:

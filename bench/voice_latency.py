@@ -23,11 +23,7 @@ and `.md`.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
-import statistics
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -35,11 +31,11 @@ from pathlib import Path
 
 import httpx
 
+from bench.report import machine, summary, table, write, yes_no
 from bot.local_servers import Servers, demo_database
-from bot.settings import DEV_TWILIO_TOKEN, ROOT
+from bot.settings import DEV_TWILIO_TOKEN
 from connectors.voice_sim import Answer, PhoneCall
 
-RESULTS = ROOT / "bench" / "results"
 # (language key, what the caller says/presses) per scripted call
 SCRIPTS = {
     "de": [
@@ -113,12 +109,6 @@ def one_call(base_url: str, language: str, paced: bool = True, seed: int = 0) ->
     return call.timings
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))
-    return ordered[index]
-
-
 def measure(
     base_url: str, concurrency: int, calls_per_caller: int, paced: bool = True
 ) -> dict[str, float]:
@@ -140,23 +130,16 @@ def measure(
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         timings = [t for turns in pool.map(caller, range(concurrency)) for t in turns]
-    elapsed = time.perf_counter() - started
-    return {
-        "concurrent_calls": concurrency,
-        "paced": paced,
-        "calls": concurrency * calls_per_caller,
-        "turns": len(timings),
-        "p50_ms": round(percentile(timings, 0.50), 1),
-        "p95_ms": round(percentile(timings, 0.95), 1),
-        "max_ms": round(max(timings), 1),
-        "mean_ms": round(statistics.fmean(timings), 1),
-        "turns_per_second": round(len(timings) / elapsed, 2),
-    }
+    return summary(
+        timings,
+        time.perf_counter() - started,
+        concurrent_calls=concurrency,
+        paced=paced,
+        calls=concurrency * calls_per_caller,
+    )
 
 
 def write_results(result: dict) -> str:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "voice_latency.json").write_text(json.dumps(result, indent=2), "utf-8")
     lines = [
         "# Voice webhook latency (server side, per turn)",
         "",
@@ -167,23 +150,31 @@ def write_results(result: dict) -> str:
         "the caller has answered; the unpaced run sends turns back to back and",
         "shows the server's capacity.",
         "",
-        "| concurrent calls | paced | calls | turns | p50 ms | p95 ms | max ms | turns/s |",
-        "|---:|:---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for row in result["results"]:
-        lines.append(
-            f"| {row['concurrent_calls']} | {'yes' if row['paced'] else 'no'} | {row['calls']} "
-            f"| {row['turns']} | {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} "
-            f"| {row['turns_per_second']} |"
-        )
-    lines += [
+        *table(
+            [
+                "concurrent calls",
+                "paced",
+                "calls",
+                "turns",
+                "p50 ms",
+                "p95 ms",
+                "max ms",
+                "turns/s",
+            ],
+            [
+                [r["concurrent_calls"], yes_no(r["paced"]), r["calls"], r["turns"]]
+                + [r["p50_ms"], r["p95_ms"], r["max_ms"], r["turns_per_second"]]
+                for r in result["results"]
+            ],
+            right_from=0,
+        ),
         "",
         f"Capacity: {result['capacity_turns_per_second']} turns/s; a paced call makes "
         f"{result['turns_per_second_per_call']} turns/s, so one server carries about "
         f"{result['calls_one_server_carries']} calls at once before turns queue.",
     ]
     text = "\n".join(lines) + "\n"
-    (RESULTS / "voice_latency.md").write_text(text, "utf-8")
+    write("voice_latency", result, text)
     return text
 
 
@@ -210,8 +201,7 @@ def main() -> int:
     capacity = rows[-1]["turns_per_second"]
     result = {
         "what": "server-side latency of POST /webhooks/voice/webhook per turn",
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "cpus": os.cpu_count(),
+        **machine(),
         "target": "p95 < 300 ms at 20 concurrent (paced) calls",
         "results": rows,
         "capacity_turns_per_second": capacity,

@@ -16,22 +16,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import platform
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-from bench.voice_latency import percentile
+from bench.report import machine, summary, table, write, yes_no
 from bot.db import session_scope
 from bot.local_servers import Servers, demo_database
 from bot.services import agents
 from bot.settings import ROOT
 from bot.web.clients import Console, Widget
 
-RESULTS = ROOT / "bench" / "results"
 DEMO = ROOT / "data" / "demo"
 CONVERSATIONS = {
     "de": [
@@ -70,18 +66,6 @@ async def customer(app_url: str, number: int, paced: bool) -> list[float]:
     return timings
 
 
-def summary(timings: list[float], elapsed: float, **extra: object) -> dict[str, object]:
-    return {
-        **extra,
-        "turns": len(timings),
-        "p50_ms": round(percentile(timings, 0.50), 1),
-        "p95_ms": round(percentile(timings, 0.95), 1),
-        "max_ms": round(max(timings), 1),
-        "mean_ms": round(statistics.fmean(timings), 1),
-        "turns_per_second": round(len(timings) / elapsed, 2),
-    }
-
-
 async def customers(app_url: str, count: int, paced: bool = True) -> dict[str, object]:
     started = time.perf_counter()
     runs = await asyncio.gather(*(customer(app_url, n, paced) for n in range(count)))
@@ -112,22 +96,22 @@ async def agent_replies(app_url: str, messages: int = 30) -> dict[str, object]:
 
 
 def write_results(result: dict) -> str:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "web_chat_latency.json").write_text(json.dumps(result, indent=2), "utf-8")
     lines = [
         "# Web chat latency",
         "",
         f"`python -m bench.web_chat_latency` on {result['machine']}, {result['cpus']} CPUs.",
         "A turn: from the customer's message to the bot's last answer in the widget.",
         "",
-        "| customers at once | paced | turns | p50 ms | p95 ms | max ms | turns/s |",
-        "|---:|:---:|---:|---:|---:|---:|---:|",
+        *table(
+            ["customers at once", "paced", "turns", "p50 ms", "p95 ms", "max ms", "turns/s"],
+            [
+                [r["customers"], yes_no(r["paced"]), r["turns"], r["p50_ms"], r["p95_ms"]]
+                + [r["max_ms"], r["turns_per_second"]]
+                for r in result["customers"]
+            ],
+            right_from=0,
+        ),
     ]
-    for row in result["customers"]:
-        lines.append(
-            f"| {row['customers']} | {'yes' if row['paced'] else 'no'} | {row['turns']} "
-            f"| {row['p50_ms']} | {row['p95_ms']} | {row['max_ms']} | {row['turns_per_second']} |"
-        )
     agent = result["agent_replies"]
     lines += [
         "",
@@ -135,7 +119,7 @@ def write_results(result: dict) -> str:
         f"{agent['p50_ms']} ms, p95 {agent['p95_ms']} ms.",
     ]
     text = "\n".join(lines) + "\n"
-    (RESULTS / "web_chat_latency.md").write_text(text, "utf-8")
+    write("web_chat_latency", result, text)
     return text
 
 
@@ -165,8 +149,7 @@ def main() -> int:
             servers.stop()
     result = {
         "what": "web chat: customer message to the bot's answer; agent reply to the widget",
-        "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
-        "cpus": os.cpu_count(),
+        **machine(),
         **measured,
     }
     print(write_results(result))

@@ -11,27 +11,22 @@ import pytest
 
 from bot import db
 from bot.db import session_scope
-from bot.local_servers import MODEL, Servers, demo_database
+from bot.local_servers import DEMO_CUSTOMERS, MODEL, Servers, demo_database
 from bot.services import agents
 
 ROOT = Path(__file__).resolve().parent.parent
-DEMO_FILE = ROOT / "data" / "demo" / "customers.json"
+
 DEMO_AGENTS_FILE = ROOT / "data" / "demo" / "agents.json"
 
 
 def demo_document() -> dict:
-    return json.loads(DEMO_FILE.read_text(encoding="utf-8"))
-
-
-def make_database(path: Path) -> str:
-    """Create a migrated SQLite database with the demo data; return its URL."""
-    return demo_database(path)
+    return json.loads(DEMO_CUSTOMERS.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh demo database, made the process default through DATABASE_URL."""
-    url = make_database(tmp_path / "test.db")
+    url = demo_database(tmp_path / "test.db")
     monkeypatch.setenv("DATABASE_URL", url)
     db.get_engine.cache_clear()
     db._session_factory.cache_clear()
@@ -53,7 +48,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
     work = tmp_path_factory.mktemp("e2e")
-    running = Servers(database_url=make_database(work / "stadtwerk.db"), log_dir=work)
+    running = Servers(database_url=demo_database(work / "stadtwerk.db"), log_dir=work)
     running.start()
     yield running
     running.stop()

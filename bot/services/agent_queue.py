@@ -207,14 +207,27 @@ def release(session: Session, case_id: str, agent_id: int) -> CaseSummary:
     return _summary(session, case, utcnow())
 
 
+class InvalidClosing(ValueError):
+    """A case cannot be closed with this disposition or note; `field` says which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def closing_note(disposition: object, note: object) -> str:
+    """The note to store when closing with `disposition` (InvalidClosing if either is wrong)."""
+    if disposition not in DISPOSITIONS:
+        raise InvalidClosing("disposition", f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    if not isinstance(note, str) or not note.strip() or len(note.strip()) > MAX_NOTE:
+        raise InvalidClosing("note", f"a closing note has 1 to {MAX_NOTE} characters")
+    return note.strip()
+
+
 def close(
     session: Session, case_id: str, agent_id: int, disposition: str, note: str
 ) -> CaseSummary:
-    if disposition not in DISPOSITIONS:
-        raise ValueError(f"disposition must be one of {', '.join(DISPOSITIONS)}")
-    note = note.strip()
-    if not note or len(note) > MAX_NOTE:
-        raise ValueError(f"a closing note has 1 to {MAX_NOTE} characters")
+    note = closing_note(disposition, note)
     case = _own(session, case_id, agent_id)
     case.status = "closed"
     case.closed_at = utcnow()

@@ -42,6 +42,10 @@ templates = Jinja2Templates(directory=str(ROOT / "bot" / "web" / "templates"))
 MAX_REPLY_CHARS = 2000
 # A claimed case goes back to the queue when its agent's console is silent this long.
 ABANDONED_AFTER = dt.timedelta(seconds=60)
+CLOSING_ERRORS = {
+    "disposition": "Unbekannter Abschluss.",
+    "note": f"Bitte eine Notiz (höchstens {agent_queue.MAX_NOTE} Zeichen).",
+}
 
 
 def _web(request: Request | WebSocket) -> WebContext:
@@ -310,11 +314,12 @@ async def close(
 ) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    disposition, note = body.get("disposition"), body.get("note")
-    if disposition not in agent_queue.DISPOSITIONS:
-        raise HTTPException(status_code=422, detail="Unbekannter Abschluss.")
-    if not isinstance(note, str) or not note.strip() or len(note) > agent_queue.MAX_NOTE:
-        raise HTTPException(status_code=422, detail="Bitte eine Notiz (höchstens 2000 Zeichen).")
+    disposition = body.get("disposition")
+    try:  # checked before the customer is told anything
+        note = agent_queue.closing_note(disposition, body.get("note"))
+    except agent_queue.InvalidClosing as invalid:
+        detail = CLOSING_ERRORS[invalid.field]
+        raise HTTPException(status_code=422, detail=detail) from invalid
     case = await _owned(web, case_id, agent.id)
     if case.channel != "voice":
         await _back_to_bot(web, case.conversation_id, "utter_agent_closed")

@@ -38,9 +38,9 @@ import actions.handoff
 from actions.common import NEXT_STEP
 from bot import db
 from bot.db import session_scope
+from bot.local_servers import demo_database
 from bot.models import AdvancePaymentChange, Contract, HandoffCase
 from bot.responses import response_text
-from tests.conftest import make_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,9 +71,9 @@ def domain() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def _demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database made by `tests.conftest.make_database` (migrated, demo data)."""
+    """One database made by `bot.local_servers.demo_database` (migrated, demo data)."""
     path = tmp_path_factory.mktemp("template") / "demo.db"
-    url = make_database(path)
+    url = demo_database(path)
     db.get_engine(url).dispose()
     return path
 

@@ -262,23 +262,26 @@ def test_closed_case_cannot_be_closed_or_released_again(session: Session) -> Non
 
 
 @pytest.mark.parametrize(
-    ("disposition", "note"),
+    ("disposition", "note", "wrong"),
     [
-        ("solved", "Erledigt"),
-        ("", "Erledigt"),
-        ("resolved", ""),
-        ("resolved", "   \n "),
-        ("resolved", "x" * (queue.MAX_NOTE + 1)),
+        ("solved", "Erledigt", "disposition"),
+        ("", "Erledigt", "disposition"),
+        (None, "Erledigt", "disposition"),
+        ("resolved", "", "note"),
+        ("resolved", "   \n ", "note"),
+        ("resolved", None, "note"),
+        ("resolved", "x" * (queue.MAX_NOTE + 1), "note"),
     ],
 )
 def test_close_refuses_unknown_disposition_and_empty_or_long_note(
-    session: Session, disposition: str, note: str
+    session: Session, disposition: Any, note: Any, wrong: str
 ) -> None:
     aylin = make_agent(session)
     case_id = make_case(session)
     queue.claim(session, case_id, aylin)
-    with pytest.raises(ValueError):
+    with pytest.raises(queue.InvalidClosing) as refused:
         queue.close(session, case_id, aylin, disposition, note)
+    assert refused.value.field == wrong
     row = case_row(session, case_id)
     assert row.status == "claimed" and row.disposition is None and row.note is None
 
