@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot import i18n, responses
 from bot.db import session_scope
+from bot.services import handoff
 from bot.settings import load_settings
 
 T = TypeVar("T")
@@ -107,29 +108,4 @@ def commodity_label(domain: dict[str, Any], commodity: str, language: str) -> st
 
 def transcript(tracker: Tracker) -> list[dict[str, Any]]:
     """What the customer and the bot said, in order, for the agent."""
-    lines: list[dict[str, Any]] = []
-    for event in tracker.events:
-        kind = event.get("event")
-        if kind not in ("user", "bot"):
-            continue
-        text = event.get("text")
-        if not text:
-            continue
-        timestamp = event.get("timestamp")
-        lines.append(
-            {
-                "from": "customer" if kind == "user" else "bot",
-                "text": text,
-                "time": dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(
-                    timespec="seconds"
-                )
-                if timestamp
-                else None,
-                **(
-                    {"intent": (event.get("parse_data") or {}).get("intent", {}).get("name")}
-                    if kind == "user"
-                    else {}
-                ),
-            }
-        )
-    return lines
+    return handoff.transcript(tracker.events)

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import channel_of, language_of, latest_intent, next_step, run_db, transcript
-from bot import i18n
 from bot.privacy import masked
 from bot.services import handoff
 from bot.settings import load_settings
@@ -74,22 +70,8 @@ async def hand_off(
         tracker.sender_id,
         masked(tracker.get_slot("verified_customer")),
     )
-    hours = handoff.HotlineHours.parse(settings.hotline_hours)
-    now = dt.datetime.now(ZoneInfo(settings.timezone))
-    agents_available = hours.is_open(now)
-    if agents_available:
-        dispatcher.utter_message(
-            response="utter_handoff_open",
-            case_id=case.case_id,
-            minutes=settings.handoff_wait_minutes,
-        )
-    else:
-        opening = hours.next_opening(now)
-        dispatcher.utter_message(
-            response="utter_handoff_closed",
-            case_id=case.case_id,
-            opening=format_datetime(opening, "EEEE, HH:mm", locale=i18n.locale_for(language)),
-        )
+    then = handoff.what_next(settings, case.case_id, language)
+    dispatcher.utter_message(response=then.response, **then.values)
     dispatcher.utter_message(
         json_message={
             "handoff": {
@@ -97,7 +79,7 @@ async def hand_off(
                 "reason": case.reason,
                 "language": case.language,
                 # whether a channel can connect to a person now (phone transfer)
-                "agents_available": agents_available,
+                "agents_available": then.agents_available,
             }
         }
     )

@@ -121,6 +121,9 @@ def _relay(name: str, stream) -> None:  # type: ignore[no-untyped-def]
         sys.stdout.flush()
 
 
+SERVER_KEEP_ALIVE_SECONDS = 75
+
+
 def child_environment(settings: Settings) -> dict[str, str]:
     """Environment for the three processes: our settings plus Rasa's endpoints."""
     return {
@@ -131,6 +134,11 @@ def child_environment(settings: Settings) -> dict[str, str]:
         "RASA_TELEMETRY_ENABLED": "false",
         # the action server (rasa-sdk's Sanic) listens where the others do
         "SANIC_HOST": settings.bind_host,
+        # Sanic's servers (Rasa, actions) keep idle connections well beyond the
+        # time their clients do (connectors/action_connections.py, httpx), so
+        # a server that stalls for a few seconds never drops a request that
+        # arrived on a kept connection in the meantime (Sanic's default is 5 s).
+        "SANIC_KEEP_ALIVE_TIMEOUT": str(SERVER_KEEP_ALIVE_SECONDS),
     }
 
 

@@ -20,8 +20,9 @@ import aiohttp
 import ujson
 from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
-# Sanic (the action server) closes idle connections after 5 s; aiohttp closes
-# ours after between one and two times this, so always first.
+# aiohttp closes our idle connections after one to two times this; the action
+# server keeps them much longer (SANIC_KEEP_ALIVE_TIMEOUT, bot/launcher.py;
+# Sanic's own default is 5 s), so it never closes one Rasa is about to use.
 IDLE_SECONDS = 2.0
 _sessions: dict[tuple[int, Any], aiohttp.ClientSession] = {}
 

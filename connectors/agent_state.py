@@ -13,6 +13,7 @@ from typing import Any
 from sanic.request import Request
 
 from bot.responses import response_text
+from bot.services import handoff
 
 
 def _agent(request: Request) -> Any:
@@ -38,3 +39,15 @@ async def conversation_slots(
     except Exception:  # noqa: BLE001 - the store is down: the caller goes on without
         return {}
     return {name: tracker.get_slot(name) for name in names} if tracker else {}
+
+
+async def conversation_transcript(request: Request, sender_id: str) -> list[dict[str, Any]]:
+    """What was said in a stored conversation, for an agent (empty if unreadable)."""
+    agent = _agent(request)
+    if agent is None or agent.tracker_store is None:
+        return []
+    try:
+        tracker = await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - the store is down: the case goes without
+        return []
+    return handoff.transcript(event.as_dict() for event in tracker.events) if tracker else []

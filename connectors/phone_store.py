@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.models import PhoneCall, PhoneTurn, utcnow
+from bot.services import handoff
 
 POLL_SECONDS = 0.1
 CALL_FIELDS = frozenset({"language", "silences", "choices", "requested_slot"})
@@ -75,6 +76,25 @@ class PhoneStore:
             # Lost a race creating the call, not a re-sent request: try again.
             state = await asyncio.to_thread(work)
         return state
+
+    async def open_case(
+        self, call_sid: str, language: str, transcript: list[dict[str, Any]]
+    ) -> str:
+        """A case for a call the bot cannot serve (technical problem); its id."""
+
+        def work() -> str:
+            with session_scope() as session:
+                return handoff.open_case(
+                    session,
+                    conversation_id=call_sid,
+                    reason="technical_problem",
+                    language=language,
+                    channel="voice",
+                    customer_number=None,
+                    transcript=transcript,
+                ).case_id
+
+        return await asyncio.to_thread(work)
 
     async def _claimed(self, call_sid: str, key: str) -> bool:
         def work() -> bool:

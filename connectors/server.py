@@ -85,6 +85,7 @@ def _validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bo
 
 
 APOLOGY = "utter_technical_problem"
+TECHNICAL_PROBLEM = "technical_problem"
 
 
 def _apologised_this_turn(tracker: Any) -> bool:
@@ -114,10 +115,10 @@ async def _run_or_apologise(
         if _apologised_this_turn(tracker):
             return []
         apology = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
-        return [
-            create_bot_utterance({**apology, "utter_action": APOLOGY}),
-            FollowupAction(ACTION_LISTEN_NAME),
-        ]
+        # The marker lets a channel offer what needs no action server (the web
+        # chat hands over to a person itself).
+        marked = {**apology, "custom": {TECHNICAL_PROBLEM: True}, "utter_action": APOLOGY}
+        return [create_bot_utterance(marked), FollowupAction(ACTION_LISTEN_NAME)]
 
 
 class ConversationStoreUnavailable(RasaException):

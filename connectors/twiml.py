@@ -42,6 +42,7 @@ class BotReply:
     choices: list[tuple[str, str]] = field(default_factory=list)  # (title, payload)
     handoff: dict | None = None
     end: bool = False
+    technical_problem: bool = False  # the bot apologised: its action server failed
 
     @classmethod
     def from_messages(cls, messages: list[dict]) -> BotReply:
@@ -57,6 +58,8 @@ class BotReply:
                     reply.handoff = custom["handoff"]
                 if custom.get("end_conversation"):
                     reply.end = True
+                if custom.get("technical_problem") is True:
+                    reply.technical_problem = True
         return reply
 
 
@@ -129,17 +132,15 @@ def wait_then(texts: list[str], language: str, settings: Settings, url: str) -> 
     return response.to_xml()
 
 
-def transfer(texts: list[str], language: str, settings: Settings, handoff: dict) -> str:
-    """Say the handoff line, then connect the caller to a person.
+def has_agent_line(settings: Settings) -> bool:
+    """Whether calls can be passed to people (a queue, a SIP address or a number)."""
+    return bool(
+        settings.voice_queue or settings.voice_transfer_sip or settings.voice_transfer_number
+    )
 
-    The case is found by the call: its conversation id is the CallSid, which
-    the agent's side of a `<Dial>` or a dequeued call also sees; a SIP
-    transfer carries the case id as a header, a transfer to a number plays
-    it to the agent first (whisper URL).
-    """
-    response = VoiceResponse()
-    response.append(say(texts, language, settings))
-    case_id = str(handoff.get("case_id", ""))
+
+def _connect(response: VoiceResponse, settings: Settings, case_id: str, language: str) -> None:
+    """Append the verb that connects the caller to a person, or hang up without a line."""
     if settings.voice_queue:
         response.append(Enqueue(settings.voice_queue))
     elif settings.voice_transfer_sip:
@@ -158,6 +159,32 @@ def transfer(texts: list[str], language: str, settings: Settings, handoff: dict)
     else:
         # No agent line configured: the case waits for a call back.
         response.hangup()
+
+
+def transfer(texts: list[str], language: str, settings: Settings, handoff: dict) -> str:
+    """Say the handoff line, then connect the caller to a person.
+
+    The case is found by the call: its conversation id is the CallSid, which
+    the agent's side of a `<Dial>` or a dequeued call also sees; a SIP
+    transfer carries the case id as a header, a transfer to a number plays
+    it to the agent first (whisper URL).
+    """
+    response = VoiceResponse()
+    response.append(say(texts, language, settings))
+    _connect(response, settings, str(handoff.get("case_id", "")), language)
+    return response.to_xml()
+
+
+def technical_problem(lines: dict[str, str], settings: Settings, case_id: str = "") -> str:
+    """The apology in each given language, then a person if there is an agent line.
+
+    Used when the bot cannot answer the call's turn. Without a case (the
+    database is down too) the agent hears so in the whisper.
+    """
+    response = VoiceResponse()
+    for language, text in lines.items():
+        response.append(say([text], language, settings))
+    _connect(response, settings, case_id, next(iter(lines), "de"))
     return response.to_xml()
 
 

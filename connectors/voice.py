@@ -36,7 +36,7 @@ from bot.parsing import parse_birth_date
 from bot.settings import Settings, load_settings
 from bot.text import clean_message
 from connectors import twiml
-from connectors.agent_state import conversation_slots, domain_text
+from connectors.agent_state import conversation_slots, conversation_transcript, domain_text
 from connectors.phone_store import CallState, PhoneStore
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class VoiceInput(InputChannel):
                 )
             except Exception:  # noqa: BLE001 - the caller must hear something
                 logger.exception("voice turn failed call=%s step=%s", call_sid, step)
-                answer, changes = self._technical_problem(request), {}
+                answer, changes = self._technical_problem(request, call.language), {}
             await self.store.save_answer(call_sid, key, answer, **changes)
             return _xml(answer)
 
@@ -153,6 +153,9 @@ class VoiceInput(InputChannel):
                 return response.text("forbidden", status=403)
             case_id = re.sub(r"[^A-Z0-9-]", "", request.args.get("case", ""))[:16]
             language = request.args.get("language", "de")
+            if not case_id:  # passed on after a technical problem: nothing was stored
+                line = domain_text(request, "utter_voice_whisper_no_case", "de")
+                return _xml(twiml.announcement([line], "de", self.settings))
             line = domain_text(request, "utter_voice_whisper", "de").format(
                 case_id=case_id,
                 language=domain_text(request, f"utter_label_language_{language}", "de"),
@@ -200,7 +203,7 @@ class VoiceInput(InputChannel):
         if step == "start":
             return self._language_menu(request, number + 1), {}
         if step == "pending":
-            return await self._pending(request, call_sid, turn), {}
+            return await self._pending(request, call, turn), {}
 
         speech = clean_message(params.get("SpeechResult", ""))[:500]
         digits = re.sub(r"[^0-9*]", "", params.get("Digits", ""))[:20]
@@ -229,15 +232,7 @@ class VoiceInput(InputChannel):
             return answer, {**changes, "silences": 0}
         # Slow (a busy action server): keep the line alive, deliver it next request.
         self._slow_turns[(call_sid, str(number + 1))] = task
-        task.add_done_callback(
-            lambda done: (
-                asyncio.ensure_future(
-                    self.store.save_answer(call_sid, f"result:{number + 1}", *done.result())
-                )
-                if not done.exception()
-                else None
-            )
-        )
+        task.add_done_callback(self._store_when_done(call_sid, f"result:{number + 1}"))
         answer = twiml.wait_then(
             [domain_text(request, "utter_voice_one_moment", language)],
             language,
@@ -246,8 +241,25 @@ class VoiceInput(InputChannel):
         )
         return answer, {"language": language, "silences": 0}
 
-    async def _pending(self, request: Request, call_sid: str, turn: str) -> str:
+    def _store_when_done(self, call_sid: str, key: str) -> Callable[[asyncio.Task], None]:
+        """A slow turn's answer and call state, stored for whichever process Twilio asks."""
+
+        async def store(answer: str, changes: dict[str, Any]) -> None:
+            try:
+                await self.store.save_answer(call_sid, key, answer, **changes)
+            except Exception:  # noqa: BLE001 - the pending request apologises instead
+                logger.exception("slow turn's answer not stored call=%s", call_sid)
+
+        def done(task: asyncio.Task) -> None:
+            if not task.cancelled() and task.exception() is None:
+                answer, changes = task.result()
+                asyncio.ensure_future(store(answer, changes))
+
+        return done
+
+    async def _pending(self, request: Request, call: CallState, turn: str) -> str:
         """The answer of a slow turn: from this process, or stored by another."""
+        call_sid = call.call_sid
         task = self._slow_turns.pop((call_sid, turn), None)
         if task is not None:
             try:
@@ -259,8 +271,8 @@ class VoiceInput(InputChannel):
             answer = await self.store.answer_of(call_sid, f"result:{turn}", REPLY_BUDGET_SECONDS)
             if answer:
                 return answer
-        # Still nothing after two budgets: apologise rather than loop.
-        return self._technical_problem(request)
+        # Still nothing after two budgets: a person rather than a loop.
+        return await self._pass_on_after_technical_problem(request, call_sid, call.language)
 
     async def _run_turn(
         self,
@@ -288,6 +300,8 @@ class VoiceInput(InputChannel):
             "choices": reply.choices,
             "requested_slot": slots.get("requested_slot"),
         }
+        if reply.technical_problem and reply.handoff is None:
+            return await self._pass_on_after_technical_problem(request, call_sid, language), changes
         texts = twiml.menu_choices(reply, language)
         if reply.handoff is not None:
             if reply.handoff.get("agents_available", True):
@@ -296,6 +310,26 @@ class VoiceInput(InputChannel):
         if reply.end:
             return twiml.goodbye(texts, language, self.settings), changes
         return twiml.ask(texts, language, self.settings, self._url(number + 1)), changes
+
+    async def _pass_on_after_technical_problem(
+        self, request: Request, call_sid: str, language: str | None
+    ) -> str:
+        """The bot cannot serve the call now (its action server failed): a person can.
+
+        The case, with what was said so far, is opened here; if even that
+        fails the call is still passed on (the agent hears there is no case).
+        """
+        case_id = ""
+        if twiml.has_agent_line(self.settings):
+            try:
+                lines = await conversation_transcript(request, call_sid)
+                case_id = await self.store.open_case(call_sid, language or "de", lines)
+            except Exception:  # noqa: BLE001 - the caller is passed on without a case
+                logger.exception("no case for a call after a technical problem call=%s", call_sid)
+            logger.info(
+                "call passed on after a technical problem call=%s case=%s", call_sid, case_id
+            )
+        return self._technical_problem(request, language, case_id)
 
     def _silence(self, request: Request, call: CallState, number: int) -> Answer:
         """No input: re-prompt twice (the second time offering a person), then end."""
@@ -366,9 +400,21 @@ class VoiceInput(InputChannel):
             twiml.action_url(self.settings, step="pending", turn=number + 1),
         )
 
-    def _technical_problem(self, request: Request) -> str:
-        return twiml.goodbye(
-            [domain_text(request, "utter_technical_problem", "de")], "de", self.settings
+    def _technical_problem(
+        self, request: Request, language: str | None = None, case_id: str = ""
+    ) -> str:
+        """Apologise and pass the caller to a person (or ask them to call again).
+
+        In the call's language when it is known, else in German and Turkish.
+        """
+        line = (
+            "utter_voice_technical_transfer"
+            if twiml.has_agent_line(self.settings)
+            else "utter_voice_technical_goodbye"
+        )
+        languages = [language] if language in i18n.LANGUAGES else list(i18n.LANGUAGES)
+        return twiml.technical_problem(
+            {lang: domain_text(request, line, lang) for lang in languages}, self.settings, case_id
         )
 
 

@@ -1,12 +1,14 @@
-"""Send messages made only of unknown words to the fallback.
+"""Send messages with nothing to act on to the fallback: unknown words, or fillers only.
 
 A neural intent classifier always picks some intent, often with high
-confidence, even for keyboard mash ("xqzv blorp") or a language the
-assistant does not speak. This component learns the vocabulary of the
-training data (folded words and lemmas) and, for a message in which fewer
-than 40 % of the words of three or more letters are known, sets every intent
-confidence to zero, so the FallbackClassifier after it asks the customer to
-rephrase.
+confidence, even for keyboard mash ("xqzv blorp"), a language the assistant
+does not speak, or a bare "hä?" / "yardım edin lütfen" (how confident
+depends on the numerics of one training run). This component learns the
+vocabulary of the training data (folded words and lemmas) and, for a message
+in which fewer than 40 % of the words of three or more letters are known, or
+whose words are all fillers (`FILLERS`: "what?", "help", "please" and the
+like), sets every intent confidence to zero, so the FallbackClassifier after
+it asks the customer what they need.
 
 A word counts as known when it, or its lemma, is in the vocabulary, is one
 typo (a deleted, added or changed letter) away from a vocabulary word, or
@@ -37,6 +39,43 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.text import fold
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_ANY_WORD = re.compile(r"[^\W\d_]+")
+# Words that ask for attention or help but say for what (German, Turkish,
+# and the English a customer may try), compared folded.
+FILLERS = frozenset(
+    fold(word)
+    for word in [
+        "hä",
+        "häh",
+        "hm",
+        "hmm",
+        "hmmm",
+        "äh",
+        "ähm",
+        "öhm",
+        "ehm",
+        "was",
+        "wie",
+        "bitte",
+        "hilfe",
+        "helfen",
+        "sie",
+        "mir",
+        "mal",
+        "nasıl",
+        "efendim",
+        "yardım",
+        "yardımcı",
+        "lütfen",
+        "edin",
+        "eder",
+        "misiniz",
+        "bana",
+        "help",
+        "please",
+        "what",
+    ]
+)
 PREFIX = 5
 MIN_KNOWN_SHARE = 0.4
 VOCABULARY_FILE = "vocabulary.txt"
@@ -140,9 +179,16 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
         )
         return known < MIN_KNOWN_SHARE * len(words)
 
+    @staticmethod
+    def is_filler_only(message: Message) -> bool:
+        """Words, all of them fillers, and nothing else (a number is something)."""
+        tokens = [fold(token.text) for token in message.get(TOKENS_NAMES[TEXT]) or []]
+        content = [t for t in tokens if _ANY_WORD.fullmatch(t) or any(c.isdigit() for c in t)]
+        return bool(content) and all(token in FILLERS for token in content)
+
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
-            if message.get(INTENT) and self.is_unknown(message):
+            if message.get(INTENT) and (self.is_unknown(message) or self.is_filler_only(message)):
                 intent = dict(message.get(INTENT))
                 intent[PREDICTED_CONFIDENCE_KEY] = 0.0
                 message.set(INTENT, intent, add_to_output=True)

@@ -5,13 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import i18n
 from bot.models import HandoffCase
+from bot.settings import Settings
 
 REASONS = (
     "customer_request",
@@ -20,6 +25,7 @@ REASONS = (
     "reduction_rejected",
     "upset",
     "service_request",
+    "technical_problem",  # the bot could not answer; the web chat handed over itself
 )
 
 
@@ -123,3 +129,53 @@ class HotlineHours:
             if candidate.weekday() in self.days:
                 return dt.datetime.combine(candidate, self.opens, now.tzinfo)
         raise ValueError("hotline hours have no open day")
+
+
+def transcript(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the customer and the bot said, in order, from a conversation's Rasa events."""
+    lines: list[dict[str, Any]] = []
+    for event in events:
+        kind = event.get("event")
+        text = event.get("text")
+        if kind not in ("user", "bot") or not text:
+            continue
+        timestamp = event.get("timestamp")
+        line = {
+            "from": "customer" if kind == "user" else "bot",
+            "text": text,
+            "time": dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).isoformat(
+                timespec="seconds"
+            )
+            if timestamp
+            else None,
+        }
+        if kind == "user":
+            line["intent"] = (event.get("parse_data") or {}).get("intent", {}).get("name")
+        lines.append(line)
+    return lines
+
+
+@dataclass(frozen=True)
+class WhatNext:
+    """What the customer is told after a handoff: a response of the domain and its values."""
+
+    response: str
+    values: dict[str, Any]
+    agents_available: bool  # whether a person can take over now
+
+
+def what_next(
+    settings: Settings, case_id: str, language: str, now: dt.datetime | None = None
+) -> WhatNext:
+    """The wait while the hotline is staffed, else when it opens again."""
+    hours = HotlineHours.parse(settings.hotline_hours)
+    now = now or dt.datetime.now(ZoneInfo(settings.timezone))
+    if hours.is_open(now):
+        values = {"case_id": case_id, "minutes": settings.handoff_wait_minutes}
+        return WhatNext("utter_handoff_open", values, agents_available=True)
+    opening = format_datetime(
+        hours.next_opening(now), "EEEE, HH:mm", locale=i18n.locale_for(language)
+    )
+    return WhatNext(
+        "utter_handoff_closed", {"case_id": case_id, "opening": opening}, agents_available=False
+    )

@@ -19,10 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.i18n import LANGUAGES
 from bot.services import chat as chats
+from bot.services import handoff
 from bot.services.chat import ChatInfo
 from bot.text import clean_message
 from bot.web.context import WebContext
-from bot.web.rasa_client import BotUnavailable
+from bot.web.rasa_client import BotReply, BotUnavailable
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
@@ -30,6 +31,7 @@ router = APIRouter()
 MAX_MESSAGE_CHARS = 2000
 MAX_FRAME_CHARS = 16_000
 MAX_PAYLOAD_CHARS = 200
+PERSON_PAYLOAD = "/request_human"  # the button offered with every technical problem
 HELLO_TIMEOUT_SECONDS = 10.0
 
 
@@ -182,24 +184,58 @@ async def _bot_turn(web: WebContext, socket: WebSocket, chat: ChatInfo, text: st
 
 
 async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text: str) -> None:
+    wants_person = text == PERSON_PAYLOAD
     try:
         reply = await web.rasa.turn(chat.conversation_id, text, chat.language)
     except BotUnavailable:
-        await _notice(web, socket, chat, "unavailable")
-        return
+        reply = BotReply(
+            messages=[{"text": web.text("utter_technical_problem", chat.language), "buttons": []}],
+            technical_problem=True,
+        )
     if reply.language in LANGUAGES and reply.language != chat.language:
         language = reply.language
         chat = await web.db(lambda s: chats.update(s, chat.id, language=language))
+    if reply.technical_problem and reply.handoff is None and wants_person:
+        # The bot cannot hand over now (its action server failed): the app does.
+        await _hand_off_here(web, chat)
+        return
+    if reply.technical_problem and reply.messages:
+        person = {
+            "title": web.text("utter_label_request_human", chat.language),
+            "payload": PERSON_PAYLOAD,
+        }
+        reply.messages[-1]["buttons"] = [*reply.messages[-1]["buttons"], person]
     for message in reply.messages:
         await web.say(chat, "bot", message["text"], buttons=message["buttons"])
     if reply.handoff is not None:
-        case_id = str(reply.handoff.get("case_id", ""))[:16] or None
-        chat = await web.db(lambda s: chats.update(s, chat.id, state="waiting", case_id=case_id))
-        await web.hub.to_chat(
-            chat.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
+        await _wait_for_person(web, chat, str(reply.handoff.get("case_id", ""))[:16] or None)
+
+
+async def _hand_off_here(web: WebContext, chat: ChatInfo) -> None:
+    """Open the case without the bot; the agent reads the chat as stored here."""
+    case = await web.db(
+        lambda s: handoff.open_case(
+            s,
+            conversation_id=chat.conversation_id,
+            reason="technical_problem",
+            language=chat.language,
+            channel="web",
+            customer_number=None,
+            transcript=[],
         )
-        logger.info("web chat handed off conversation=%s case=%s", chat.conversation_id, case_id)
-        await web.push_queue()
+    )
+    then = handoff.what_next(web.settings, case.case_id, chat.language)
+    await web.say(chat, "bot", web.text(then.response, chat.language, **then.values))
+    await _wait_for_person(web, chat, case.case_id)
+
+
+async def _wait_for_person(web: WebContext, chat: ChatInfo, case_id: str | None) -> None:
+    chat = await web.db(lambda s: chats.update(s, chat.id, state="waiting", case_id=case_id))
+    await web.hub.to_chat(
+        chat.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
+    )
+    logger.info("web chat handed off conversation=%s case=%s", chat.conversation_id, case_id)
+    await web.push_queue()
 
 
 async def _on_typing(web: WebContext, chat: ChatInfo, frame: dict[str, Any]) -> None:

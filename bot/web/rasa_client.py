@@ -30,6 +30,7 @@ class BotReply:
     messages: list[dict[str, Any]] = field(default_factory=list)  # {text, buttons}
     handoff: dict[str, Any] | None = None
     language: str | None = None
+    technical_problem: bool = False  # the bot apologised: its action server failed
 
     @classmethod
     def from_rasa(cls, answers: list[dict[str, Any]]) -> BotReply:
@@ -38,6 +39,8 @@ class BotReply:
             custom = answer.get("custom")
             if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
                 reply.handoff = custom["handoff"]
+            if isinstance(custom, dict) and custom.get("technical_problem") is True:
+                reply.technical_problem = True
             text = answer.get("text")
             if isinstance(text, str) and text.strip():
                 buttons = [

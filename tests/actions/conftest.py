@@ -34,7 +34,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-import actions.handoff
+import bot.services.handoff
 from actions.common import NEXT_STEP
 from bot import db
 from bot.db import session_scope
@@ -123,7 +123,7 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 def clock(monkeypatch: pytest.MonkeyPatch):
     """Set the moment a handoff sees as now (default: Monday 10:00, open).
 
-    `actions.handoff` reads `datetime.now` through its module's `dt`, which is
+    `bot.services.handoff` reads `datetime.now` through its module's `dt`, which is
     replaced by a copy whose `datetime.now` returns a fixed moment (nothing of
     our code is replaced).
     """
@@ -138,7 +138,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
             **{k: getattr(dt, k) for k in dir(dt) if not k.startswith("_")}
         )
         frozen.datetime = FrozenDateTime
-        monkeypatch.setattr(actions.handoff, "dt", frozen)
+        monkeypatch.setattr(bot.services.handoff, "dt", frozen)
 
     set_now(MONDAY_MORNING)
     return set_now

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bot.local_servers import Servers
@@ -40,3 +42,20 @@ def test_idle_connections_are_closed_before_the_action_server_would(servers: Ser
     while client_ports_to(servers.settings.action_port) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not client_ports_to(servers.settings.action_port)
+
+
+def test_a_stalled_action_server_still_answers_on_a_kept_connection(servers: Servers) -> None:
+    """Longer than Sanic's default keep-alive (5 s): the kept connection must not be dropped."""
+    chat = Chat(servers)
+    assert "Kundennummer" in chat.texts("Ich habe eine Frage zu meiner Rechnung")
+    assert client_ports_to(servers.settings.action_port)  # a connection is kept
+    actions = servers.processes["actions"]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        actions.send_signal(signal.SIGSTOP)
+        try:
+            turn = pool.submit(chat.texts, "10000011")
+            time.sleep(6.5)
+        finally:
+            actions.send_signal(signal.SIGCONT)
+        answer = turn.result(timeout=60)
+    assert "Postleitzahl" in answer and "technisches Problem" not in answer

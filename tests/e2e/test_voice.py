@@ -254,6 +254,65 @@ def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
     assert "Postleitzahl" in answer.spoken
 
 
+def test_a_turn_that_never_comes_back_passes_the_caller_to_a_person(servers: Servers) -> None:
+    """The action server stays stuck: after "one moment" the caller is not left hanging."""
+    call = new_call(servers)
+    call.start()
+    call.press("1")
+    assert call.next_url
+    actions = servers.processes["actions"]
+    actions.send_signal(signal.SIGSTOP)
+    try:
+        reply = call._post(
+            call.next_url, call._params(SpeechResult="Ich habe eine Frage zu meiner Rechnung")
+        )
+        waiting = Answer.parse(reply.text)
+        assert "Moment" in waiting.spoken and waiting.next_url
+        answer = call._follow(waiting.next_url, call._params())
+    finally:
+        actions.send_signal(signal.SIGCONT)
+    check_twiml(answer)
+    assert answer.transfer is not None and answer.transfer.tag == "Enqueue"
+    # In the call's language only, and without promising what the phone cannot do.
+    assert "technisches Problem" in answer.spoken and "verbinde" in answer.spoken
+    assert "teknik" not in answer.spoken and "sagen Sie" not in answer.spoken
+    case = handoff_for(servers.database_url, call.call_sid)
+    assert case is not None and (case.reason, case.channel) == ("technical_problem", "voice")
+
+
+def test_with_the_action_server_down_a_caller_is_passed_to_a_person(servers: Servers) -> None:
+    call = new_call(servers)
+    call.start()
+    call.press("2")  # Türkçe
+    servers.kill("actions")
+    try:
+        answer = call.say("Faturamla ilgili bir sorum var")
+    finally:
+        servers.start_one("actions")
+    check_twiml(answer)
+    assert answer.transfer is not None and answer.transfer.tag == "Enqueue"
+    assert "teknik bir sorun" in answer.spoken and "bağlıyorum" in answer.spoken
+    case = handoff_for(servers.database_url, call.call_sid)
+    assert case is not None and (case.reason, case.channel, case.language) == (
+        "technical_problem",
+        "voice",
+        "tr",
+    )
+    # The agent reads what the caller said.
+    said = [line["text"] for line in case.transcript if line["from"] == "customer"]
+    assert said == ["Faturamla ilgili bir sorum var"]
+
+
+def test_whisper_without_a_case_tells_the_agent(servers: Servers) -> None:
+    call = new_call(servers)
+    url = f"{servers.settings.voice_base_url}/webhooks/voice/whisper?case=&language=de"
+    reply = call._post(url, call._params())
+    assert reply.status_code == 200
+    answer = Answer.parse(reply.text)
+    check_twiml(answer)
+    assert "technischen Störung" in answer.spoken and "keinen Vorgang" in answer.spoken
+
+
 def test_blank_parameters_are_part_of_the_signature(servers: Servers) -> None:
     """Twilio signs every parameter it posts, empty ones (Digits=) included."""
     call = new_call(servers)

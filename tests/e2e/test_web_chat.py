@@ -346,3 +346,37 @@ async def test_prometheus_metrics(web: Servers) -> None:
         assert any(line.startswith("stadtwerk_fallbacks_total") for line in lines)
     # Nothing personal: no customer numbers, no message text.
     assert "10000" not in metrics.text and "Mitarbeiter" not in metrics.text
+
+
+async def test_with_the_action_server_down_the_chat_still_reaches_a_person(web: Servers) -> None:
+    """The bot cannot hand over without its action server; the app does it itself."""
+    web.kill("actions")
+    try:
+        async with Widget(web.app_url) as widget:
+            answer = await widget.say("Ich möchte mit einem Mitarbeiter sprechen")
+            assert "technisches Problem" in answer[-1]["text"]
+            (button,) = answer[-1]["buttons"]
+            assert button == {
+                "title": "Mit einem Mitarbeiter sprechen",
+                "payload": "/request_human",
+            }
+
+            answer = await widget.say(button["title"], payload=button["payload"])
+            assert "Vorgangsnummer" in answer[-1]["text"]
+            state = next(f for f in widget.frames if f["type"] == "state")
+            assert state["state"] == "waiting"
+            chat = stored_chat(web, widget)
+            case = handoff_for(web.database_url, chat.conversation_id)
+            assert case is not None and case.case_id in answer[-1]["text"]
+            assert (case.reason, case.channel, case.status) == ("technical_problem", "web", "open")
+            assert (chat.state, chat.case_id) == ("waiting", case.case_id)
+            # The agent sees the case, with the chat so far.
+            console = logged_in(web)
+            detail = console.get(f"/agent/api/cases/{case.case_id}").json()
+            said = [m["text"] for m in detail["transcript"] if m["from"] == "customer"]
+            assert said == [
+                "Ich möchte mit einem Mitarbeiter sprechen",
+                "Mit einem Mitarbeiter sprechen",
+            ]
+    finally:
+        web.start_one("actions")

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from bot.db import session_scope
 from bot.local_servers import Servers
 from bot.models import AdvancePaymentChange
+from bot.settings import DEV_TWILIO_TOKEN
+from connectors.voice_sim import PhoneCall
 from tests.production.conftest import joined, say
 
 # Single-contract demo customers: (language, number, postcode, birth date, current amount)
@@ -140,11 +142,17 @@ def test_postgres_outage_is_explained_and_recovered_from_without_restarts(
         pytest.skip("needs the local PostgreSQL cluster (pg_ctlcluster) to stop and start it")
     sender = f"pg-down-{uuid.uuid4().hex[:8]}"
     assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
+    call = PhoneCall(cluster.settings.voice_base_url, DEV_TWILIO_TOKEN)
+    call.start()
     _postgres("stop")
     try:
         for _ in range(2):
             text = joined(say(cluster.webhook, sender, "10000011"))
             assert "technisches Problem" in text
+        # A caller, whose language cannot be read now, hears both and is passed to a person.
+        answer = call.press("1")
+        assert answer.transfer is not None and answer.transfer.tag == "Enqueue"
+        assert "technisches Problem" in answer.spoken and "teknik bir sorun" in answer.spoken
     finally:
         _postgres("start")
     # No process was restarted; within a few turns everything works again.

@@ -66,6 +66,7 @@ RUNTIME_VARIABLES = frozenset(
         "RASA_TELEMETRY_ENABLED",
         "TF_CPP_MIN_LOG_LEVEL",
         "SANIC_HOST",
+        "SANIC_KEEP_ALIVE_TIMEOUT",
     }
 )
 # What production refuses to start without (test_secrets_are_what_production_requires).

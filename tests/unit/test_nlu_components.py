@@ -93,3 +93,40 @@ def test_known_words_typos_and_numbers_keep_their_confidence(tmp_path, tokenizer
     component = _trained(tmp_path, tokenizer)
     [message] = component.process([_classified(tokenizer, text)])
     assert message.get("intent")["confidence"] == 0.93
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["hä?", "Hilfe!", "wie bitte?", "yardım edin lütfen", "bana yardımcı eder misiniz", "help"],
+)
+def test_fillers_alone_lose_their_confidence(tmp_path, tokenizer, text):
+    component = _trained(tmp_path, tokenizer)
+    [message] = component.process([_classified(tokenizer, text)])
+    assert message.get("intent")["confidence"] == 0.0
+
+
+@pytest.mark.parametrize(
+    "text", ["ähm 47139", "Hilfe, mein Strom ist weg", "faturam için yardım lütfen", "ok", "hi"]
+)
+def test_fillers_with_something_to_act_on_are_more_than_fillers(tokenizer, text):
+    assert not UnknownWordsFallback.is_filler_only(tokenized(tokenizer, text))
+
+
+def test_a_known_request_with_fillers_keeps_its_confidence(tmp_path, tokenizer):
+    component = _trained(tmp_path, tokenizer)
+    [message] = component.process([_classified(tokenizer, "Hilfe bitte, meine Rechnung")])
+    assert message.get("intent")["confidence"] == 0.93
+
+
+def test_no_training_example_is_fillers_only(tokenizer):
+    """The rule must never contradict what the classifier was taught."""
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    data = TrainingDataImporter.load_from_dict(training_data_paths=["data/nlu"]).get_nlu_data()
+    tokenizer.process_training_data(data)
+    fillers_only = [
+        (m.get("intent"), m.get("text"))
+        for m in data.intent_examples
+        if UnknownWordsFallback.is_filler_only(m)
+    ]
+    assert fillers_only == []

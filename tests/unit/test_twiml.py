@@ -67,6 +67,36 @@ def test_handoff_without_an_agent_line_hangs_up():
     assert root.find("Hangup") is not None and root.find("Dial") is None
 
 
+APOLOGY = {"de": "Technisches Problem, ich verbinde.", "tr": "Teknik bir sorun, bağlıyorum."}
+
+
+@pytest.mark.parametrize(
+    ("line", "verb"),
+    [
+        ({"voice_queue": "stadtwerk-agents"}, "Enqueue"),
+        ({"voice_transfer_sip": "sip:agents@pbx.example.de"}, "Dial/Sip"),
+        ({"voice_transfer_number": "+4923112345"}, "Dial/Number"),
+    ],
+)
+def test_technical_problem_apologises_in_both_languages_and_passes_the_call_on(line, verb):
+    settings = replace(SETTINGS, **line)
+    assert twiml.has_agent_line(settings)
+    root = parse(twiml.technical_problem(APOLOGY, settings))
+    says = root.findall("Say")
+    assert [say.get("language") for say in says] == ["de-DE", "tr-TR"]
+    assert "".join(says[1].itertext()) == APOLOGY["tr"]
+    assert root.find(verb) is not None and root.find("Hangup") is None
+    if verb == "Dial/Number":  # no case: the agent is told so by the whisper
+        assert "case=&" in root.find(verb).get("url")
+
+
+def test_technical_problem_without_an_agent_line_says_goodbye():
+    assert not twiml.has_agent_line(SETTINGS)
+    root = parse(twiml.technical_problem({"de": APOLOGY["de"]}, SETTINGS))
+    assert [say.get("language") for say in root.findall("Say")] == ["de-DE"]
+    assert root.find("Hangup") is not None and root.find("Dial") is None
+
+
 def test_replies_with_buttons_and_payloads_are_sorted_for_the_phone():
     reply = twiml.BotReply.from_messages(
         [

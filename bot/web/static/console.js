@@ -22,6 +22,7 @@
     reduction_rejected: "Abschlagssenkung abgelehnt",
     upset: "Beschwerde/verärgert",
     service_request: "Serviceanliegen",
+    technical_problem: "Technische Störung",
   };
   const DISPOSITIONS = { resolved: "Erledigt", callback: "Rückruf", forwarded: "Weitergeleitet", other: "Sonstiges" };
   const CHANNELS = { web: "Web", voice: "Telefon", phone: "Telefon", app: "App", rest: "API" };

@@ -26,6 +26,7 @@
     reduction_rejected: "Abschlagssenkung abgelehnt",
     upset: "Beschwerde/verärgert",
     service_request: "Serviceanliegen",
+    technical_problem: "Technische Störung",
   };
 
   const numberFormat = new Intl.NumberFormat("de-DE");
