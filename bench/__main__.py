@@ -99,7 +99,8 @@ def markdown(result: dict) -> str:
     lines = [
         "# Whole-system benchmark: ours against Rasa's stock configuration",
         "",
-        f"`python -m bench` on {result['machine']}, {result['cpus']} CPUs, {result['date']}.",
+        f"`python -m bench` on {result['machine']}, {result['cpus']} CPUs, {result['date']}"
+        + (f", commit {result['commit']}." if result.get("commit") else "."),
         "",
         *against_target(result),
         "## Turns (REST → NLU → dialogue → actions → database → reply)",
@@ -171,6 +172,17 @@ def chart(result: dict, path: Path) -> None:
     figure.savefig(path, dpi=110)
 
 
+def _commit() -> str | None:
+    """The checked-out commit the run measures (None outside a git checkout)."""
+    try:
+        found = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return found.stdout.strip() or None
+
+
 def render(stem: str, result: dict) -> str:
     """Write the Markdown report and the chart of `result`; the report."""
     text = markdown(result)
@@ -195,6 +207,7 @@ def main() -> int:
     result: dict = {
         **machine(),
         "date": time.strftime("%Y-%m-%d"),
+        "commit": _commit(),
         "quick": args.quick,
         "training_seconds": {},
         "system": {},
