@@ -28,6 +28,8 @@
    subclasses of `Event` (checking each for abstract methods) for its type
    name, for every event of the conversation on every turn; a type name's
    class is now looked up once.
+7. Speed: the SQLite tracker store (the embedded default) keeps its
+   connections and writes ahead (connectors/tracker_sqlite.py).
 
 The launcher starts Rasa through this module; `install()` applies all of
 them, and nothing changes when the module is only imported.
@@ -43,6 +45,8 @@ from typing import Any
 
 import rasa.core.processor
 import rasa.core.run
+import rasa.core.tracker_store
+import sqlalchemy.event
 from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
@@ -52,7 +56,9 @@ from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUttered
 from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.engine import Engine
 
+from connectors import tracker_sqlite
 from connectors.action_connections import close_sessions, pooled_session
 from connectors.graph_runner import SequentialGraphRunner
 
@@ -167,6 +173,9 @@ def install() -> None:
     rasa.core.run.close_resources = _close_resources
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
+    rasa.core.tracker_store.create_engine_kwargs = tracker_sqlite.engine_kwargs
+    if not sqlalchemy.event.contains(Engine, "connect", tracker_sqlite.use_wal):
+        sqlalchemy.event.listen(Engine, "connect", tracker_sqlite.use_wal)
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
     FailSafeTrackerStore.retrieve = _retrieve_or_fail  # type: ignore[method-assign]

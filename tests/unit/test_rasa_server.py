@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 import rasa.core.processor
 import rasa.core.run
+import rasa.core.tracker_store
+import sqlalchemy.event
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore
@@ -16,13 +22,17 @@ from rasa.shared.core.events import (
     UserUttered,
     deserialise_events,
 )
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import QueuePool
 
-from connectors import server
+from connectors import server, tracker_sqlite
 
 
 @pytest.fixture
-def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
+def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
     # monkeypatch restores Rasa's own methods after the test
     for name in ("_validate_action_result", "run"):
         monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
@@ -32,8 +42,15 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> type[RemoteAction]:
     monkeypatch.setattr(Event, "resolve_by_type", Event.resolve_by_type)
     monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
     monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
+    monkeypatch.setattr(
+        rasa.core.tracker_store,
+        "create_engine_kwargs",
+        rasa.core.tracker_store.create_engine_kwargs,
+    )
     server.install()
-    return RemoteAction
+    yield RemoteAction
+    if sqlalchemy.event.contains(Engine, "connect", tracker_sqlite.use_wal):
+        sqlalchemy.event.remove(Engine, "connect", tracker_sqlite.use_wal)
 
 
 def action() -> RemoteAction:
@@ -105,3 +122,25 @@ def test_stored_conversations_deserialise_the_same(installed: type[RemoteAction]
     ]
     stored = [event.as_dict() for event in events]
     assert deserialise_events(stored) == events
+
+
+def test_sqlite_tracker_files_get_a_pool_others_keep_rasas_settings() -> None:
+    assert tracker_sqlite.engine_kwargs("sqlite:////var/lib/rasa.db")["poolclass"] is QueuePool
+    assert tracker_sqlite.engine_kwargs("sqlite://") == {}  # in memory: one connection
+    assert "pool_size" in tracker_sqlite.engine_kwargs("postgresql://rasa@db/rasa")
+
+
+def test_the_sqlite_tracker_store_keeps_connections_and_writes_ahead(
+    installed: type[RemoteAction], tmp_path: Path
+) -> None:
+    store = rasa.core.tracker_store.SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "t.db"))
+    assert isinstance(store.engine.pool, QueuePool)
+    tracker = DialogueStateTracker.from_events(
+        "sqlite-test", [ActionExecuted("action_listen"), UserUttered("Hallo")]
+    )
+    asyncio.run(store.save(tracker))
+    stored = asyncio.run(store.retrieve("sqlite-test"))
+    assert stored is not None and stored.latest_message.text == "Hallo"
+    with store.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    store.engine.dispose()
