@@ -10,16 +10,17 @@
 2. Failure: when the action server cannot be reached (crashed, restarting,
    overloaded), Rasa logs the error and goes on as if the action had done
    nothing, so the customer gets silence or a question out of place. Instead
-   the customer is told there is a technical problem (with the offer of a
-   person) and the bot listens again; the conversation's state is unchanged,
-   so once the action server is back the next message carries on.
+   the customer is told there is a technical problem and the bot listens
+   again; the conversation's state is unchanged, so once the action server
+   is back the next message carries on. The apology is marked
+   (`technical_problem`), so the channels can pass the customer to a person
+   without the action server (bot/web/chat.py, connectors/voice.py).
 3. Database outage: when the tracker store (PostgreSQL) fails, Rasa quietly
    carries on with an empty in-memory conversation, so the customer gets an
    answer that ignores everything said before, and what is said meanwhile is
    lost. Instead the turn fails, and the channel tells the customer there is
    a technical problem; when the database is back, the conversation goes on
    from where it was (SQLAlchemy replaces the broken connections itself).
-
 4. Speed: calls to the action server reuse keep-alive connections
    (connectors/action_connections.py) instead of opening one per call.
 5. Speed: the model's graph runs in a plain loop (connectors/graph_runner.py)
