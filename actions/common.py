@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from bot import i18n, responses
 from bot.db import session_scope
-from bot.services import handoff
 from bot.settings import load_settings
 
 T = TypeVar("T")
@@ -104,8 +103,3 @@ def response_text(domain: dict[str, Any], name: str, language: str) -> str:
 
 def commodity_label(domain: dict[str, Any], commodity: str, language: str) -> str:
     return response_text(domain, f"utter_label_{commodity}", language)
-
-
-def transcript(tracker: Tracker) -> list[dict[str, Any]]:
-    """What the customer and the bot said, in order, for the agent."""
-    return handoff.transcript(tracker.events)

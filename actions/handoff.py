@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel_of, language_of, latest_intent, next_step, run_db, transcript
+from actions.common import channel_of, language_of, latest_intent, next_step, run_db
 from bot.privacy import masked
 from bot.services import handoff
 from bot.settings import load_settings
@@ -50,7 +50,7 @@ async def hand_off(
     """
     settings = load_settings()
     language = language_of(tracker)
-    lines = transcript(tracker)
+    lines = handoff.transcript(tracker.events)
     case = await run_db(
         lambda s: handoff.open_case(
             s,

@@ -27,27 +27,26 @@ def domain_text(request: Request, name: str, language: str) -> str:
     return response_text(responses, name, language)
 
 
+async def _stored_tracker(request: Request, sender_id: str) -> Any:
+    """The stored conversation, or None (none yet, or the store is down: callers go on)."""
+    agent = _agent(request)
+    if agent is None or agent.tracker_store is None:
+        return None
+    try:
+        return await agent.tracker_store.retrieve(sender_id)
+    except Exception:  # noqa: BLE001 - the store is down: the caller goes on without
+        return None
+
+
 async def conversation_slots(
     request: Request, sender_id: str, names: tuple[str, ...]
 ) -> dict[str, Any]:
     """Slots of a stored conversation, read once (empty if there is none)."""
-    agent = _agent(request)
-    if agent is None or agent.tracker_store is None:
-        return {}
-    try:
-        tracker = await agent.tracker_store.retrieve(sender_id)
-    except Exception:  # noqa: BLE001 - the store is down: the caller goes on without
-        return {}
+    tracker = await _stored_tracker(request, sender_id)
     return {name: tracker.get_slot(name) for name in names} if tracker else {}
 
 
 async def conversation_transcript(request: Request, sender_id: str) -> list[dict[str, Any]]:
     """What was said in a stored conversation, for an agent (empty if unreadable)."""
-    agent = _agent(request)
-    if agent is None or agent.tracker_store is None:
-        return []
-    try:
-        tracker = await agent.tracker_store.retrieve(sender_id)
-    except Exception:  # noqa: BLE001 - the store is down: the case goes without
-        return []
+    tracker = await _stored_tracker(request, sender_id)
     return handoff.transcript(event.as_dict() for event in tracker.events) if tracker else []

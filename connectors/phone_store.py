@@ -87,7 +87,7 @@ class PhoneStore:
                 return handoff.open_case(
                     session,
                     conversation_id=call_sid,
-                    reason="technical_problem",
+                    reason=handoff.TECHNICAL_PROBLEM,
                     language=language,
                     channel="voice",
                     customer_number=None,

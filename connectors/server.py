@@ -59,6 +59,7 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import Engine
 
+from bot.services.handoff import TECHNICAL_PROBLEM
 from connectors import tracker_sqlite
 from connectors.action_connections import close_sessions, pooled_session
 from connectors.graph_runner import SequentialGraphRunner
@@ -92,7 +93,6 @@ def _validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bo
 
 
 APOLOGY = "utter_technical_problem"
-TECHNICAL_PROBLEM = "technical_problem"
 
 
 def _apologised_this_turn(tracker: Any) -> bool:

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Dial, Enqueue, Gather, Say, VoiceResponse
 
+from bot.services.handoff import TECHNICAL_PROBLEM
 from bot.settings import Settings
 from connectors.speech import Part, choice_prompt, speakable
 
@@ -58,7 +59,7 @@ class BotReply:
                     reply.handoff = custom["handoff"]
                 if custom.get("end_conversation"):
                     reply.end = True
-                if custom.get("technical_problem") is True:
+                if custom.get(TECHNICAL_PROBLEM) is True:
                     reply.technical_problem = True
         return reply
 

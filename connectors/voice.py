@@ -290,6 +290,9 @@ class VoiceInput(InputChannel):
             UserMessage(text, collector, call_sid, input_channel=self.name(), metadata=metadata)
         )
         reply = twiml.BotReply.from_messages(collector.messages)
+        if reply.technical_problem and reply.handoff is None:
+            answer = await self._pass_on_after_technical_problem(request, call_sid, language)
+            return answer, {"language": language}
         # The conversation may have switched language ("Türkçe lütfen"), and the
         # question it asks decides what keypad digits mean next turn.
         slots = await conversation_slots(request, call_sid, ("language", "requested_slot"))
@@ -300,8 +303,6 @@ class VoiceInput(InputChannel):
             "choices": reply.choices,
             "requested_slot": slots.get("requested_slot"),
         }
-        if reply.technical_problem and reply.handoff is None:
-            return await self._pass_on_after_technical_problem(request, call_sid, language), changes
         texts = twiml.menu_choices(reply, language)
         if reply.handoff is not None:
             if reply.handoff.get("agents_available", True):

@@ -18,6 +18,9 @@ from bot import i18n
 from bot.models import HandoffCase
 from bot.settings import Settings
 
+# The bot could not serve the customer (its action server failed): the reason
+# of the case a channel then opens itself, and the marker on the bot's apology.
+TECHNICAL_PROBLEM = "technical_problem"
 REASONS = (
     "customer_request",
     "repeated_fallback",
@@ -25,7 +28,7 @@ REASONS = (
     "reduction_rejected",
     "upset",
     "service_request",
-    "technical_problem",  # the bot could not answer; the web chat handed over itself
+    TECHNICAL_PROBLEM,
 )
 
 

@@ -217,7 +217,7 @@ async def _hand_off_here(web: WebContext, chat: ChatInfo) -> None:
         lambda s: handoff.open_case(
             s,
             conversation_id=chat.conversation_id,
-            reason="technical_problem",
+            reason=handoff.TECHNICAL_PROBLEM,
             language=chat.language,
             channel="web",
             customer_number=None,

@@ -24,7 +24,7 @@ from bot.services import chat as chats
 from bot.services.chat import ChatInfo, MessageInfo
 from bot.settings import ROOT, Settings
 from bot.web.hub import Hub, RedisHub
-from bot.web.limits import Limiter, RateLimiter, RedisRateLimiter
+from bot.web.limits import Limiter, limiter
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
 
@@ -51,14 +51,9 @@ class WebContext:
     def __post_init__(self) -> None:
         # Several app processes share the hub and the limits through Redis when there is one.
         redis_url = self.settings.redis_url
-        if redis_url:
-            self.hub = RedisHub(redis_url, self._send_queue)
-            self.limiter = RedisRateLimiter(redis_url, "chat", CHAT_MESSAGES_PER_30_SECONDS, 30.0)
-            self.login_limiter = RedisRateLimiter(redis_url, "login", LOGINS_PER_5_MINUTES, 300.0)
-        else:
-            self.hub = Hub(self._send_queue)
-            self.limiter = RateLimiter(CHAT_MESSAGES_PER_30_SECONDS, 30.0)
-            self.login_limiter = RateLimiter(LOGINS_PER_5_MINUTES, 300.0)
+        self.hub = RedisHub(redis_url, self._send_queue) if redis_url else Hub(self._send_queue)
+        self.limiter = limiter(redis_url, "chat", CHAT_MESSAGES_PER_30_SECONDS, 30.0)
+        self.login_limiter = limiter(redis_url, "login", LOGINS_PER_5_MINUTES, 300.0)
         self.metrics = Metrics(self.settings, self.hub.live_chats)
 
     async def start(self) -> None:

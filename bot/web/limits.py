@@ -137,3 +137,10 @@ def _digest(key: str) -> str:
 
 
 Limiter = RateLimiter | RedisRateLimiter
+
+
+def limiter(redis_url: str, name: str, events: int, seconds: float) -> Limiter:
+    """Shared through Redis when there is one, else this process's own."""
+    if redis_url:
+        return RedisRateLimiter(redis_url, name, events, seconds)
+    return RateLimiter(events, seconds)

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 
+from bot.services.handoff import TECHNICAL_PROBLEM
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class BotReply:
             custom = answer.get("custom")
             if isinstance(custom, dict) and isinstance(custom.get("handoff"), dict):
                 reply.handoff = custom["handoff"]
-            if isinstance(custom, dict) and custom.get("technical_problem") is True:
+            if isinstance(custom, dict) and custom.get(TECHNICAL_PROBLEM) is True:
                 reply.technical_problem = True
             text = answer.get("text")
             if isinstance(text, str) and text.strip():

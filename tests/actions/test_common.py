@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from actions import common
 from bot.models import Customer
+from bot.services import handoff
 from tests.actions.conftest import bot_event, entity, make_tracker, user_event
 
 
@@ -87,7 +88,7 @@ def test_transcript_lists_what_customer_and_bot_said_in_order():
         bot_event("", timestamp=1_764_000_002),  # buttons only: nothing to read
     ]
     tracker = make_tracker("Ich will einen Menschen", "request_human", history=history)
-    lines = common.transcript(tracker)
+    lines = handoff.transcript(tracker.events)
     assert [(line["from"], line["text"]) for line in lines] == [
         ("customer", "Hallo"),
         ("bot", "Guten Tag!"),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
@@ -226,20 +228,34 @@ def test_status_callback_closes_the_call(servers: Servers, status: str) -> None:
     assert row is not None and row.status == status and row.ended_at is not None
 
 
-def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
-    """A stuck action server: "one moment" within Twilio's 15 s, then the answer."""
+BILL_QUESTION = "Ich habe eine Frage zu meiner Rechnung"
+
+
+def german_call(servers: Servers) -> CheckedCall:
+    """A call that has chosen German and is listening."""
     call = new_call(servers)
     call.start()
     call.press("1")
     assert call.next_url
+    return call
+
+
+@contextlib.contextmanager
+def stalled(servers: Servers) -> Iterator[None]:
+    """The action server stops (SIGSTOP) while the block runs, then goes on."""
     actions = servers.processes["actions"]
     actions.send_signal(signal.SIGSTOP)
     try:
-        reply = call._post(
-            call.next_url, call._params(SpeechResult="Ich habe eine Frage zu meiner Rechnung")
-        )
+        yield
     finally:
         actions.send_signal(signal.SIGCONT)
+
+
+def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
+    """A stuck action server: "one moment" within Twilio's 15 s, then the answer."""
+    call = german_call(servers)
+    with stalled(servers):
+        reply = call._post(call.next_url, call._params(SpeechResult=BILL_QUESTION))
     assert reply.status_code == 200
     assert REPLY_BUDGET_SECONDS <= reply.elapsed.total_seconds() < 15
     waiting = Answer.parse(reply.text)
@@ -256,21 +272,12 @@ def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
 
 def test_a_turn_that_never_comes_back_passes_the_caller_to_a_person(servers: Servers) -> None:
     """The action server stays stuck: after "one moment" the caller is not left hanging."""
-    call = new_call(servers)
-    call.start()
-    call.press("1")
-    assert call.next_url
-    actions = servers.processes["actions"]
-    actions.send_signal(signal.SIGSTOP)
-    try:
-        reply = call._post(
-            call.next_url, call._params(SpeechResult="Ich habe eine Frage zu meiner Rechnung")
-        )
+    call = german_call(servers)
+    with stalled(servers):
+        reply = call._post(call.next_url, call._params(SpeechResult=BILL_QUESTION))
         waiting = Answer.parse(reply.text)
         assert "Moment" in waiting.spoken and waiting.next_url
         answer = call._follow(waiting.next_url, call._params())
-    finally:
-        actions.send_signal(signal.SIGCONT)
     check_twiml(answer)
     assert answer.transfer is not None and answer.transfer.tag == "Enqueue"
     # In the call's language only, and without promising what the phone cannot do.

@@ -43,14 +43,15 @@ def test_action_urls_use_the_public_base_url():
     )
 
 
-@pytest.mark.parametrize(
-    ("target", "verb"),
-    [
-        ({"voice_queue": "agents"}, "Enqueue"),
-        ({"voice_transfer_sip": "sip:agents@pbx.example.de"}, "Dial/Sip"),
-        ({"voice_transfer_number": "+4923112345"}, "Dial/Number"),
-    ],
-)
+# Each kind of agent line and the verb that reaches it.
+AGENT_LINES = [
+    ({"voice_queue": "agents"}, "Enqueue"),
+    ({"voice_transfer_sip": "sip:agents@pbx.example.de"}, "Dial/Sip"),
+    ({"voice_transfer_number": "+4923112345"}, "Dial/Number"),
+]
+
+
+@pytest.mark.parametrize(("target", "verb"), AGENT_LINES)
 def test_handoff_transfers_with_the_case(target, verb):
     settings = replace(SETTINGS, **target)
     root = parse(twiml.transfer(["Ich verbinde Sie."], "de", settings, {"case_id": "H-1A2B3C4D"}))
@@ -70,14 +71,7 @@ def test_handoff_without_an_agent_line_hangs_up():
 APOLOGY = {"de": "Technisches Problem, ich verbinde.", "tr": "Teknik bir sorun, bağlıyorum."}
 
 
-@pytest.mark.parametrize(
-    ("line", "verb"),
-    [
-        ({"voice_queue": "stadtwerk-agents"}, "Enqueue"),
-        ({"voice_transfer_sip": "sip:agents@pbx.example.de"}, "Dial/Sip"),
-        ({"voice_transfer_number": "+4923112345"}, "Dial/Number"),
-    ],
-)
+@pytest.mark.parametrize(("line", "verb"), AGENT_LINES)
 def test_technical_problem_apologises_in_both_languages_and_passes_the_call_on(line, verb):
     settings = replace(SETTINGS, **line)
     assert twiml.has_agent_line(settings)
