@@ -9,7 +9,7 @@ setup:            ## install, migrate, load demo data, train when needed
 	@scripts/setup.sh
 
 run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
-	@$(PY) -m bot.launcher
+	@$(PY) -m bot.ops.launcher
 
 run-prod:         ## the production topology: PostgreSQL, Redis, 2 Rasa instances, JSON logs
 	@scripts/run_prod.sh
@@ -18,7 +18,7 @@ shell:           ## talk to the bot in this terminal (needs `make run` in anothe
 	@$(PY) -m bot shell
 
 call:            ## call the phone bot from this terminal (needs `make run`)
-	@$(PY) -m connectors.voice_sim
+	@$(PY) -m bot.ops.phone_sim
 
 test: setup       ## every test: unit, actions, rasa data/stories, end to end
 	@scripts/test.sh
@@ -28,7 +28,7 @@ lint: setup
 	@.venv/bin/ruff format --check .
 
 train: setup      ## force a training run
-	@.venv/bin/rasa train --fixed-model-name stadtwerk --out models
+	@.venv/bin/rasa train --domain domain --fixed-model-name stadtwerk --out models
 
 nlu-report: setup ## cross-validated NLU report per language (slow)
 	@$(PY) -m scripts.nlu_report

@@ -1,5 +1,5 @@
-"""Rasa SDK custom actions: thin adapters from the tracker to `bot.services`.
+"""Rasa SDK custom actions: thin adapters from the tracker to `bot.domain.services`.
 
 One module per capability; every customer-facing text is a response in
-`domain.yml`, so actions send response names and formatted values only.
+`domain/`, so actions send response names and formatted values only.
 """

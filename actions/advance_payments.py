@@ -20,23 +20,23 @@ from actions.common import (
     latest_intent,
     latest_text,
     next_step,
-    run_db,
     today,
 )
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.handoff import hand_off
 from actions.identity import require_identity
-from bot import i18n
-from bot.parsing import is_explicit_yes, parse_amount, parse_amount_change, parse_commodity
-from bot.privacy import masked
-from bot.services import advance_payments as ap
-from bot.services.errors import (
+from bot.domain import i18n
+from bot.domain.errors import (
     AmountOutOfRange,
     ChangeNotAllowed,
     NotFound,
     ReductionTooLarge,
     UnchangedAmount,
 )
+from bot.domain.parsing import is_explicit_yes, parse_amount, parse_amount_change, parse_commodity
+from bot.domain.privacy import masked
+from bot.domain.services import advance_payments as ap
+from bot.infra.db import run_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +64,7 @@ def _contract_values(
 
 async def _contracts(tracker: Tracker) -> list[ap.ContractAdvance]:
     number = tracker.get_slot("verified_customer")
-    return await run_db(lambda s: ap.contracts_of(s, number))
+    return await run_in_transaction(lambda s: ap.contracts_of(s, number))
 
 
 def _chosen_contract(
@@ -222,7 +222,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         language = language_of(tracker)
         number = tracker.get_slot("verified_customer")
         try:
-            await run_db(
+            await run_in_transaction(
                 lambda s: ap.preview_change(s, number, contract_number, Decimal(value), today())
             )
         except AmountOutOfRange as exc:
@@ -299,7 +299,7 @@ class ActionAskApConfirmed(Action):
         number = tracker.get_slot("verified_customer")
         contract_number = tracker.get_slot("ap_contract")
         amount = Decimal(tracker.get_slot("ap_amount"))
-        preview = await run_db(
+        preview = await run_in_transaction(
             lambda s: ap.preview_change(s, number, contract_number, amount, today())
         )
         dispatcher.utter_message(
@@ -330,7 +330,7 @@ class ActionSubmitAdvancePayment(Action):
             return reset
         language = language_of(tracker)
         try:
-            result = await run_db(
+            result = await run_in_transaction(
                 lambda s: ap.apply_change(
                     s,
                     customer_number=tracker.get_slot("verified_customer"),

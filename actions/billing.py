@@ -8,11 +8,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import commodity_label, entity_value, language_of, next_step, run_db
+from actions.common import (
+    commodity_label,
+    entity_value,
+    language_of,
+    next_step,
+)
 from actions.identity import require_identity
-from bot import i18n
-from bot.parsing import parse_commodity
-from bot.services import billing
+from bot.domain import i18n
+from bot.domain.parsing import parse_commodity
+from bot.domain.services import billing
+from bot.infra.db import run_in_transaction
 
 
 def _bill_values(bill: billing.BillView, language: str, domain: dict[str, Any]) -> dict[str, str]:
@@ -89,7 +95,7 @@ class ActionShowBill(Action):
         language = language_of(tracker)
         commodity = entity_value(tracker, "commodity") or asked_commodity(tracker)
         number = tracker.get_slot("verified_customer")
-        overview = await run_db(lambda s: billing.bill_overview(s, number, commodity))
+        overview = await run_in_transaction(lambda s: billing.bill_overview(s, number, commodity))
         if overview.commodity_not_found:
             dispatcher.utter_message(
                 response="utter_bill_commodity_not_found",

@@ -1,22 +1,16 @@
-"""Helpers shared by all actions: language, channel, database calls, transcript."""
+"""Helpers shared by all actions: the tracker's language, channel, latest message, today."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import Callable
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
-from sqlalchemy.orm import Session
 
-from bot import i18n, responses
-from bot.db import session_scope
-from bot.settings import load_settings
+from bot.domain import languages, responses
+from bot.infra.settings import get_settings
 
-T = TypeVar("T")
 # Slot that tells the dialogue rules which step follows an action
 # (identity_form, advance_payment_form, action_show_bill, action_handoff).
 # Rules, not FollowupAction, make these transitions, so `rasa test` and the
@@ -42,7 +36,7 @@ def next_step(step: str | None) -> SlotSet:
 
 def language_of(tracker: Tracker) -> str:
     value = tracker.get_slot("language")
-    return value if value in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
+    return languages.or_default(value)
 
 
 def latest_user_event(tracker: Tracker) -> dict[str, Any] | None:
@@ -83,17 +77,7 @@ def entity_value(tracker: Tracker, entity: str) -> str | None:
 
 def today() -> dt.date:
     """Today in the utility's time zone (due dates are local dates)."""
-    return dt.datetime.now(ZoneInfo(load_settings().timezone)).date()
-
-
-async def run_db(work: Callable[[Session], T]) -> T:
-    """Run blocking database work in a worker thread, in one transaction."""
-
-    def _call() -> T:
-        with session_scope() as session:
-            return work(session)
-
-    return await asyncio.to_thread(_call)
+    return get_settings().today()
 
 
 def response_text(domain: dict[str, Any], name: str, language: str) -> str:

@@ -9,7 +9,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_text
-from bot.services.faq import topic_of
+from bot.domain.services.faq import topic_of
 
 
 class ActionAnswerFaq(Action):

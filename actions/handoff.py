@@ -9,10 +9,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import channel_of, language_of, latest_intent, next_step, run_db
-from bot.privacy import masked
-from bot.services import handoff
-from bot.settings import load_settings
+from actions.common import (
+    channel_of,
+    language_of,
+    latest_intent,
+    next_step,
+)
+from bot.domain.privacy import masked
+from bot.domain.services import handoff
+from bot.domain.transcript import transcript
+from bot.infra.db import run_in_transaction
+from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +55,10 @@ async def hand_off(
     Other actions call this directly when their outcome is a handoff (a
     rejected reduction, a failed identity check, a second unclear message).
     """
-    settings = load_settings()
+    settings = get_settings()
     language = language_of(tracker)
-    lines = handoff.transcript(tracker.events)
-    case = await run_db(
+    lines = transcript(tracker.events)
+    case = await run_in_transaction(
         lambda s: handoff.open_case(
             s,
             conversation_id=tracker.sender_id,
@@ -70,7 +77,13 @@ async def hand_off(
         tracker.sender_id,
         masked(tracker.get_slot("verified_customer")),
     )
-    then = handoff.what_next(settings, case.case_id, language)
+    then = handoff.what_next(
+        case.case_id,
+        language,
+        hours=settings.hotline_hours,
+        wait_minutes=settings.handoff_wait_minutes,
+        now=settings.now(),
+    )
     dispatcher.utter_message(response=then.response, **then.values)
     dispatcher.utter_message(
         json_message={

@@ -10,12 +10,18 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_text, message_metadata, next_step, run_db, today
+from actions.common import (
+    latest_text,
+    message_metadata,
+    next_step,
+    today,
+)
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.handoff import hand_off
-from bot.parsing import parse_identity
-from bot.services import identity
-from bot.services.errors import VerificationFailed
+from bot.domain.errors import VerificationFailed
+from bot.domain.parsing import parse_identity
+from bot.domain.services import identity
+from bot.infra.db import run_in_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ async def _caller_customer(tracker: Tracker) -> str | None:
     caller = message_metadata(tracker).get("caller")
     if not isinstance(caller, str) or not caller.startswith("+"):
         return None
-    matches = await run_db(lambda s: identity.customers_with_phone(s, caller))
+    matches = await run_in_transaction(lambda s: identity.customers_with_phone(s, caller))
     return matches[0] if len(matches) == 1 else None
 
 
@@ -98,7 +104,9 @@ class ValidateIdentityForm(CancellableFormValidation):
         number, postcode = slots["customer_number"], slots["postcode"]
         birth_date = dt.date.fromisoformat(slots["birth_date"])
         try:
-            customer = await run_db(lambda s: identity.verify(s, number, postcode, birth_date))
+            customer = await run_in_transaction(
+                lambda s: identity.verify(s, number, postcode, birth_date)
+            )
         except VerificationFailed:
             attempts = int(slots.get("identity_attempts") or 0) + 1
             # Never the values themselves: they are personal data.

@@ -10,8 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
 from actions.common import latest_intent, latest_text, message_metadata
-from bot import i18n
-from bot.language import next_language, requested_language
+from bot.domain.language import next_language, requested_language
+from bot.domain.languages import known
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -26,7 +26,7 @@ class ValidateSlotMappings(ValidationAction):
             if wanted:
                 return {"language": wanted}
         channel_language = message_metadata(tracker).get("language")
-        if channel_language in i18n.LANGUAGES and current is None:
+        if known(channel_language) and current is None:
             return {"language": channel_language}
         language = next_language(current, latest_text(tracker))
         return {"language": language} if language != current else {}

@@ -30,7 +30,7 @@ from pathlib import Path
 from bench.nlu_compare import compare
 from bench.report import RESULTS, machine, table, write, yes_no
 from bench.system_load import measure
-from bot.settings import ROOT
+from bot.infra.settings import ROOT
 
 CONFIGS = {"ours": ROOT / "config.yml", "stock": ROOT / "bench" / "stock_config.yml"}
 
@@ -46,7 +46,7 @@ def train(config: Path, out: Path, name: str) -> tuple[Path, float]:
             "--config",
             str(config),
             "--domain",
-            str(ROOT / "domain.yml"),
+            str(ROOT / "domain"),
             "--data",
             str(ROOT / "data"),
             "--out",

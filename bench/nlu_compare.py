@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bot.settings import ROOT
+from bot.infra.settings import ROOT
 from scripts.nlu_report import Prediction, evaluate_split, load_examples
 
 PUBLIC = ROOT.parent / "shared" / "benchmarks"

@@ -9,7 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
-from bot.settings import ROOT
+from bot.infra.settings import ROOT
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 
 from bench.report import summary
-from bot.local_servers import Servers, demo_database
+from tests.harness.servers import Servers, demo_database
 
 CONVERSATIONS = [
     (

@@ -32,9 +32,9 @@ from pathlib import Path
 import httpx
 
 from bench.report import machine, summary, table, write, yes_no
-from bot.local_servers import Servers, demo_database
-from bot.settings import DEV_TWILIO_TOKEN
-from connectors.voice_sim import Answer, PhoneCall
+from bot.infra.settings import DEV_TWILIO_TOKEN
+from bot.ops.phone_sim import Answer, PhoneCall
+from tests.harness.servers import Servers, demo_database
 
 # (language key, what the caller says/presses) per scripted call
 SCRIPTS = {

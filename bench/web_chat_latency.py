@@ -22,11 +22,11 @@ import time
 from pathlib import Path
 
 from bench.report import machine, summary, table, write, yes_no
-from bot.db import session_scope
-from bot.local_servers import Servers, demo_database
-from bot.services import agents
-from bot.settings import ROOT
-from bot.web.clients import Console, Widget
+from bot.domain.services import agents
+from bot.infra.db import session_scope
+from bot.infra.settings import ROOT
+from tests.harness.servers import Servers, demo_database
+from tests.harness.web_clients import Console, Widget
 
 DEMO = ROOT / "data" / "demo"
 CONVERSATIONS = {

@@ -28,10 +28,10 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.language import detect
-from bot.text import fold, lower
+from bot.domain.language import detect
+from bot.domain.languages import LANGUAGES
+from bot.domain.text import fold, lower
 
-LANGUAGES = ("de", "tr")
 _APOSTROPHE_SUFFIX = re.compile(r"^([^\W\d_]+)['’]([^\W\d_]+)$")
 
 

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.domain.languages import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES = ("de", "tr")
 MAX_FALSE_FALLBACK = 0.02
 MAX_FALSE_CLARIFY = 0.03
 
@@ -114,7 +115,7 @@ def evaluate_split(
         nlu_data=str(train_file),
         output=str(work),
         fixed_model_name="fold",
-        domain=str(ROOT / "domain.yml"),
+        domain=str(ROOT / "domain"),
     )
     agent = Agent.load(model)
 

@@ -15,4 +15,4 @@ export RASA_INSTANCES="${RASA_INSTANCES:-2}"
 export LOG_FORMAT="${LOG_FORMAT:-json}"
 scripts/setup.sh   # venv, model; migrates and loads demo data into DATABASE_URL
 .venv/bin/python -m bot migrate
-exec .venv/bin/python -m bot.launcher
+exec .venv/bin/python -m bot.ops.launcher

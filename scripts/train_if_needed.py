@@ -15,7 +15,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 STAMP = ROOT / "models" / ".fingerprint"
-INPUTS = ["config.yml", "domain.yml", "data", "nlu_components", "bot/text.py", "bot/language.py"]
+INPUTS = [
+    "config.yml",
+    "domain",
+    "data",
+    "nlu_components",
+    "bot/domain/text.py",
+    "bot/domain/language.py",
+    "bot/domain/languages.py",
+]
 
 
 def fingerprint() -> str:
@@ -38,7 +46,16 @@ def main() -> int:
     print("==> training the model (config, domain or data changed)")
     rasa = Path(sys.executable).parent / "rasa"
     result = subprocess.run(
-        [str(rasa), "train", "--fixed-model-name", "stadtwerk", "--out", "models"],
+        [
+            str(rasa),
+            "train",
+            "--domain",
+            "domain",
+            "--fixed-model-name",
+            "stadtwerk",
+            "--out",
+            "models",
+        ],
         cwd=ROOT,
     )
     if result.returncode == 0:

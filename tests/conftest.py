@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import db
-from bot.db import session_scope
-from bot.local_servers import DEMO_CUSTOMERS, MODEL, Servers, demo_database
-from bot.services import agents
+from bot.domain.services import agents
+from bot.infra import db
+from bot.infra.db import session_scope
+from tests.harness.servers import DEMO_CUSTOMERS, MODEL, Servers, demo_database
 
 ROOT = Path(__file__).resolve().parent.parent
 

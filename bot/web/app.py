@@ -11,14 +11,17 @@ import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.responses import Response
 
-from bot.db import get_engine
-from bot.settings import ROOT, load_settings
-from bot.web import chat, console
+from bot.domain.errors import DomainError
+from bot.domain.languages import or_default
+from bot.infra.db import get_engine
+from bot.infra.settings import ROOT, get_settings
+from bot.web import chat, console, schemas, use_cases
 from bot.web.context import WebContext
 from bot.web.metrics import CONTENT_TYPE
 from bot.web.rasa_client import RasaClient
@@ -47,8 +50,7 @@ async def _requeue_loop(web: WebContext) -> None:
 
 
 def create_app() -> FastAPI:
-    settings = load_settings()
-    settings.check()
+    settings = get_settings()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +68,9 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "bot" / "web" / "static"), name="static")
     app.include_router(chat.router)
     app.include_router(console.router)
+    app.add_exception_handler(DomainError, console.refusal)
+    app.add_exception_handler(use_cases.NotAWebChat, console.refusal)
+    app.add_exception_handler(RequestValidationError, schemas.validation_error)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next) -> Response:  # type: ignore[no-untyped-def]
@@ -83,7 +88,7 @@ def create_app() -> FastAPI:
             "demo.html",
             {
                 "utility_name": settings.utility_name,
-                "page_language": lang if lang in ("de", "tr") else "de",
+                "page_language": or_default(lang),
             },
         )
 
@@ -92,7 +97,7 @@ def create_app() -> FastAPI:
         """Liveness: the process answers and reaches its database."""
         with get_engine().connect() as connection:
             connection.execute(text("SELECT 1"))
-        return {"status": "ok", "environment": settings.environment}
+        return {"status": "ok", "environment": settings.app_env}
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

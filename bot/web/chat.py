@@ -17,21 +17,20 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.i18n import LANGUAGES
-from bot.services import chat as chats
-from bot.services import handoff
-from bot.services.chat import ChatInfo
-from bot.text import clean_message
+from bot.domain.languages import LANGUAGES
+from bot.domain.services import chat as chats
+from bot.domain.services import handoff
+from bot.domain.services.chat import ChatInfo
+from bot.domain.text import clean_message
+from bot.protocol import MAX_MESSAGE_CHARS, PERSON_PAYLOAD, BotReply, Button, Message
 from bot.web.context import WebContext
-from bot.web.rasa_client import BotReply, BotUnavailable
+from bot.web.rasa_client import BotUnavailable
 
 logger = logging.getLogger(__name__)
 router = APIRouter()
 
-MAX_MESSAGE_CHARS = 2000
 MAX_FRAME_CHARS = 16_000
 MAX_PAYLOAD_CHARS = 200
-PERSON_PAYLOAD = "/request_human"  # the button offered with every technical problem
 HELLO_TIMEOUT_SECONDS = 10.0
 
 
@@ -188,10 +187,8 @@ async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text:
     try:
         reply = await web.rasa.turn(chat.conversation_id, text, chat.language)
     except BotUnavailable:
-        reply = BotReply(
-            messages=[{"text": web.text("utter_technical_problem", chat.language), "buttons": []}],
-            technical_problem=True,
-        )
+        apology = web.text("utter_technical_problem", chat.language)
+        reply = BotReply(messages=[Message(apology)], technical_problem=True)
     if reply.language in LANGUAGES and reply.language != chat.language:
         language = reply.language
         chat = await web.db(lambda s: chats.update(s, chat.id, language=language))
@@ -199,16 +196,23 @@ async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text:
         # The bot cannot hand over now (its action server failed): the app does.
         await _hand_off_here(web, chat)
         return
-    if reply.technical_problem and reply.messages:
-        person = {
-            "title": web.text("utter_label_request_human", chat.language),
-            "payload": PERSON_PAYLOAD,
-        }
-        reply.messages[-1]["buttons"] = [*reply.messages[-1]["buttons"], person]
-    for message in reply.messages:
-        await web.say(chat, "bot", message["text"], buttons=message["buttons"])
+    messages = list(reply.messages)
+    if reply.technical_problem and messages:
+        # The button with every technical problem: a person is still reachable.
+        person = Button(web.text("utter_label_request_human", chat.language), PERSON_PAYLOAD)
+        messages[-1] = Message(messages[-1].text, (*messages[-1].buttons, person))
+    for number, message in enumerate(messages, 1):
+        # the last message is the question: its input hint goes with it
+        expects = reply.expects if number == len(messages) and reply.expects else None
+        await web.say(
+            chat,
+            "bot",
+            message.text,
+            buttons=[{"title": b.title, "payload": b.payload} for b in message.buttons],
+            expects=expects.as_dict() if expects else None,
+        )
     if reply.handoff is not None:
-        await _wait_for_person(web, chat, str(reply.handoff.get("case_id", ""))[:16] or None)
+        await _wait_for_person(web, chat, reply.handoff.case_id or None)
 
 
 async def _hand_off_here(web: WebContext, chat: ChatInfo) -> None:
@@ -224,7 +228,14 @@ async def _hand_off_here(web: WebContext, chat: ChatInfo) -> None:
             transcript=[],
         )
     )
-    then = handoff.what_next(web.settings, case.case_id, chat.language)
+    settings = web.settings
+    then = handoff.what_next(
+        case.case_id,
+        chat.language,
+        hours=settings.hotline_hours,
+        wait_minutes=settings.handoff_wait_minutes,
+        now=settings.now(),
+    )
     await web.say(chat, "bot", web.text(then.response, chat.language, **then.values))
     await _wait_for_person(web, chat, case.case_id)
 

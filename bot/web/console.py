@@ -7,19 +7,22 @@ import logging
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from bot.services import agent_queue, agents, stats
-from bot.services import chat as chats
-from bot.services.agent_queue import CaseEnded, CaseTaken, NotYours
-from bot.services.agents import ConsoleSession
-from bot.services.errors import NotFound
-from bot.settings import ROOT
-from bot.text import clean_message
+from bot.domain.errors import NotFound
+from bot.domain.services import agent_queue, agents, stats
+from bot.domain.services import chat as chats
+from bot.domain.services.agent_queue import CaseEnded, CaseTaken, NotYours
+from bot.domain.services.agents import ConsoleSession
+from bot.infra.db import get_engine
+from bot.infra.settings import ROOT
+from bot.protocol import Message
+from bot.web import use_cases
 from bot.web.context import WebContext
 from bot.web.rasa_client import BotUnavailable
+from bot.web.schemas import CloseBody, ReplyBody
 from bot.web.security import (
     SESSION_COOKIE,
     clear_session_cookie,
@@ -37,15 +40,9 @@ logger = logging.getLogger(__name__)
 router = APIRouter()
 LoggedInAgent = Annotated[ConsoleSession, Depends(require_agent)]
 ChangingAgent = Annotated[ConsoleSession, Depends(require_agent_csrf)]
-JsonBody = Annotated[dict[str, Any], Body()]
 templates = Jinja2Templates(directory=str(ROOT / "bot" / "web" / "templates"))
-MAX_REPLY_CHARS = 2000
 # A claimed case goes back to the queue when its agent's console is silent this long.
 ABANDONED_AFTER = dt.timedelta(seconds=60)
-CLOSING_ERRORS = {
-    "disposition": "Unbekannter Abschluss.",
-    "note": f"Bitte eine Notiz (höchstens {agent_queue.MAX_NOTE} Zeichen).",
-}
 
 
 def _web(request: Request | WebSocket) -> WebContext:
@@ -205,128 +202,76 @@ async def case(case_id: str, request: Request, console: LoggedInAgent) -> dict[s
 async def claim(case_id: str, request: Request, console: ChangingAgent) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    try:
-        summary = await web.db(lambda s: agent_queue.claim(s, case_id, agent.id))
-    except NotFound:
-        raise HTTPException(status_code=404, detail="no such case") from None
-    except CaseEnded:
-        raise HTTPException(
-            status_code=409, detail="Dieser Fall ist bereits abgeschlossen."
-        ) from None
-    except CaseTaken as taken:
-        who = taken.first_name or "jemand anderes"
-        raise HTTPException(
-            status_code=409, detail=f"{who} bearbeitet diesen Fall bereits."
-        ) from None
-    await web.db(lambda s: agents.mark_seen(s, agent.id))
-    chat = await web.db(lambda s: chats.by_conversation(s, summary.conversation_id))
-    if chat is not None:
-        await web.say(
-            chat,
-            "system",
-            web.text("utter_agent_joined", chat.language, agent_name=agent.first_name),
-        )
-        await web.hub.to_chat(
-            chat.conversation_id,
-            {"type": "state", "state": "agent", "agent_name": agent.first_name},
-        )
+    outcome = await web.db(lambda s: use_cases.claim(s, case_id, agent, web.text))
     logger.info("case claimed case=%s agent=%s", case_id, agent.id)
-    await web.push_queue()
+    await web.publish(outcome.broadcast)
     return await _detail(web, case_id, agent.id)
 
 
 @router.post("/agent/api/cases/{case_id}/messages", status_code=201)
 async def reply(
-    case_id: str,
-    request: Request,
-    body: JsonBody,
-    console: ChangingAgent,
+    case_id: str, request: Request, body: ReplyBody, console: ChangingAgent
 ) -> dict[str, Any]:
     web = _web(request)
-    agent = console.agent
-    text = clean_message(body.get("text")) if isinstance(body.get("text"), str) else ""
-    if not text or len(text) > MAX_REPLY_CHARS:
-        raise HTTPException(status_code=422, detail=f"1 bis {MAX_REPLY_CHARS} Zeichen")
-    case = await _owned(web, case_id, agent.id)
-    chat = await web.db(lambda s: chats.by_conversation(s, case.conversation_id))
+    outcome = await web.db(lambda s: use_cases.reply(s, case_id, console.agent, body.text))
+    await web.publish(outcome.broadcast)
+    assert outcome.message is not None
+    return outcome.message.as_frame()
+
+
+async def _owned_web_chat(web: WebContext, case_id: str, agent_id: int) -> tuple[Any, Any]:
+    """The case this agent holds, and its web chat (None for other channels)."""
+
+    def read(session: Any) -> tuple[Any, Any]:
+        case = agent_queue.check_owner(session, case_id, agent_id)
+        return case, chats.by_conversation(session, case.conversation_id)
+
+    return await web.db(read)
+
+
+async def _bot_greets(web: WebContext, chat: Any, response: str) -> list[Message]:
+    """The bot takes a web chat back and says `response` (asked before the step's transaction)."""
     if chat is None:
-        raise HTTPException(status_code=409, detail="Nur Web-Chats können hier beantwortet werden.")
-    message = await web.say(chat, "agent", text, agent_id=agent.id)
-    await web.db(
-        lambda s: agent_queue.audit(
-            s, "reply", agent_id=agent.id, case_id=case_id, message=message.id
-        )
-    )
-    await web.db(lambda s: agents.mark_seen(s, agent.id))
-    return message.as_frame()
-
-
-async def _owned(web: WebContext, case_id: str, agent_id: int) -> Any:
+        return []
     try:
-        return await web.db(lambda s: agent_queue.check_owner(s, case_id, agent_id))
-    except NotFound:
-        raise HTTPException(status_code=404, detail="no such case") from None
-    except NotYours:
-        raise HTTPException(
-            status_code=409, detail="Dieser Fall ist nicht (mehr) Ihnen zugeordnet."
-        ) from None
-
-
-async def _back_to_bot(web: WebContext, conversation_id: str, response: str) -> None:
-    """Resume the bot in a web chat; it greets the customer in their language."""
-    chat = await web.db(lambda s: chats.by_conversation(s, conversation_id))
-    if chat is None:
-        return
-    try:
-        answer = await web.rasa.resume(conversation_id, response)
+        return (await web.rasa.resume(chat.conversation_id, response)).messages
     except BotUnavailable:
         raise HTTPException(
             status_code=503, detail="Der Bot ist gerade nicht erreichbar."
         ) from None
-    chat = await web.db(lambda s: chats.update(s, chat.id, state="bot"))
-    for message in answer.messages:
-        await web.say(chat, "bot", message["text"], buttons=message["buttons"])
-    await web.hub.to_chat(conversation_id, {"type": "state", "state": "bot", "agent_name": None})
 
 
 @router.post("/agent/api/cases/{case_id}/release")
 async def release(case_id: str, request: Request, console: ChangingAgent) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    case = await _owned(web, case_id, agent.id)
+    case, chat = await _owned_web_chat(web, case_id, agent.id)
     if case.channel == "voice":
         raise HTTPException(
             status_code=409, detail="Telefonfälle werden mit einer Notiz abgeschlossen."
         )
-    await _back_to_bot(web, case.conversation_id, "utter_agent_returned")
-    summary = await web.db(lambda s: agent_queue.release(s, case_id, agent.id))
+    said = await _bot_greets(web, chat, "utter_agent_returned")
+    outcome = await web.db(lambda s: use_cases.release(s, case_id, agent, said))
     logger.info("case returned to the bot case=%s agent=%s", case_id, agent.id)
-    await web.push_queue()
+    await web.publish(outcome.broadcast)
+    summary = outcome.summary
     return summary.as_json(agent.id, await web.is_live(summary.conversation_id))
 
 
 @router.post("/agent/api/cases/{case_id}/close")
 async def close(
-    case_id: str,
-    request: Request,
-    body: JsonBody,
-    console: ChangingAgent,
+    case_id: str, request: Request, body: CloseBody, console: ChangingAgent
 ) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    disposition = body.get("disposition")
-    try:  # checked before the customer is told anything
-        note = agent_queue.closing_note(disposition, body.get("note"))
-    except agent_queue.InvalidClosing as invalid:
-        detail = CLOSING_ERRORS[invalid.field]
-        raise HTTPException(status_code=422, detail=detail) from invalid
-    case = await _owned(web, case_id, agent.id)
-    if case.channel != "voice":
-        await _back_to_bot(web, case.conversation_id, "utter_agent_closed")
-    summary = await web.db(lambda s: agent_queue.close(s, case_id, agent.id, disposition, note))
-    logger.info("case closed case=%s agent=%s disposition=%s", case_id, agent.id, disposition)
-    await web.push_queue()
-    return summary.as_json(agent.id, False)
+    case, chat = await _owned_web_chat(web, case_id, agent.id)
+    said = [] if case.channel == "voice" else await _bot_greets(web, chat, "utter_agent_closed")
+    outcome = await web.db(
+        lambda s: use_cases.close(s, case_id, agent, body.disposition, body.note, said)
+    )
+    logger.info("case closed case=%s agent=%s disposition=%s", case_id, agent.id, body.disposition)
+    await web.publish(outcome.broadcast)
+    return outcome.summary.as_json(agent.id, False)
 
 
 @router.get("/agent/api/stats")
@@ -335,7 +280,8 @@ async def dashboard_figures(
 ) -> dict[str, Any]:
     web = _web(request)
     days = min(max(days, 1), 90)
-    return await web.db(lambda s: stats.dashboard(s, web.settings.tracker_store_url, days=days))
+    tracker_store = get_engine(web.settings.tracker_store_url)
+    return await web.db(lambda s: stats.dashboard(s, tracker_store, days=days))
 
 
 # --- live updates -----------------------------------------------------------------------
@@ -396,12 +342,27 @@ async def _agent_typing(web: WebContext, console: ConsoleSession, frame: dict[st
 
 async def requeue_abandoned(web: WebContext) -> None:
     """Return cases of silent consoles to the queue and tell everyone."""
-    returned = await web.db(lambda s: agent_queue.requeue_abandoned(s, ABANDONED_AFTER))
-    if not returned:
-        return
-    for case in returned:
-        logger.info("case back in the queue (console silent) case=%s", case.case_id)
-        await web.hub.to_chat(
-            case.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
+    await web.publish(await web.db(lambda s: use_cases.requeue(s, ABANDONED_AFTER)))
+
+
+# --- typed refusals of the steps → HTTP -----------------------------------------------
+
+REFUSALS: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "no such case"),
+    CaseEnded: (409, "Dieser Fall ist bereits abgeschlossen."),
+    NotYours: (409, "Dieser Fall ist nicht (mehr) Ihnen zugeordnet."),
+    use_cases.NotAWebChat: (409, "Nur Web-Chats können hier beantwortet werden."),
+}
+
+
+async def refusal(_request: Request, error: Exception) -> JSONResponse:
+    """A step refused (installed on the app for the domain's errors)."""
+    if isinstance(error, CaseTaken):
+        return JSONResponse(
+            {"detail": f"{error.first_name or 'jemand anderes'} bearbeitet diesen Fall bereits."},
+            status_code=409,
         )
-    await web.push_queue()
+    for kind, (status, detail) in REFUSALS.items():
+        if isinstance(error, kind):
+            return JSONResponse({"detail": detail}, status_code=status)
+    raise error

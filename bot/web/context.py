@@ -7,35 +7,29 @@ routes store a chat message (`say`) and tell consoles that the queue changed
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio
-import yaml
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from bot.db import session_scope
-from bot.responses import response_text
-from bot.services import agent_queue
-from bot.services import chat as chats
-from bot.services.chat import ChatInfo, MessageInfo
-from bot.settings import ROOT, Settings
+from bot.domain.responses import load_responses, response_text
+from bot.domain.services import agent_queue
+from bot.domain.services import chat as chats
+from bot.domain.services.chat import ChatInfo, MessageInfo
+from bot.infra.db import run_in_transaction
+from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.web.hub import Hub, RedisHub
 from bot.web.limits import Limiter, limiter
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
+from bot.web.use_cases import Broadcast
 
 T = TypeVar("T")
 CHAT_MESSAGES_PER_30_SECONDS = 10
 LOGINS_PER_5_MINUTES = 5
-
-
-def load_responses() -> dict[str, Any]:
-    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return domain.get("responses") or {}
 
 
 @dataclass
@@ -43,7 +37,7 @@ class WebContext:
     settings: Settings
     rasa: RasaClient
     hub: Hub = field(init=False)
-    responses: dict[str, Any] = field(default_factory=load_responses)
+    responses: dict[str, Any] = field(default_factory=lambda: load_responses(DOMAIN_DIR))
     limiter: Limiter = field(init=False)  # customers' chat messages
     login_limiter: Limiter = field(init=False)  # failed console logins
     metrics: Metrics = field(init=False)
@@ -89,15 +83,10 @@ class WebContext:
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one transaction, in a worker thread."""
-
-        def run() -> T:
-            with session_scope(self.settings.database_url) as session:
-                return work(session)
-
-        return await asyncio.to_thread(run)
+        return await run_in_transaction(work, self.settings.database_url)
 
     def text(self, response: str, language: str, **values: Any) -> str:
-        """A customer-facing text from domain.yml, in `language`."""
+        """A customer-facing text of the domain files, in `language`."""
         text = response_text(self.responses, response, language)
         return text.format(**values) if values else text
 
@@ -108,12 +97,13 @@ class WebContext:
         text: str,
         *,
         buttons: list[dict[str, str]] | None = None,
+        expects: dict[str, Any] | None = None,
         agent_id: int | None = None,
     ) -> MessageInfo:
         """Store a message of the chat and show it in the widget and the console."""
         message = await self.db(
             lambda s: chats.add_message(
-                s, chat.id, sender, text, buttons=buttons, agent_id=agent_id
+                s, chat.id, sender, text, buttons=buttons, expects=expects, agent_id=agent_id
             )
         )
         frame = message.as_frame()
@@ -123,6 +113,15 @@ class WebContext:
                 {"type": "message", "case_id": chat.case_id, "message": frame}
             )
         return message
+
+    async def publish(self, broadcast: Broadcast) -> None:
+        """Tell the browsers what a step changed (bot/web/use_cases.py)."""
+        for conversation_id, frame in broadcast.chat:
+            await self.hub.to_chat(conversation_id, frame)
+        for frame in broadcast.consoles:
+            await self.hub.to_consoles(frame)
+        if broadcast.queue_changed:
+            await self.push_queue()
 
     async def queue_for(self, agent_id: int) -> list[dict[str, Any]]:
         cases = await self.db(agent_queue.active_cases)

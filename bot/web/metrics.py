@@ -18,10 +18,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
-from bot.db import get_engine, session_scope
-from bot.models import HandoffCase, PhoneCall, utcnow
-from bot.services.stats import events_table
-from bot.settings import Settings
+from bot.domain.models import HandoffCase, PhoneCall, utcnow
+from bot.domain.services.stats import events_table
+from bot.infra.db import get_engine, session_scope
+from bot.infra.settings import Settings
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 CALL_MAX_HOURS = 2  # a call "in progress" longer than this lost its status callback

@@ -14,9 +14,9 @@ import secrets
 from fastapi import HTTPException, Request, WebSocket
 from starlette.responses import Response
 
-from bot.services import agents
-from bot.services.agents import ConsoleSession
-from bot.settings import Settings
+from bot.domain.services import agents
+from bot.domain.services.agents import ConsoleSession
+from bot.infra.settings import Settings
 
 SESSION_COOKIE = "stadtwerk_agent"
 LOGIN_CSRF_COOKIE = "stadtwerk_login_csrf"
@@ -24,7 +24,7 @@ CSRF_HEADER = "X-CSRF-Token"
 
 
 def _secure(settings: Settings) -> bool:
-    return settings.environment != "development"
+    return settings.app_env != "development"
 
 
 def set_session_cookie(response: Response, settings: Settings, token: str) -> None:

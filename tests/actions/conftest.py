@@ -34,13 +34,13 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-import bot.services.handoff
+import bot.infra.settings
 from actions.common import NEXT_STEP
-from bot import db
-from bot.db import session_scope
-from bot.local_servers import demo_database
-from bot.models import AdvancePaymentChange, Contract, HandoffCase
-from bot.responses import response_text
+from bot.domain.models import AdvancePaymentChange, Contract, HandoffCase
+from bot.domain.responses import response_text
+from bot.infra import db
+from bot.infra.db import session_scope
+from tests.harness.servers import demo_database
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,7 @@ SUNDAY = dt.datetime(2026, 11, 22, 10, 0, tzinfo=BERLIN)
 def _domain() -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return Domain.load(str(ROOT / "domain.yml")).as_dict()
+        return Domain.load(str(ROOT / "domain")).as_dict()
 
 
 @pytest.fixture(scope="session")
@@ -71,7 +71,7 @@ def domain() -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def _demo_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One database made by `bot.local_servers.demo_database` (migrated, demo data)."""
+    """One database made by `tests.harness.servers.demo_database` (migrated, demo data)."""
     path = tmp_path_factory.mktemp("template") / "demo.db"
     url = demo_database(path)
     db.get_engine(url).dispose()
@@ -123,9 +123,9 @@ def _isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Itera
 def clock(monkeypatch: pytest.MonkeyPatch):
     """Set the moment a handoff sees as now (default: Monday 10:00, open).
 
-    `bot.services.handoff` reads `datetime.now` through its module's `dt`, which is
-    replaced by a copy whose `datetime.now` returns a fixed moment (nothing of
-    our code is replaced).
+    The settings' clock (`Settings.now`, `Settings.today`) reads `datetime.now`
+    through `bot.infra.settings.dt`, which is replaced by a copy whose
+    `datetime.now` returns a fixed moment (nothing of our code is replaced).
     """
 
     def set_now(moment: dt.datetime) -> None:
@@ -138,7 +138,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
             **{k: getattr(dt, k) for k in dir(dt) if not k.startswith("_")}
         )
         frozen.datetime = FrozenDateTime
-        monkeypatch.setattr(bot.services.handoff, "dt", frozen)
+        monkeypatch.setattr(bot.infra.settings, "dt", frozen)
 
     set_now(MONDAY_MORNING)
     return set_now

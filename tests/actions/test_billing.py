@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from actions.billing import ActionShowBill
-from bot.db import session_scope
-from bot.models import Contract, Customer
+from bot.domain.models import Contract, Customer
+from bot.infra.db import session_scope
 from tests.actions.conftest import (
     SUNDAY,
     assert_handed_off,

@@ -1,4 +1,5 @@
-"""Helpers shared by all actions (actions/common.py)."""
+"""Helpers shared by all actions (actions/common.py), the transcript they hand over,
+and database work in a worker thread as actions do it (bot/infra/db.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from actions import common
-from bot.models import Customer
-from bot.services import handoff
+from bot.domain.models import Customer
+from bot.domain.transcript import transcript
+from bot.infra.db import run_in_transaction
 from tests.actions.conftest import bot_event, entity, make_tracker, user_event
 
 
@@ -88,7 +90,7 @@ def test_transcript_lists_what_customer_and_bot_said_in_order():
         bot_event("", timestamp=1_764_000_002),  # buttons only: nothing to read
     ]
     tracker = make_tracker("Ich will einen Menschen", "request_human", history=history)
-    lines = handoff.transcript(tracker.events)
+    lines = transcript(tracker.events)
     assert [(line["from"], line["text"]) for line in lines] == [
         ("customer", "Hallo"),
         ("bot", "Guten Tag!"),
@@ -100,8 +102,8 @@ def test_transcript_lists_what_customer_and_bot_said_in_order():
 
 
 @pytest.mark.asyncio
-async def test_run_db_uses_the_configured_database_in_one_transaction(database_url):
-    count = await common.run_db(lambda s: s.scalar(select(func.count(Customer.id))))
+async def test_run_in_transaction_uses_the_configured_database(database_url):
+    count = await run_in_transaction(lambda s: s.scalar(select(func.count(Customer.id))))
     assert count == 24
 
     def rename(session):
@@ -109,8 +111,8 @@ async def test_run_db_uses_the_configured_database_in_one_transaction(database_u
             select(Customer).where(Customer.customer_number == "10000002")
         ).first_name = "J."
 
-    await common.run_db(rename)
-    first = await common.run_db(
+    await run_in_transaction(rename)
+    first = await run_in_transaction(
         lambda s: s.scalar(
             select(Customer.first_name).where(Customer.customer_number == "10000002")
         )
@@ -119,7 +121,7 @@ async def test_run_db_uses_the_configured_database_in_one_transaction(database_u
 
 
 @pytest.mark.asyncio
-async def test_run_db_rolls_back_on_error(database_url):
+async def test_run_in_transaction_rolls_back_on_error(database_url):
     def fail(session):
         session.scalar(
             select(Customer).where(Customer.customer_number == "10000001")
@@ -128,8 +130,8 @@ async def test_run_db_rolls_back_on_error(database_url):
         raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
-        await common.run_db(fail)
-    name = await common.run_db(
+        await run_in_transaction(fail)
+    name = await run_in_transaction(
         lambda s: s.scalar(select(Customer.last_name).where(Customer.customer_number == "10000001"))
     )
     assert name == "Yılmaz"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from actions.faq import ActionAnswerFaq
-from bot.services.faq import TOPICS
+from bot.domain.services.faq import TOPICS
 from tests.actions.conftest import make_tracker, run
 
 pytestmark = pytest.mark.asyncio

@@ -8,22 +8,17 @@ test-artifacts/browser/.
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.models import ChatSession
-from bot.services.agents import token_hash
-from tests.conftest import ROOT
+from bot.domain.models import ChatSession
+from bot.domain.services.agents import token_hash
+from bot.infra.db import session_scope
+from tests.browser.conftest import ARTIFACTS, customer_writes, messages
+from tests.harness.servers import Servers
 
-ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # What the customer writes and what the agent answers, per language.
 SCRIPT = {
     "tr": {
@@ -45,17 +40,6 @@ SCRIPT = {
 }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: run scripts/ensure_chromium.sh")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield launched
-        launched.close()
-
-
 def case_of(web: Servers, page: Page) -> str:
     """The case id of the customer's chat (found by the token the widget keeps)."""
     token = page.evaluate("localStorage.getItem('stadtwerk-chat-token')")
@@ -65,15 +49,6 @@ def case_of(web: Servers, page: Page) -> str:
         ).one()
         assert chat.case_id, "the chat was not handed off"
         return chat.case_id
-
-
-def customer_writes(page: Page, text: str) -> None:
-    page.get_by_test_id("chat-input").fill(text)
-    page.get_by_test_id("chat-input").press("Enter")
-
-
-def messages(page: Page, sender: str):  # type: ignore[no-untyped-def]
-    return page.locator(f"[data-testid='chat-message'][data-from='{sender}']")
 
 
 @pytest.mark.parametrize("language", ["tr", "de"])

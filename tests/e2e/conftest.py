@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bot.db import session_scope
-from bot.local_servers import TOKEN, Servers
-from bot.models import AdvancePaymentChange, Base, Contract, HandoffCase
+from bot.domain.models import AdvancePaymentChange, Base, Contract, HandoffCase
+from bot.infra.db import session_scope
+from tests.harness.servers import TOKEN, Servers
 
 
 @dataclass

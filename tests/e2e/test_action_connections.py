@@ -1,4 +1,4 @@
-"""Rasa keeps its connections to the action server open between calls (connectors.action_connections)."""
+"""Rasa keeps its connections to the action server open between calls (bot.rasa_runtime.action_connections)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bot.local_servers import Servers
 from tests.e2e.conftest import Chat
+from tests.harness.servers import Servers
 
 ESTABLISHED = "01"
 

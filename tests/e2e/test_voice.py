@@ -14,13 +14,13 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.models import PhoneCall as PhoneCallRow
-from bot.settings import DEV_TWILIO_TOKEN
-from connectors.voice import REPLY_BUDGET_SECONDS
-from connectors.voice_sim import Answer, PhoneCall
+from bot.domain.models import PhoneCall as PhoneCallRow
+from bot.infra.db import session_scope
+from bot.infra.settings import DEV_TWILIO_TOKEN
+from bot.ops.phone_sim import Answer, PhoneCall
+from connectors.voice.slow_turns import REPLY_BUDGET_SECONDS
 from tests.e2e.conftest import changes_for, handoff_for, row_counts
+from tests.harness.servers import Servers
 
 # What Twilio accepts from us, verb by verb (a subset of TwiML we use).
 ALLOWED = {

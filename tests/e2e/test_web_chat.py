@@ -12,15 +12,15 @@ import websockets
 from sqlalchemy import select
 from websockets.exceptions import InvalidStatusCode
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
-from bot.services import agents
-from bot.services.agents import token_hash
-from bot.settings import DEV_TWILIO_TOKEN
-from bot.web.clients import Console, Widget, ws_url
-from connectors.voice_sim import PhoneCall
+from bot.domain.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
+from bot.domain.services import agents
+from bot.domain.services.agents import token_hash
+from bot.infra.db import session_scope
+from bot.infra.settings import DEV_TWILIO_TOKEN
+from bot.ops.phone_sim import PhoneCall
 from tests.e2e.conftest import handoff_for, row_counts
+from tests.harness.servers import Servers
+from tests.harness.web_clients import Console, Widget, ws_url
 
 pytestmark = pytest.mark.asyncio
 
@@ -71,6 +71,23 @@ async def test_turkish_chat_with_the_bot_survives_a_reload(web: Servers) -> None
         assert again.session["language"] == "tr"
         reply = await again.texts("10000001")
         assert "posta kodu" in reply.lower()
+
+
+async def test_questions_carry_their_input_hint_into_the_widget_and_its_history(
+    web: Servers,
+) -> None:
+    async with Widget(web.app_url) as widget:
+        asked = await widget.say("Ich habe eine Frage zu meiner Rechnung")
+        assert asked[-1]["expects"] == {"kind": "digits", "length": 8}
+        assert all(m["expects"] is None for m in asked[:-1])
+        asked = await widget.say("10000002")
+        assert asked[-1]["expects"] == {"kind": "digits", "length": 5}
+        token = widget.token
+    # A reloaded widget offers the same keyboard: the hint is stored with the message.
+    async with Widget(web.app_url, token=token) as again:
+        assert again.session["history"][-1]["expects"] == {"kind": "digits", "length": 5}
+        answered = await again.say("44137")
+        assert answered[-1]["expects"] == {"kind": "date"}
 
 
 async def test_unknown_token_starts_an_empty_session(web: Servers) -> None:

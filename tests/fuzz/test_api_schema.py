@@ -6,8 +6,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from bot.local_servers import Servers
 from tests.e2e.conftest import row_counts
+from tests.harness.servers import Servers
 
 
 @pytest.fixture

@@ -15,11 +15,11 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot.db import drop_database, ensure_database, session_scope
-from bot.local_servers import MODEL, Servers
-from bot.migrate import upgrade
-from bot.services import customer_data
+from bot.domain.services import customer_data
+from bot.infra.db import drop_database, ensure_database, session_scope
+from bot.infra.migrate import upgrade
 from tests.conftest import demo_document
+from tests.harness.servers import MODEL, Servers
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/5")

@@ -14,11 +14,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.models import AdvancePaymentChange
-from bot.settings import DEV_TWILIO_TOKEN
-from connectors.voice_sim import PhoneCall
+from bot.domain.models import AdvancePaymentChange
+from bot.infra.db import session_scope
+from bot.infra.settings import DEV_TWILIO_TOKEN
+from bot.ops.phone_sim import PhoneCall
+from tests.harness.servers import Servers
 from tests.production.conftest import joined, say
 
 # Single-contract demo customers: (language, number, postcode, birth date, current amount)

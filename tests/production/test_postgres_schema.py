@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-from bot.db import drop_database
-from bot.migrate import downgrade_to_base, upgrade
-from bot.models import Base
+from bot.domain.models import Base
+from bot.infra.db import drop_database
+from bot.infra.migrate import downgrade_to_base, upgrade
 from tests.production.conftest import new_database
 
 

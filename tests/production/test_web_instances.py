@@ -10,13 +10,13 @@ import secrets
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.local_servers import Servers
-from bot.models import ChatSession
-from bot.services import agents
-from bot.services.agents import token_hash
-from bot.web.clients import Console, Widget
+from bot.domain.models import ChatSession
+from bot.domain.services import agents
+from bot.domain.services.agents import token_hash
+from bot.infra.db import session_scope
 from tests.conftest import DEMO_AGENTS_FILE
+from tests.harness.servers import Servers
+from tests.harness.web_clients import Console, Widget
 
 pytestmark = pytest.mark.asyncio
 

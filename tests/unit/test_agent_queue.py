@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import session_scope
-from bot.models import Agent, AuditEntry, ChatSession, HandoffCase, PhoneCall, utcnow
-from bot.services import agent_queue as queue
-from bot.services import chat as chats
-from bot.services import handoff
-from bot.services.agent_queue import CaseEnded, CaseTaken, NotYours
-from bot.services.errors import NotFound
+from bot.domain.errors import NotFound
+from bot.domain.models import Agent, AuditEntry, ChatSession, HandoffCase, PhoneCall, utcnow
+from bot.domain.services import agent_queue as queue
+from bot.domain.services import chat as chats
+from bot.domain.services import handoff
+from bot.domain.services.agent_queue import CaseEnded, CaseTaken, NotYours
+from bot.infra.db import session_scope
 from tests.conftest import demo_document
 
 SILENCE = dt.timedelta(minutes=2)

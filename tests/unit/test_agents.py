@@ -9,9 +9,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import Agent, AgentSession, utcnow
-from bot.services import agents
-from bot.services.agents import AgentExists, AgentInfo, WeakPassword
+from bot.domain.models import Agent, AgentSession, utcnow
+from bot.domain.services import agents
+from bot.domain.services.agents import AgentExists, AgentInfo, WeakPassword
 
 PASSWORD = "correct-horse-battery"
 

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import Agent, ChatSession, utcnow
-from bot.services import agent_queue, handoff
-from bot.services import chat as chats
-from bot.services.agents import token_hash
-from bot.services.chat import ChatInfo
+from bot.domain.models import Agent, ChatSession, utcnow
+from bot.domain.services import agent_queue, handoff
+from bot.domain.services import chat as chats
+from bot.domain.services.agents import token_hash
+from bot.domain.services.chat import ChatInfo
 
 
 def start_chat(session: Session, language: str = "de") -> tuple[str, ChatInfo]:

@@ -3,9 +3,9 @@
 Nothing here starts a container: the files are parsed and compared with what
 the code computes for the production topology of `make run-prod`
 (scripts/run_prod.sh in production mode): the process names and ports of
-`bot.launcher.commands`, the health URLs of `bot.launcher.health_urls`, and
-the variable names of `bot.settings.settings_environment` and
-`bot.rasa_env.rasa_environment`. A renamed variable, a wrong port or a
+`bot.ops.launcher.commands`, the health URLs of `bot.ops.launcher.health_urls`, and
+the variable names of `bot.infra.settings.variables` and
+`bot.ops.rasa_env.rasa_environment`. A renamed variable, a wrong port or a
 process missing from one of the files makes a test here fail.
 """
 
@@ -19,7 +19,6 @@ import re
 import shlex
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -28,15 +27,15 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from bot.launcher import child_environment, commands, health_urls
-from bot.rasa_env import rasa_environment
-from bot.settings import (
+from bot.infra.settings import (
     ROOT,
     Settings,
     SettingsError,
     load_settings,
-    settings_environment,
+    variables,
 )
+from bot.ops.launcher import child_environment, commands, health_urls
+from bot.ops.rasa_env import rasa_environment
 
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"
@@ -50,9 +49,7 @@ SYSTEMD_TARGET = SYSTEMD / "stadtwerk.target"
 RUN_PROD = ROOT / "scripts" / "run_prod.sh"
 
 # Every settings variable and every variable endpoints.yml reads.
-KNOWN_VARIABLES = frozenset(settings_environment(Settings())) | frozenset(
-    rasa_environment(Settings())
-)
+KNOWN_VARIABLES = frozenset(variables()) | frozenset(rasa_environment(Settings()))
 # Variables of the layers below our settings (Python, pip, Rasa, rasa-sdk,
 # TensorFlow): allowed in the Dockerfile and in the units' Environment= lines,
 # never in the settings files.
@@ -78,8 +75,8 @@ LIVENESS_PATHS = {"web": "/health"}
 # Our image's services besides the launcher's processes; the rest are images of others.
 COMPOSE_INFRASTRUCTURE = {"postgres": "postgres:15", "redis": "redis:7"}
 MIGRATE_COMMAND = ["python", "-m", "bot", "migrate"]
-ENTRYPOINT = ["python", "-m", "bot.launcher", "--process"]
-UNIT_PREFIX = "/opt/stadtwerk/.venv/bin/python -m bot.launcher --process "
+ENTRYPOINT = ["python", "-m", "bot.ops.launcher", "--process"]
+UNIT_PREFIX = "/opt/stadtwerk/.venv/bin/python -m bot.ops.launcher --process "
 UNIT_ENVIRONMENT_FILE = "/etc/stadtwerk/stadtwerk.env"
 UNIT_WORKING_DIRECTORY = "/opt/stadtwerk"
 UNIT_WRITABLE = "/opt/stadtwerk/var"
@@ -121,7 +118,6 @@ def with_test_secrets(environment: Mapping[str, str]) -> dict[str, str]:
 def run_prod(settings_for: SettingsFor) -> Settings:
     """The tested production topology: `make run-prod` in production mode."""
     settings = settings_for(with_test_secrets({**run_prod_exports(), "APP_ENV": "production"}))
-    settings.check()
     return settings
 
 
@@ -184,7 +180,7 @@ def assert_production_values(environment: Mapping[str, str], where: str) -> None
 def refused(settings_for: SettingsFor, environment: Mapping[str, str]) -> bool:
     """Whether production refuses to start with `environment` (secrets included)."""
     try:
-        settings_for(environment).check()
+        settings_for(environment)
     except SettingsError:
         return True
     return False
@@ -203,7 +199,7 @@ def assert_placeholder_secrets(
 def test_secrets_are_what_production_requires(
     settings_for: SettingsFor, run_prod: Settings
 ) -> None:
-    environment = settings_environment(run_prod)
+    environment = run_prod.environment()
     assert not refused(settings_for, environment)
     for name in SECRETS:
         assert refused(settings_for, {**environment, name: ""}), name
@@ -281,7 +277,7 @@ def test_dockerfile_runs_as_a_non_root_user() -> None:
 
 
 def test_dockerfile_copies_the_model_where_the_launcher_looks() -> None:
-    from bot.local_servers import MODEL
+    from tests.harness.servers import MODEL
 
     model = MODEL.relative_to(ROOT).as_posix()
     copies = [shlex.split(arguments) for arguments in dockerfile("COPY")]
@@ -313,7 +309,7 @@ def runtime_needs(packages: list[str]) -> set[str]:
 
 def command_needs(settings: Settings) -> set[str]:
     """Top-level repository entries the launcher's commands run or read."""
-    from bot.local_servers import MODEL
+    from tests.harness.servers import MODEL
 
     needs = set()
     for argv in commands(settings, MODEL).values():
@@ -326,7 +322,7 @@ def command_needs(settings: Settings) -> set[str]:
 
 
 def test_dockerfile_copies_what_the_processes_read(run_prod: Settings) -> None:
-    from bot.local_servers import MODEL
+    from tests.harness.servers import MODEL
 
     sources = copy_sources()
     model = MODEL.relative_to(ROOT).as_posix()
@@ -451,7 +447,7 @@ def test_compose_runs_the_launcher_processes(run_prod: Settings) -> None:
 
 
 def test_compose_migrate_runs_the_migration() -> None:
-    from bot.cli import main
+    from bot.ops.cli import main
 
     migrate = services()["migrate"]
     assert uses_our_image(migrate)
@@ -502,7 +498,6 @@ def test_compose_requires_the_secrets() -> None:
 def test_compose_configuration_passes_the_production_check(
     run_prod: Settings, compose_settings: Settings
 ) -> None:
-    compose_settings.check()
     assert compose_settings.is_production
     assert compose_settings.rasa_instances == run_prod.rasa_instances
     assert compose_settings.log_format == run_prod.log_format
@@ -511,9 +506,9 @@ def test_compose_configuration_passes_the_production_check(
 def test_compose_processes_find_each_other(compose_settings: Settings) -> None:
     ports = process_ports(compose_settings)
     rasa_front = process_on(compose_settings, compose_settings.rasa_port)
-    assert host_port(compose_settings.rasa_url) == (rasa_front, ports[rasa_front])
+    assert host_port(compose_settings.rasa_base_url) == (rasa_front, ports[rasa_front])
     actions = process_on(compose_settings, compose_settings.action_port)
-    assert host_port(compose_settings.action_server_url) == (actions, ports[actions])
+    assert host_port(compose_settings.action_server_base_url) == (actions, ports[actions])
     upstreams = {host_port(url) for url in compose_settings.upstreams}
     assert upstreams == {(name, ports[name]) for name in rasa_instances(compose_settings)}
     for url, service in [
@@ -669,8 +664,8 @@ def test_k8s_services_reach_the_processes(k8s_settings: Settings) -> None:
         container = only_container(deployments[name]["spec"]["template"]["spec"])
         assert container_port(container, port["targetPort"]) == ports[process], name
     for url, port in [
-        (k8s_settings.rasa_url, k8s_settings.rasa_port),
-        (k8s_settings.action_server_url, k8s_settings.action_port),
+        (k8s_settings.rasa_base_url, k8s_settings.rasa_port),
+        (k8s_settings.action_server_base_url, k8s_settings.action_port),
     ]:
         host, url_port = host_port(url)
         service = k8s_objects("Service")[host]["spec"]
@@ -697,7 +692,7 @@ def test_k8s_rasa_scales_on_shared_stores(run_prod: Settings, k8s_settings: Sett
     assert container["resources"]["requests"]["cpu"], "CPU utilization needs a CPU request"
     # As many Rasa processes as the HPA allows: the checks for several instances
     # (Redis lock store, PostgreSQL tracker store) must pass.
-    replace(k8s_settings, rasa_instances=hpa["spec"]["maxReplicas"]).check()
+    k8s_settings.replace(rasa_instances=hpa["spec"]["maxReplicas"])
 
 
 def test_k8s_web_replicas_share_redis(k8s_settings: Settings) -> None:
@@ -798,7 +793,6 @@ def test_systemd_environment_file_is_run_prod_in_production(
     assert_known_variables(set(environment), SYSTEMD_ENV.name)
     assert_production_values(environment, SYSTEMD_ENV.name)
     assert set(run_prod_exports()) <= set(environment)
-    systemd_settings.check()
     assert process_ports(systemd_settings) == process_ports(run_prod)
     assert systemd_settings.rasa_instances == run_prod.rasa_instances
 

@@ -12,8 +12,8 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.local_servers import MODEL
-from connectors.graph_runner import SequentialGraphRunner
+from bot.rasa_runtime.graph_runner import SequentialGraphRunner
+from tests.harness.servers import MODEL
 
 MESSAGES = [
     "Ich möchte meinen Abschlag ändern",

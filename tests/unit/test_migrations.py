@@ -4,8 +4,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 
-from bot.migrate import upgrade
-from bot.models import Base
+from bot.domain.models import Base
+from bot.infra.migrate import upgrade
 
 
 def test_migrated_schema_matches_the_models(tmp_path):

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.parsing import (
+from bot.domain.parsing import (
     is_explicit_yes,
     parse_amount,
     parse_amount_change,

@@ -1,4 +1,4 @@
-"""The Rasa entry point's check of action server answers (connectors.server)."""
+"""The Rasa entry point's check of action server answers (bot.rasa_runtime.server)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from connectors import server, tracker_sqlite
+from bot.infra.db import write_ahead
+from bot.rasa_runtime import server, tracker_sqlite
 
 
 @pytest.fixture
@@ -49,8 +50,8 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
     )
     server.install()
     yield RemoteAction
-    if sqlalchemy.event.contains(Engine, "connect", tracker_sqlite.use_wal):
-        sqlalchemy.event.remove(Engine, "connect", tracker_sqlite.use_wal)
+    if sqlalchemy.event.contains(Engine, "connect", write_ahead):
+        sqlalchemy.event.remove(Engine, "connect", write_ahead)
 
 
 def action() -> RemoteAction:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from connectors.rest_channel import MAX_MESSAGE_CHARS, InvalidRequest, input_problem, parse_request
+from connectors.rest import MAX_MESSAGE_CHARS, InvalidRequest, input_problem, parse_request
 
 
 def test_a_good_request_passes_with_only_known_metadata():

@@ -5,15 +5,15 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import AdvancePaymentChange, Contract, Customer
-from bot.services import advance_payments as ap
-from bot.services import customer_data, identity
-from bot.services.errors import (
+from bot.domain.errors import (
     AmountOutOfRange,
     InvalidRecord,
     ReductionTooLarge,
     VerificationFailed,
 )
+from bot.domain.models import AdvancePaymentChange, Contract, Customer
+from bot.domain.services import advance_payments as ap
+from bot.domain.services import customer_data, identity
 from tests.conftest import demo_document
 
 TODAY = dt.date(2026, 11, 23)
@@ -114,7 +114,7 @@ def test_change_is_applied_once_per_request(session):
 
 
 def test_contract_of_another_customer_is_not_found(session):
-    from bot.services.errors import NotFound
+    from bot.domain.errors import NotFound
 
     with pytest.raises(NotFound):
         ap.preview_change(session, "10000001", "30000002", Decimal("90"), TODAY)
@@ -123,7 +123,7 @@ def test_contract_of_another_customer_is_not_found(session):
 def test_hotline_hours_as_operators_write_them():
     import datetime as dt
 
-    from bot.services.handoff import HotlineHours
+    from bot.domain.services.handoff import HotlineHours
 
     hours = HotlineHours.parse("Mo-Fr 07:30-18:00")
     monday_morning = dt.datetime(2026, 11, 23, 7, 45)

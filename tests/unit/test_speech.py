@@ -2,7 +2,7 @@
 
 import pytest
 
-from connectors.speech import Part, choice_prompt, clean_for_speech, speakable
+from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speakable
 
 
 @pytest.mark.parametrize(

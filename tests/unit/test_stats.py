@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine
 from sqlalchemy.orm import Session
 
-from bot.db import get_engine
-from bot.models import HandoffCase
-from bot.services import handoff, stats
+from bot.domain.models import HandoffCase
+from bot.domain.services import handoff, stats
+from bot.infra.db import get_engine
 
 NOW = dt.datetime(2026, 3, 10, 12, 0)
 TODAY = NOW.date()
@@ -139,7 +139,7 @@ def make_case(
 
 
 def dashboard(session: Session, tracker: TrackerStore, days: int = 14) -> dict[str, Any]:
-    return stats.dashboard(session, tracker.url, days=days)
+    return stats.dashboard(session, get_engine(tracker.url), days=days)
 
 
 def day(figures: dict[str, Any], date: dt.date) -> dict[str, Any]:
@@ -385,7 +385,7 @@ def test_missing_events_table_gives_zero_conversations(
     url = f"sqlite:///{tmp_path / 'empty-tracker.db'}"
     make_case(session, "web-1", reason="upset", wait=dt.timedelta(seconds=30))
     try:
-        figures = stats.dashboard(session, url)
+        figures = stats.dashboard(session, get_engine(url))
     finally:
         get_engine(url).dispose()
 

@@ -1,7 +1,7 @@
 import pytest
 
-from bot.language import next_language, requested_language
-from bot.text import clean_message, fold, lower
+from bot.domain.language import next_language, requested_language
+from bot.domain.text import clean_message, fold, lower
 
 
 def test_turkish_case_folding():

@@ -1,12 +1,11 @@
 """TwiML built for the phone channel, checked without a server."""
 
 import xml.etree.ElementTree as ET
-from dataclasses import replace
 
 import pytest
 
-from bot.settings import Settings
-from connectors import twiml
+from bot.infra.settings import Settings
+from connectors.voice import twiml
 
 SETTINGS = Settings(public_base_url="https://hotline.example.de/")
 
@@ -53,8 +52,8 @@ AGENT_LINES = [
 
 @pytest.mark.parametrize(("target", "verb"), AGENT_LINES)
 def test_handoff_transfers_with_the_case(target, verb):
-    settings = replace(SETTINGS, **target)
-    root = parse(twiml.transfer(["Ich verbinde Sie."], "de", settings, {"case_id": "H-1A2B3C4D"}))
+    settings = SETTINGS.replace(**target)
+    root = parse(twiml.transfer(["Ich verbinde Sie."], "de", settings, "H-1A2B3C4D"))
     element = root.find(verb)
     assert element is not None
     if verb == "Dial/Sip":
@@ -64,7 +63,7 @@ def test_handoff_transfers_with_the_case(target, verb):
 
 
 def test_handoff_without_an_agent_line_hangs_up():
-    root = parse(twiml.transfer(["Wir rufen zurück."], "de", SETTINGS, {"case_id": "H-1"}))
+    root = parse(twiml.transfer(["Wir rufen zurück."], "de", SETTINGS, "H-1"))
     assert root.find("Hangup") is not None and root.find("Dial") is None
 
 
@@ -73,7 +72,7 @@ APOLOGY = {"de": "Technisches Problem, ich verbinde.", "tr": "Teknik bir sorun, 
 
 @pytest.mark.parametrize(("line", "verb"), AGENT_LINES)
 def test_technical_problem_apologises_in_both_languages_and_passes_the_call_on(line, verb):
-    settings = replace(SETTINGS, **line)
+    settings = SETTINGS.replace(**line)
     assert twiml.has_agent_line(settings)
     root = parse(twiml.technical_problem(APOLOGY, settings))
     says = root.findall("Say")
@@ -89,16 +88,3 @@ def test_technical_problem_without_an_agent_line_says_goodbye():
     root = parse(twiml.technical_problem({"de": APOLOGY["de"]}, SETTINGS))
     assert [say.get("language") for say in root.findall("Say")] == ["de-DE"]
     assert root.find("Hangup") is not None and root.find("Dial") is None
-
-
-def test_replies_with_buttons_and_payloads_are_sorted_for_the_phone():
-    reply = twiml.BotReply.from_messages(
-        [
-            {"text": "Welcher Vertrag?", "buttons": [{"title": "Strom", "payload": "/inform"}]},
-            {"custom": {"handoff": {"case_id": "H-1"}}},
-            {"custom": {"end_conversation": True}},
-        ]
-    )
-    assert reply.texts == ["Welcher Vertrag?"]
-    assert reply.choices == [("Strom", "/inform")]
-    assert reply.handoff == {"case_id": "H-1"} and reply.end

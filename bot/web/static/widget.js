@@ -27,6 +27,8 @@
   const LANGUAGES = ["de", "tr"];
   const SENDERS = ["customer", "bot", "agent", "system"];
   const MAX_LENGTH = 2000;
+  // The keyboard a phone shows for what the bot's question expects (its `expects` hint).
+  const INPUT_MODES = { digits: "numeric", date: "decimal", amount: "decimal" };
   const COUNTER_FROM = 1800; // show the character counter from here on
   const RECONNECT_MIN_MS = 500;
   const RECONNECT_MAX_MS = 10000;
@@ -55,6 +57,11 @@
       welcome: "Guten Tag! Wie können wir Ihnen helfen? Sie können uns auf Deutsch oder Türkisch schreiben.",
       inputLabel: "Ihre Nachricht",
       placeholder: "Nachricht schreiben …",
+      placeholderDigits: (n) => (n ? n + " Ziffern eingeben …" : "Nummer eingeben …"),
+      placeholderDate: "TT.MM.JJJJ",
+      placeholderAmount: "Betrag in Euro, z. B. 85,50",
+      yes: "Ja",
+      no: "Nein",
       inputHint: "Enter sendet, Umschalt + Enter für eine neue Zeile.",
       counter: (n) => n + " / " + MAX_LENGTH + " Zeichen",
       send: "Nachricht senden",
@@ -87,6 +94,11 @@
       welcome: "Merhaba! Size nasıl yardımcı olabiliriz? Bize Türkçe veya Almanca yazabilirsiniz.",
       inputLabel: "Mesajınız",
       placeholder: "Mesajınızı yazın…",
+      placeholderDigits: (n) => (n ? n + " rakam girin…" : "Numarayı girin…"),
+      placeholderDate: "GG.AA.YYYY",
+      placeholderAmount: "Avro olarak tutar, ör. 85,50",
+      yes: "Evet",
+      no: "Hayır",
       inputHint: "Enter ile gönderin, yeni satır için Shift + Enter tuşlarına basın.",
       counter: (n) => n + " / " + MAX_LENGTH + " karakter",
       send: "Mesajı gönder",
@@ -526,7 +538,7 @@ button { cursor: pointer; }
     ui.quickReplies.setAttribute("aria-label", t("quickReplies"));
     ui.noticeDismiss.setAttribute("aria-label", t("dismiss"));
     ui.inputLabel.textContent = t("inputLabel");
-    ui.input.setAttribute("placeholder", t("placeholder"));
+    renderInputMode();
     ui.hint.textContent = t("inputHint");
     ui.send.setAttribute("aria-label", t("send"));
   }
@@ -604,16 +616,50 @@ button { cursor: pointer; }
     ui.body.scrollTop = ui.body.scrollHeight;
   }
 
-  // Quick replies belong to the latest message if it came from the bot.
-  function renderQuickReplies() {
+  // The bot's latest question, if the latest message is one and not answered yet.
+  function openQuestion() {
     const last = state.messages[state.messages.length - 1];
-    const buttons = last && last.from === "bot" && last.id !== state.answeredId && Array.isArray(last.buttons)
-      ? last.buttons.filter((button) => button && button.title)
+    return last && last.from === "bot" && last.id !== state.answeredId ? last : null;
+  }
+
+  function expectsOf(message) {
+    const expects = message && message.expects;
+    return expects && typeof expects.kind === "string" ? expects : null;
+  }
+
+  // The input offers what the question expects: a numeric keyboard for digits,
+  // dates and amounts on phones, and a placeholder that says the format.
+  function renderInputMode() {
+    const expects = expectsOf(openQuestion());
+    const kind = expects ? expects.kind : "text";
+    ui.input.setAttribute("inputmode", INPUT_MODES[kind] || "text");
+    ui.input.setAttribute("data-expects", kind);
+    let placeholder = t("placeholder");
+    if (kind === "digits") {
+      placeholder = t("placeholderDigits")(Number.isInteger(expects.length) ? expects.length : 0);
+    } else if (kind === "date") {
+      placeholder = t("placeholderDate");
+    } else if (kind === "amount") {
+      placeholder = t("placeholderAmount");
+    }
+    ui.input.setAttribute("placeholder", placeholder);
+  }
+
+  // Quick replies belong to the latest message if it came from the bot: its
+  // buttons, or "yes" and "no" for a yes/no question (sent as plain text).
+  function renderQuickReplies() {
+    const question = openQuestion();
+    let buttons = question && Array.isArray(question.buttons)
+      ? question.buttons.filter((button) => button && button.title)
       : [];
+    const expects = expectsOf(question);
+    if (!buttons.length && expects && expects.kind === "yes_no") {
+      buttons = [{ title: t("yes") }, { title: t("no") }];
+    }
     ui.quickReplies.replaceChildren(...buttons.map((button) => {
       const node = el("button", { type: "button", "data-testid": "chat-quick-reply", text: String(button.title) });
       node.addEventListener("click", () => {
-        state.answeredId = last.id;
+        state.answeredId = question.id;
         state.lastSent = "";
         sendMessage(String(button.title), button.payload);
         ui.input.focus();
@@ -621,6 +667,7 @@ button { cursor: pointer; }
       return node;
     }));
     ui.quickReplies.hidden = buttons.length === 0;
+    renderInputMode();
   }
 
   function renderStatus() {

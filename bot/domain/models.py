@@ -1,0 +1,269 @@
+"""Tables of the assistant's database.
+
+Customers, contracts and bills come from the utility's billing system (see the
+import format in the data contract); advance-payment changes and handoff cases
+are what the assistant itself records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.sql.schema import Column
+
+from bot.domain.columns import Money, ScaledDecimal
+
+Base = declarative_base()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id = Column(Integer, primary_key=True)
+    customer_number = Column(String(8), nullable=False, unique=True)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False)
+    postcode = Column(String(5), nullable=False)
+    birth_date = Column(Date, nullable=False)
+    preferred_language = Column(String(2), nullable=False)
+    phone = Column(String(32), nullable=True, index=True)
+    email = Column(String(254), nullable=True)
+
+    contracts = relationship(
+        "Contract",
+        back_populates="customer",
+        cascade="all, delete-orphan",
+        order_by="Contract.contract_number",
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    contract_number = Column(String(8), nullable=False, unique=True)
+    commodity = Column(String(20), nullable=False)
+    tariff = Column(String(100), nullable=True)
+    meter_number = Column(String(40), nullable=True)
+    advance_amount: Decimal = Column(Money, nullable=False)
+    advance_due_day = Column(Integer, nullable=False)
+    recommended_advance: Decimal = Column(Money, nullable=False)
+
+    customer = relationship("Customer", back_populates="contracts")
+    bills = relationship(
+        "Bill",
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="Bill.issued_on",
+    )
+    advance_payment_changes = relationship(
+        "AdvancePaymentChange",
+        back_populates="contract",
+        order_by="AdvancePaymentChange.created_at",
+    )
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    bill_number = Column(String(40), nullable=False, unique=True)
+    kind = Column(String(10), nullable=False)
+    issued_on = Column(Date, nullable=False)
+    period_start = Column(Date, nullable=False)
+    period_end = Column(Date, nullable=False)
+    consumption: Decimal = Column(ScaledDecimal(3), nullable=False)
+    unit = Column(String(10), nullable=False)
+    total_amount: Decimal = Column(Money, nullable=False)
+    advance_payments_made: Decimal = Column(Money, nullable=False)
+    balance: Decimal = Column(Money, nullable=False)
+    due_on = Column(Date, nullable=False)
+    status = Column(String(10), nullable=False)
+
+    contract = relationship("Contract", back_populates="bills")
+
+
+class AdvancePaymentChange(Base):
+    """Audit record of one advance-payment change made by the assistant."""
+
+    __tablename__ = "advance_payment_changes"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_apc_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    request_id = Column(String(64), nullable=False)
+    old_amount: Decimal = Column(Money, nullable=False)
+    new_amount: Decimal = Column(Money, nullable=False)
+    effective_on = Column(Date, nullable=False)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    contract = relationship("Contract", back_populates="advance_payment_changes")
+
+
+class HandoffCase(Base):
+    """A conversation handed to a human agent, with everything said so far."""
+
+    __tablename__ = "handoff_cases"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(String(16), nullable=False, unique=True)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    reason = Column(String(40), nullable=False)
+    language = Column(String(2), nullable=False)
+    channel = Column(String(20), nullable=False)
+    customer_number = Column(String(8), nullable=True, index=True)
+    transcript = Column(JSON, nullable=False, default=list)
+    # open (waiting for a person) → claimed → closed, or returned to the bot
+    status = Column(String(10), nullable=False, default="open")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    claimed_by_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
+    claimed_at = Column(DateTime, nullable=True)
+    closed_at = Column(DateTime, nullable=True)
+    disposition = Column(String(20), nullable=True)
+    note = Column(Text, nullable=True)
+
+    claimed_by = relationship("Agent")
+
+
+class Agent(Base):
+    """A person in the customer-service team who takes over conversations."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    first_name = Column(String(100), nullable=False)
+    last_name = Column(String(100), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    # the console's last sign of life; claimed cases return to the queue without it
+    last_seen_at = Column(DateTime, nullable=True)
+
+
+class AgentSession(Base):
+    """A logged-in console (the cookie holds the token, the table its hash)."""
+
+    __tablename__ = "agent_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    expires_at = Column(DateTime, nullable=False)
+
+    agent = relationship("Agent")
+
+
+class ChatSession(Base):
+    """One customer's web chat, resumable from any tab by its secret token."""
+
+    __tablename__ = "chat_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    conversation_id = Column(String(64), nullable=False, unique=True)
+    language = Column(String(2), nullable=False)
+    # bot, waiting (for a person) or agent
+    state = Column(String(10), nullable=False, default="bot")
+    case_id = Column(String(16), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_active_at = Column(DateTime, nullable=False, default=utcnow)
+
+    messages = relationship("ChatMessage", order_by="ChatMessage.id", viewonly=True)
+
+
+class ChatMessage(Base):
+    """One message of a web chat, from the customer, the bot, an agent or the system."""
+
+    __tablename__ = "chat_messages"
+
+    id = Column(Integer, primary_key=True)
+    chat_session_id = Column(ForeignKey("chat_sessions.id"), nullable=False, index=True)
+    sender = Column(String(10), nullable=False)
+    text = Column(Text, nullable=False)
+    buttons = Column(JSON, nullable=False, default=list)
+    # a bot question's input hint (bot/protocol.py): the widget offers that keyboard
+    expects = Column(JSON, nullable=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    agent = relationship("Agent")
+
+
+class AuditEntry(Base):
+    """What an agent (or the system on their behalf) did, for later review."""
+
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    agent_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
+    action = Column(String(40), nullable=False)
+    case_id = Column(String(16), nullable=True, index=True)
+    detail = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class PhoneCall(Base):
+    """One call on the hotline (the Rasa conversation id is its CallSid)."""
+
+    __tablename__ = "phone_calls"
+
+    id = Column(Integer, primary_key=True)
+    call_sid = Column(String(64), nullable=False, unique=True)
+    caller = Column(String(32), nullable=True)
+    language = Column(String(2), nullable=True)
+    # consecutive turns without any input from the caller
+    silences = Column(Integer, nullable=False, default=0)
+    # button payloads of the last reply, chosen by pressing 1, 2, ...
+    choices = Column(JSON, nullable=False, default=list)
+    # the input hint of the bot's last question (bot/protocol.py): what keypad
+    # digits mean in the answer
+    expects = Column(JSON, nullable=True)
+    status = Column(String(20), nullable=False, default="in-progress")
+    duration_seconds = Column(Integer, nullable=True)
+    started_at = Column(DateTime, nullable=False, default=utcnow)
+    ended_at = Column(DateTime, nullable=True)
+
+
+class PhoneTurn(Base):
+    """The TwiML answer to one webhook request of a call.
+
+    Twilio re-sends a request when an answer is slow or lost; the same turn
+    then gets the stored answer instead of running the conversation twice.
+    """
+
+    __tablename__ = "phone_turns"
+    __table_args__ = (UniqueConstraint("call_sid", "turn", name="uq_phone_turn"),)
+
+    id = Column(Integer, primary_key=True)
+    call_sid = Column(String(64), nullable=False)
+    turn = Column(String(40), nullable=False)
+    twiml = Column(Text, nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)

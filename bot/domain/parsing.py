@@ -1,0 +1,312 @@
+"""Reading values out of what customers type or say.
+
+Customers give several values at once and in any order ("10000001 47051
+12.04.1980"), write dates the German or the Turkish way ("12. März 1975",
+"12 Mart 1975") and amounts in either notation ("85,50 €", "85.50 EUR",
+"85 euro", "70 avro"). These functions find them without guessing: a number
+that is part of a date is never also read as a postcode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from bot.domain.text import fold, lower
+
+_MONTHS = {
+    fold(name): number
+    for number, names in {
+        1: "januar jan jänner ocak oca",
+        2: "februar feb şubat şub",
+        3: "märz mär mrz mart mar",
+        4: "april apr nisan nis",
+        5: "mai mayıs may",
+        6: "juni jun haziran haz",
+        7: "juli jul temmuz tem",
+        8: "august aug ağustos ağu",
+        9: "september sep sept eylül eyl",
+        10: "oktober okt ekim eki",
+        11: "november nov kasım kas",
+        12: "dezember dez aralık ara",
+    }.items()
+    for name in names.split()
+}
+_MONTH_ALTERNATION = "|".join(sorted(_MONTHS, key=len, reverse=True))
+
+_NUMERIC_DATE = re.compile(r"(?<!\d)(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})(?!\d)")
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_TEXT_DATE = re.compile(
+    rf"(?<!\d)(\d{{1,2}})\.?\s*(?:{_MONTH_ALTERNATION})[a-z]*\.?\s*(\d{{4}}|\d{{2}})(?!\d)"
+)
+_TEXT_MONTH = re.compile(rf"(?:{_MONTH_ALTERNATION})")
+_EIGHT_DIGITS = re.compile(r"(?<![\d.,])\d{8}(?![\d.,]?\d)")
+_SPACED_DIGITS = re.compile(r"(?<![\d.,])\d(?:[ -]?\d){7,}(?![\d.,]?\d)")
+_FIVE_DIGITS = re.compile(r"(?<![\d.,])\d{5}(?![\d.,]?\d)")
+_AMOUNT = re.compile(
+    r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?![\d])"
+    r"\s*(€|eur\b|euro\b|euros\b|avro\b|ojro\b|oyro\b)?"
+)
+_IBAN = re.compile(r"\b([a-z]{2}\d{2}(?:\s?[a-z0-9]){11,30})\b")
+
+
+@dataclass(frozen=True)
+class IdentityValues:
+    """The identity values found in one message (each may be missing)."""
+
+    customer_number: str | None = None
+    postcode: str | None = None
+    birth_date: dt.date | None = None
+
+
+def _year(raw: str, today: dt.date) -> int:
+    year = int(raw)
+    if len(raw) == 2:
+        century = 2000 if year <= today.year % 100 else 1900
+        year += century
+    return year
+
+
+def _make_date(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _month_number(text: str) -> int | None:
+    match = _TEXT_MONTH.search(text)
+    return _MONTHS.get(match.group(0)) if match else None
+
+
+def find_dates(text: str, today: dt.date | None = None) -> list[tuple[dt.date, tuple[int, int]]]:
+    """All calendar dates in `text` with their spans in the folded text."""
+    today = today or dt.date.today()
+    folded = fold(text)
+    found: list[tuple[dt.date, tuple[int, int]]] = []
+    for match in _ISO_DATE.finditer(folded):
+        date = _make_date(int(match[1]), int(match[2]), int(match[3]))
+        if date:
+            found.append((date, match.span()))
+    for match in _NUMERIC_DATE.finditer(folded):
+        if any(s <= match.start() < e for _, (s, e) in found):
+            continue
+        date = _make_date(_year(match[3], today), int(match[2]), int(match[1]))
+        if date:
+            found.append((date, match.span()))
+    for match in _TEXT_DATE.finditer(folded):
+        month = _month_number(match.group(0)[len(match[1]) :])
+        date = month and _make_date(_year(match[2], today), month, int(match[1]))
+        if date:
+            found.append((date, match.span()))
+    return sorted(found, key=lambda item: item[1])
+
+
+def _blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
+
+
+def parse_birth_date(text: str, today: dt.date | None = None) -> dt.date | None:
+    """A plausible birth date (in the past, after 1900) in `text`."""
+    today = today or dt.date.today()
+    for date, _span in find_dates(text, today):
+        if dt.date(1900, 1, 1) <= date < today:
+            return date
+    return None
+
+
+def parse_identity(text: str, today: dt.date | None = None) -> IdentityValues:
+    """Customer number, postcode and birth date from one message, any order."""
+    dates = find_dates(text, today)
+    rest = _blank_spans(fold(text), [span for _, span in dates])
+    number = _EIGHT_DIGITS.search(rest)
+    customer_number = number.group(0) if number else None
+    if customer_number is None:
+        spaced = _SPACED_DIGITS.search(rest)
+        digits = re.sub(r"\D", "", spaced.group(0)) if spaced else ""
+        if len(digits) == 8:
+            customer_number = digits
+            rest = _blank_spans(rest, [spaced.span()])  # type: ignore[union-attr]
+    else:
+        rest = _blank_spans(rest, [number.span()])
+    postcode = _FIVE_DIGITS.search(rest)
+    return IdentityValues(
+        customer_number=customer_number,
+        postcode=postcode.group(0) if postcode else None,
+        birth_date=parse_birth_date(text, today),
+    )
+
+
+def _to_decimal(raw: str) -> Decimal | None:
+    if "," in raw and "." in raw:
+        decimal_sep = "," if raw.rfind(",") > raw.rfind(".") else "."
+    elif "," in raw or "." in raw:
+        sep = "," if "," in raw else "."
+        head, _, tail = raw.rpartition(sep)
+        decimal_sep = None if len(tail) == 3 and raw.count(sep) >= 1 and head else sep
+        if raw.count(sep) > 1:
+            decimal_sep = None
+    else:
+        decimal_sep = None
+    thousands = {",", "."} - {decimal_sep}
+    cleaned = raw
+    for sep in thousands:
+        cleaned = cleaned.replace(sep, "")
+    if decimal_sep:
+        cleaned = cleaned.replace(decimal_sep, ".")
+    try:
+        return Decimal(cleaned)
+    except InvalidOperation:
+        return None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """A money amount in euros: `85`, `85,50 €`, `85.50 EUR`, `85 euro`.
+
+    Numbers that are dates or 5+ digit identifiers are not amounts; when
+    several numbers remain, one with a currency sign wins.
+    """
+    dates = find_dates(text)
+    rest = _blank_spans(lower(text), [span for _, span in dates])
+    candidates: list[tuple[bool, Decimal]] = []
+    for match in _AMOUNT.finditer(rest):
+        raw, currency = match.group(1), match.group(2)
+        if re.fullmatch(r"\d{5,}", raw):
+            continue
+        value = _to_decimal(raw)
+        if value is None:
+            continue
+        candidates.append((bool(currency), value))
+    if not candidates:
+        return None
+    with_currency = [v for has, v in candidates if has]
+    if with_currency:
+        return with_currency[0].quantize(Decimal("0.01"))
+    if len(candidates) == 1:
+        return candidates[0][1].quantize(Decimal("0.01"))
+    return None
+
+
+# Relative changes: "um 20 Euro erhöhen", "10 € weniger", "20 avro artırmak".
+# "auf 90 Euro erhöhen" and "90 avroya yükseltmek" name the new amount instead.
+_DELTA_NUMBER = r"(?P<amount>\d+(?:[.,]\d{1,2})?)\s*(?:€|eur|euro|avro)?"
+_UP = r"erhoh|anheb|hoher|hoch|mehr|artir|arttir|yukselt|fazla"
+_DOWN = r"senk|reduzier|verringer|runter|niedriger|weniger|azalt|dusur|indir|eksik"
+_RELATIVE = (
+    re.compile(rf"\bum\s+{_DELTA_NUMBER}\s+(?:\w+\s+){{0,2}}?(?P<direction>{_UP}|{_DOWN})"),
+    re.compile(rf"(?P<direction>{_UP}|{_DOWN})\w*\s+(?:\w+\s+)?um\s+{_DELTA_NUMBER}"),
+    re.compile(
+        rf"{_DELTA_NUMBER}\s+(?:daha\s+)?"
+        r"(?P<direction>mehr|weniger|fazla|eksik|artir|arttir|yukselt|azalt|dusur|indir)"
+    ),
+)
+_DOWN_WORDS = re.compile(_DOWN)
+
+
+def parse_amount_change(text: str) -> Decimal | None:
+    """A relative change of an amount, signed: "um 20 € senken" → -20.00."""
+    folded = fold(text)
+    for pattern in _RELATIVE:
+        match = pattern.search(folded)
+        if match:
+            value = _to_decimal(match.group("amount"))
+            if value is None or value == 0:
+                return None
+            if _DOWN_WORDS.match(match.group("direction")):
+                value = -value
+            return value.quantize(Decimal("0.01"))
+    return None
+
+
+# Words that say "yes" outright. A confirmation that changes money needs one:
+# "hä?" or "öhm" may look like agreement to a classifier, but are not.
+_YES_WORDS = {
+    fold(word)
+    for word in [
+        "ja",
+        "jo",
+        "joa",
+        "jep",
+        "jup",
+        "jawohl",
+        "jawoll",
+        "genau",
+        "richtig",
+        "korrekt",
+        "stimmt",
+        "ok",
+        "okay",
+        "okey",
+        "passt",
+        "einverstanden",
+        "gern",
+        "gerne",
+        "bestätigt",
+        "bestätige",
+        "klar",
+        "sicher",
+        "natürlich",
+        "selbstverständlich",
+        "mach",
+        "machen",
+        "yes",
+        "yep",
+        "evet",
+        "tamam",
+        "olur",
+        "doğru",
+        "aynen",
+        "onaylıyorum",
+        "onaylarım",
+        "onay",
+        "kesinlikle",
+        "he",
+        "hıhı",
+    ]
+}
+
+
+def is_explicit_yes(text: str) -> bool:
+    """Whether `text` contains a word that plainly means yes."""
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    return any(word in _YES_WORDS or re.fullmatch(r"ja+|jo+|evet+", word) for word in words)
+
+
+def parse_iban(text: str) -> str | None:
+    """A checksum-valid IBAN in `text`, upper case without spaces."""
+    for match in _IBAN.finditer(lower(text)):
+        iban = re.sub(r"\s", "", match.group(1)).upper()
+        if 15 <= len(iban) <= 34 and _iban_checksum_ok(iban):
+            return iban
+    return None
+
+
+def _iban_checksum_ok(iban: str) -> bool:
+    rearranged = iban[4:] + iban[:4]
+    digits = "".join(str(int(ch, 36)) for ch in rearranged)
+    return int(digits) % 97 == 1
+
+
+_COMMODITY_WORDS = {
+    "electricity": ("strom", "elektrik", "elektrig", "stromvertrag", "electricity"),
+    "gas": ("gas", "erdgas", "dogalgaz", "gaz", "gasvertrag"),
+    "water": ("wasser", "suyu", "su faturasi", "water"),
+    "district_heating": ("fernwarm", "fernheiz", "merkezi isitma", "district"),
+}
+
+
+def parse_commodity(text: str) -> str | None:
+    """Which commodity a customer means: Strom/elektrik → electricity, ..."""
+    folded = f" {fold(text)} "
+    # "su" (water) is a whole word; the folded "şu" (that) would collide.
+    if re.search(r"(?<![a-zçğıöşü])su(?![a-zçğıöşü])", lower(text, "tr")):
+        return "water"
+    for commodity, stems in _COMMODITY_WORDS.items():
+        if any(re.search(rf"(?<![a-z]){re.escape(stem)}", folded) for stem in stems):
+            return commodity
+    return None

@@ -1,0 +1,317 @@
+"""The agents' queue: handoff cases from chat and phone, claimed and closed by people.
+
+A case is `open` (waiting for a person), `claimed` by one agent, then
+`closed` with a disposition and note, or `returned` to the bot. Claiming is
+one conditional UPDATE, so two agents can never both get the same case.
+Every step is written to the audit log in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, NamedTuple
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from bot.domain.errors import DomainError, NotFound
+from bot.domain.models import (
+    Agent,
+    AuditEntry,
+    ChatSession,
+    Customer,
+    HandoffCase,
+    PhoneCall,
+    utcnow,
+)
+from bot.domain.services import chat as chats
+
+DISPOSITIONS = ("resolved", "callback", "forwarded", "other")
+ACTIVE = ("open", "claimed")
+MAX_NOTE = 2000
+
+
+class CaseTaken(DomainError):
+    """Another agent has claimed the case."""
+
+    def __init__(self, first_name: str | None) -> None:
+        super().__init__(first_name or "")
+        self.first_name = first_name
+
+
+class CaseEnded(DomainError):
+    """The case was closed or given back to the bot."""
+
+
+class NotYours(DomainError):
+    """The case is not claimed by this agent (or no longer open)."""
+
+
+def audit(
+    session: Session, action: str, *, agent_id: int | None, case_id: str | None, **detail: Any
+) -> None:
+    session.add(AuditEntry(agent_id=agent_id, action=action, case_id=case_id, detail=detail))
+
+
+@dataclass(frozen=True)
+class CaseSummary:
+    case_id: str
+    channel: str
+    language: str
+    reason: str
+    status: str
+    created_at: str
+    waiting_seconds: int
+    claimed_by: str | None
+    claimed_by_id: int | None
+    caller: str | None
+    customer: dict[str, Any] | None
+    last_message: str | None
+    conversation_id: str
+
+    def as_json(self, agent_id: int, live: bool) -> dict[str, Any]:
+        """The case summary of the wire protocol, seen by `agent_id`."""
+        data = asdict(self)
+        status = {"open": "waiting"}.get(self.status, self.status)
+        data.update(status=status, mine=self.claimed_by_id == agent_id, live=live)
+        del data["claimed_by_id"]
+        del data["conversation_id"]
+        return data
+
+
+def _customer(session: Session, number: str | None) -> dict[str, Any] | None:
+    if not number:
+        return None
+    customer = session.scalar(select(Customer).where(Customer.customer_number == number))
+    if customer is None:
+        return None
+    return {
+        "name": f"{customer.first_name} {customer.last_name}",
+        "customer_number": customer.customer_number,
+        "contracts": [
+            {
+                "contract_number": contract.contract_number,
+                "commodity": contract.commodity,
+                "tariff": contract.tariff,
+            }
+            for contract in customer.contracts
+        ],
+    }
+
+
+def _summary(session: Session, case: HandoffCase, now: dt.datetime) -> CaseSummary:
+    caller = None
+    if case.channel == "voice":
+        caller = session.scalar(
+            select(PhoneCall.caller).where(PhoneCall.call_sid == case.conversation_id)
+        )
+    lines = transcript(session, case)
+    customer_lines = [line["text"] for line in lines if line["from"] == "customer"]
+    end = case.claimed_at if case.status != "open" and case.claimed_at else now
+    return CaseSummary(
+        case_id=case.case_id,
+        channel=case.channel,
+        language=case.language,
+        reason=case.reason,
+        status=case.status,
+        created_at=chats.iso(case.created_at),
+        waiting_seconds=max(0, int((end - case.created_at).total_seconds())),
+        claimed_by=case.claimed_by.first_name if case.claimed_by is not None else None,
+        claimed_by_id=case.claimed_by_id,
+        caller=caller,
+        customer=_customer(session, case.customer_number),
+        last_message=customer_lines[-1][:200] if customer_lines else None,
+        conversation_id=case.conversation_id,
+    )
+
+
+def transcript(session: Session, case: HandoffCase) -> list[dict[str, Any]]:
+    """Everything said: the web chat as stored, other channels as handed over."""
+    chat = session.scalar(
+        select(ChatSession).where(ChatSession.conversation_id == case.conversation_id)
+    )
+    if chat is not None:
+        return [message.as_frame() for message in chats.history(session, chat.id)]
+    return [
+        {
+            "type": "message",
+            "id": f"{case.case_id}-{index}",
+            "from": line.get("from", "customer"),
+            "text": line.get("text", ""),
+            "buttons": [],
+            "agent_name": None,
+            "at": (line.get("time") or chats.iso(case.created_at)).replace("+00:00", "Z"),
+        }
+        for index, line in enumerate(case.transcript or [])
+    ]
+
+
+def _case(session: Session, case_id: str) -> HandoffCase:
+    case = session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
+    if case is None:
+        raise NotFound(case_id)
+    return case
+
+
+def active_cases(session: Session) -> list[CaseSummary]:
+    """Waiting and claimed cases, oldest first."""
+    now = utcnow()
+    cases = session.scalars(
+        select(HandoffCase)
+        .where(HandoffCase.status.in_(ACTIVE))
+        .order_by(HandoffCase.created_at, HandoffCase.id)
+    ).all()
+    return [_summary(session, case, now) for case in cases]
+
+
+def case_detail(session: Session, case_id: str) -> tuple[CaseSummary, list[dict[str, Any]]]:
+    case = _case(session, case_id)
+    return _summary(session, case, utcnow()), transcript(session, case)
+
+
+def claim(session: Session, case_id: str, agent_id: int) -> CaseSummary:
+    """Give the case to this agent, unless another agent was quicker."""
+    case = _case(session, case_id)
+    taken = session.execute(
+        update(HandoffCase)
+        .where(HandoffCase.id == case.id, HandoffCase.status == "open")
+        .values(status="claimed", claimed_by_id=agent_id, claimed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(case)
+    if taken.rowcount != 1:
+        if case.status == "claimed" and case.claimed_by_id == agent_id:
+            return _summary(session, case, utcnow())
+        if case.status not in ACTIVE:
+            raise CaseEnded(case_id)
+        holder = case.claimed_by.first_name if case.claimed_by is not None else None
+        raise CaseTaken(holder)
+    audit(session, "claim", agent_id=agent_id, case_id=case_id)
+    _set_chat_state(session, case, "agent")
+    return _summary(session, case, utcnow())
+
+
+def _own(session: Session, case_id: str, agent_id: int) -> HandoffCase:
+    case = _case(session, case_id)
+    if case.status != "claimed" or case.claimed_by_id != agent_id:
+        raise NotYours(case_id)
+    return case
+
+
+def check_owner(session: Session, case_id: str, agent_id: int) -> HandoffCase:
+    """The case, if this agent has claimed it (raises NotYours otherwise)."""
+    return _own(session, case_id, agent_id)
+
+
+def release(session: Session, case_id: str, agent_id: int) -> CaseSummary:
+    """Hand the conversation back to the bot."""
+    case = _own(session, case_id, agent_id)
+    case.status = "returned"
+    case.closed_at = utcnow()
+    audit(session, "release", agent_id=agent_id, case_id=case_id)
+    _set_chat_state(session, case, "bot")
+    session.flush()
+    return _summary(session, case, utcnow())
+
+
+class InvalidClosing(ValueError):
+    """A case cannot be closed with this disposition or note; `field` says which."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def check_disposition(disposition: object) -> str:
+    """`disposition` if a case can be closed with it (InvalidClosing otherwise)."""
+    if disposition not in DISPOSITIONS:
+        raise InvalidClosing("disposition", f"disposition must be one of {', '.join(DISPOSITIONS)}")
+    return str(disposition)
+
+
+def clean_note(note: object) -> str:
+    """The closing note as stored (InvalidClosing if it is empty or too long)."""
+    if not isinstance(note, str) or not note.strip() or len(note.strip()) > MAX_NOTE:
+        raise InvalidClosing("note", f"a closing note has 1 to {MAX_NOTE} characters")
+    return note.strip()
+
+
+def closing_note(disposition: object, note: object) -> str:
+    """The note to store when closing with `disposition` (InvalidClosing if either is wrong)."""
+    check_disposition(disposition)
+    return clean_note(note)
+
+
+def close(
+    session: Session, case_id: str, agent_id: int, disposition: str, note: str
+) -> CaseSummary:
+    note = closing_note(disposition, note)
+    case = _own(session, case_id, agent_id)
+    case.status = "closed"
+    case.closed_at = utcnow()
+    case.disposition = disposition
+    case.note = note
+    audit(session, "close", agent_id=agent_id, case_id=case_id, disposition=disposition)
+    _set_chat_state(session, case, "bot")
+    session.flush()
+    return _summary(session, case, utcnow())
+
+
+class Requeued(NamedTuple):
+    case_id: str
+    conversation_id: str
+
+
+def requeue_abandoned(session: Session, silent_for: dt.timedelta) -> list[Requeued]:
+    """Claimed cases whose agent's console went quiet go back to the queue.
+
+    Every app process runs this; each case's return is one conditional UPDATE,
+    so a case is returned (and audited) once, by whichever process is first.
+    """
+    cutoff = utcnow() - silent_for
+    candidates = session.scalars(
+        select(HandoffCase)
+        .join(Agent, Agent.id == HandoffCase.claimed_by_id)
+        .where(
+            HandoffCase.status == "claimed",
+            (Agent.last_seen_at.is_(None)) | (Agent.last_seen_at < cutoff),
+            HandoffCase.claimed_at < cutoff,
+        )
+    ).all()
+    returned = []
+    for case in candidates:
+        agent_id = case.claimed_by_id
+        taken = session.execute(
+            update(HandoffCase)
+            .where(
+                HandoffCase.id == case.id,
+                HandoffCase.status == "claimed",
+                HandoffCase.claimed_by_id == agent_id,
+                HandoffCase.claimed_at == case.claimed_at,
+            )
+            .values(status="open", claimed_by_id=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(case)
+        if taken.rowcount != 1:
+            continue  # another process returned it, or the agent acted meanwhile
+        audit(
+            session,
+            "requeue",
+            agent_id=agent_id,
+            case_id=case.case_id,
+            why="console disconnected",
+        )
+        _set_chat_state(session, case, "waiting")
+        returned.append(Requeued(case.case_id, case.conversation_id))
+    session.flush()
+    return returned
+
+
+def _set_chat_state(session: Session, case: HandoffCase, state: str) -> None:
+    chat = session.scalar(
+        select(ChatSession).where(ChatSession.conversation_id == case.conversation_id)
+    )
+    if chat is not None:
+        chats.update(session, chat.id, state=state, case_id=case.case_id)

@@ -1,0 +1,403 @@
+"""Import and export of customer data in the data-contract JSON format.
+
+`import_customers` validates the whole file before writing anything, so a file
+with one bad record changes nothing; importing the same file twice is a no-op
+(records are matched by their numbers and updated in place).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from bot.domain.errors import InvalidRecord, NotFound
+from bot.domain.languages import LANGUAGES
+from bot.domain.models import (
+    AdvancePaymentChange,
+    Bill,
+    Contract,
+    Customer,
+    HandoffCase,
+)
+
+COMMODITIES = ("electricity", "gas", "water", "district_heating")
+BILL_KINDS = ("annual", "interim", "final")
+BILL_STATUSES = ("open", "paid", "overdue")
+
+_CUSTOMER_FIELDS = {
+    "customer_number": True,
+    "first_name": True,
+    "last_name": True,
+    "postcode": True,
+    "birth_date": True,
+    "preferred_language": True,
+    "phone": False,
+    "email": False,
+    "contracts": True,
+}
+_CONTRACT_FIELDS = {
+    "contract_number": True,
+    "commodity": True,
+    "tariff": False,
+    "meter_number": False,
+    "advance_payment": True,
+    "recommended_advance_payment": True,
+    "bills": True,
+}
+_BILL_FIELDS = {
+    name: True
+    for name in [
+        "bill_number",
+        "kind",
+        "issued_on",
+        "period_start",
+        "period_end",
+        "consumption",
+        "unit",
+        "total_amount",
+        "advance_payments_made",
+        "balance",
+        "due_on",
+        "status",
+    ]
+}
+_MONEY = re.compile(r"-?\d+(\.\d{1,2})?")
+
+
+class _Checker:
+    """Field checks that name the record and field on failure."""
+
+    def __init__(self, record: str, data: Any, fields: dict[str, bool]) -> None:
+        self.record = record
+        if not isinstance(data, dict):
+            raise InvalidRecord(record, "*", "must be an object")
+        self.data = data
+        unknown = sorted(set(data) - set(fields))
+        if unknown:
+            raise InvalidRecord(record, unknown[0], "is not part of the format")
+        for name, required in fields.items():
+            if required and data.get(name) is None:
+                raise InvalidRecord(record, name, "is missing")
+
+    def fail(self, field: str, problem: str) -> InvalidRecord:
+        return InvalidRecord(self.record, field, problem)
+
+    def text(self, field: str, max_length: int = 100, optional: bool = False) -> str | None:
+        value = self.data.get(field)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(field, "must be a non-empty string")
+        if len(value) > max_length:
+            raise self.fail(field, f"is longer than {max_length} characters")
+        return value.strip()
+
+    def digits(self, field: str, length: int) -> str:
+        value = self.data.get(field)
+        if not isinstance(value, str) or not re.fullmatch(rf"\d{{{length}}}", value):
+            raise self.fail(field, f"must be exactly {length} digits as a string")
+        return value
+
+    def choice(self, field: str, allowed: tuple[str, ...]) -> str:
+        value = self.data.get(field)
+        if value not in allowed:
+            raise self.fail(field, f"must be one of {', '.join(allowed)}")
+        return value  # type: ignore[return-value]
+
+    def date(self, field: str) -> dt.date:
+        value = self.data.get(field)
+        try:
+            if not isinstance(value, str) or len(value) != 10:
+                raise ValueError
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise self.fail(field, "must be an ISO date (YYYY-MM-DD)") from None
+
+    def money(self, field: str, data: dict | None = None) -> Decimal:
+        value = (data if data is not None else self.data).get(field)
+        if not isinstance(value, str) or not _MONEY.fullmatch(value):
+            raise self.fail(field, "must be a decimal string in euros with at most two decimals")
+        return Decimal(value)
+
+    def quantity(self, field: str) -> Decimal:
+        value = self.data.get(field)
+        try:
+            if not isinstance(value, str):
+                raise InvalidOperation
+            number = Decimal(value)
+            if not number.is_finite() or number < 0:
+                raise InvalidOperation
+            return number
+        except InvalidOperation:
+            raise self.fail(field, "must be a non-negative decimal string") from None
+
+
+def _parse_bill(record: str, raw: Any) -> dict[str, Any]:
+    check = _Checker(record, raw, _BILL_FIELDS)
+    bill = {
+        "bill_number": check.text("bill_number", 40),
+        "kind": check.choice("kind", BILL_KINDS),
+        "issued_on": check.date("issued_on"),
+        "period_start": check.date("period_start"),
+        "period_end": check.date("period_end"),
+        "consumption": check.quantity("consumption"),
+        "unit": check.text("unit", 10),
+        "total_amount": check.money("total_amount"),
+        "advance_payments_made": check.money("advance_payments_made"),
+        "balance": check.money("balance"),
+        "due_on": check.date("due_on"),
+        "status": check.choice("status", BILL_STATUSES),
+    }
+    if bill["period_end"] < bill["period_start"]:
+        raise check.fail("period_end", "is before period_start")
+    return bill
+
+
+def _parse_contract(record: str, raw: Any) -> dict[str, Any]:
+    check = _Checker(record, raw, _CONTRACT_FIELDS)
+    number = check.digits("contract_number", 8)
+    advance = raw["advance_payment"]
+    if not isinstance(advance, dict) or set(advance) != {"amount", "due_day"}:
+        raise check.fail("advance_payment", "must have exactly amount and due_day")
+    due_day = advance["due_day"]
+    if not isinstance(due_day, int) or isinstance(due_day, bool) or not 1 <= due_day <= 28:
+        raise check.fail("advance_payment.due_day", "must be a whole number 1-28")
+    bills = raw["bills"]
+    if not isinstance(bills, list):
+        raise check.fail("bills", "must be a list")
+    amount = check.money("amount", advance)
+    recommended = check.money("recommended_advance_payment")
+    if amount < 0 or recommended <= 0:
+        raise check.fail("advance_payment", "amounts must be positive")
+    return {
+        "contract_number": number,
+        "commodity": check.choice("commodity", COMMODITIES),
+        "tariff": check.text("tariff", optional=True),
+        "meter_number": check.text("meter_number", 40, optional=True),
+        "advance_amount": amount,
+        "advance_due_day": due_day,
+        "recommended_advance": recommended,
+        "bills": [_parse_bill(f"{record}, bill {i + 1}", bill) for i, bill in enumerate(bills)],
+    }
+
+
+def _parse_customer(index: int, raw: Any) -> dict[str, Any]:
+    label = f"customer {index + 1}"
+    if isinstance(raw, dict) and isinstance(raw.get("customer_number"), str):
+        label += f" ({raw['customer_number'][:8]})"
+    check = _Checker(label, raw, _CUSTOMER_FIELDS)
+    contracts = raw["contracts"]
+    if not isinstance(contracts, list) or not contracts:
+        raise check.fail("contracts", "must be a non-empty list")
+    email = check.text("email", 254, optional=True)
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        raise check.fail("email", "is not an e-mail address")
+    phone = check.text("phone", 32, optional=True)
+    if phone and not re.fullmatch(r"\+\d{6,15}", phone):
+        raise check.fail("phone", "must be in E.164 form (+49...)")
+    return {
+        "customer_number": check.digits("customer_number", 8),
+        "first_name": check.text("first_name"),
+        "last_name": check.text("last_name"),
+        "postcode": check.digits("postcode", 5),
+        "birth_date": check.date("birth_date"),
+        "preferred_language": check.choice("preferred_language", LANGUAGES),
+        "phone": phone,
+        "email": email,
+        "contracts": [
+            _parse_contract(f"{label}, contract {i + 1}", c) for i, c in enumerate(contracts)
+        ],
+    }
+
+
+def parse_file(document: Any) -> list[dict[str, Any]]:
+    """Validate a whole import document; raise `InvalidRecord` on the first error."""
+    if not isinstance(document, dict) or set(document) != {"customers"}:
+        raise InvalidRecord("file", "customers", "must be the only top-level field")
+    if not isinstance(document["customers"], list):
+        raise InvalidRecord("file", "customers", "must be a list")
+    customers = [_parse_customer(i, c) for i, c in enumerate(document["customers"])]
+    _check_unique(customers)
+    return customers
+
+
+def _check_unique(customers: list[dict[str, Any]]) -> None:
+    seen: dict[str, set[str]] = {
+        "customer_number": set(),
+        "contract_number": set(),
+        "bill_number": set(),
+    }
+
+    def claim(kind: str, value: str, record: str) -> None:
+        if value in seen[kind]:
+            raise InvalidRecord(record, kind, f"{value} appears more than once")
+        seen[kind].add(value)
+
+    for customer in customers:
+        claim("customer_number", customer["customer_number"], "file")
+        for contract in customer["contracts"]:
+            claim("contract_number", contract["contract_number"], "file")
+            for bill in contract["bills"]:
+                claim("bill_number", bill["bill_number"], "file")
+
+
+def _assign(obj: Any, values: dict[str, Any]) -> bool:
+    changed = False
+    for key, value in values.items():
+        if getattr(obj, key) != value:
+            setattr(obj, key, value)
+            changed = True
+    return changed
+
+
+def import_customers(session: Session, document: Any) -> dict[str, int]:
+    """Validate and upsert a whole document. Returns counts of what changed."""
+    customers = parse_file(document)
+    counts = {"customers": 0, "contracts": 0, "bills": 0, "created": 0, "updated": 0}
+    for data in customers:
+        contracts = data.pop("contracts")
+        customer = session.scalar(
+            select(Customer).where(Customer.customer_number == data["customer_number"])
+        )
+        if customer is None:
+            customer = Customer(**data)
+            session.add(customer)
+            counts["created"] += 1
+        elif _assign(customer, data):
+            counts["updated"] += 1
+        counts["customers"] += 1
+        for contract_data in contracts:
+            bills = contract_data.pop("bills")
+            contract = session.scalar(
+                select(Contract).where(Contract.contract_number == contract_data["contract_number"])
+            )
+            if contract is None:
+                contract = Contract(customer=customer, **contract_data)
+                session.add(contract)
+                counts["created"] += 1
+            else:
+                contract.customer = customer
+                if _assign(contract, contract_data):
+                    counts["updated"] += 1
+            counts["contracts"] += 1
+            for bill_data in bills:
+                bill = session.scalar(
+                    select(Bill).where(Bill.bill_number == bill_data["bill_number"])
+                )
+                if bill is None:
+                    session.add(Bill(contract=contract, **bill_data))
+                    counts["created"] += 1
+                else:
+                    bill.contract = contract
+                    if _assign(bill, bill_data):
+                        counts["updated"] += 1
+                counts["bills"] += 1
+    session.flush()
+    return counts
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    text = f"{value.normalize():f}"
+    return text
+
+
+def export_customer(session: Session, customer_number: str) -> dict[str, Any]:
+    """One customer in the import format, plus what the assistant did for them."""
+    customer = session.scalar(
+        select(Customer)
+        .where(Customer.customer_number == customer_number)
+        .options(selectinload(Customer.contracts).selectinload(Contract.bills))
+    )
+    if customer is None:
+        raise NotFound(customer_number)
+    record: dict[str, Any] = {
+        "customer_number": customer.customer_number,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "postcode": customer.postcode,
+        "birth_date": customer.birth_date.isoformat(),
+        "preferred_language": customer.preferred_language,
+    }
+    if customer.phone:
+        record["phone"] = customer.phone
+    if customer.email:
+        record["email"] = customer.email
+    record["contracts"] = []
+    for contract in customer.contracts:
+        item: dict[str, Any] = {
+            "contract_number": contract.contract_number,
+            "commodity": contract.commodity,
+        }
+        if contract.tariff:
+            item["tariff"] = contract.tariff
+        if contract.meter_number:
+            item["meter_number"] = contract.meter_number
+        item["advance_payment"] = {
+            "amount": _money(contract.advance_amount),
+            "due_day": contract.advance_due_day,
+        }
+        item["recommended_advance_payment"] = _money(contract.recommended_advance)
+        item["bills"] = [
+            {
+                "bill_number": bill.bill_number,
+                "kind": bill.kind,
+                "issued_on": bill.issued_on.isoformat(),
+                "period_start": bill.period_start.isoformat(),
+                "period_end": bill.period_end.isoformat(),
+                "consumption": _quantity(bill.consumption),
+                "unit": bill.unit,
+                "total_amount": _money(bill.total_amount),
+                "advance_payments_made": _money(bill.advance_payments_made),
+                "balance": _money(bill.balance),
+                "due_on": bill.due_on.isoformat(),
+                "status": bill.status,
+            }
+            for bill in contract.bills
+        ]
+        record["contracts"].append(item)
+    contract_ids = [c.id for c in customer.contracts]
+    changes = session.scalars(
+        select(AdvancePaymentChange)
+        .where(AdvancePaymentChange.contract_id.in_(contract_ids))
+        .order_by(AdvancePaymentChange.created_at, AdvancePaymentChange.id)
+    ).all()
+    record["advance_payment_changes"] = [
+        {
+            "contract_number": change.contract.contract_number,
+            "old_amount": _money(change.old_amount),
+            "new_amount": _money(change.new_amount),
+            "effective_on": change.effective_on.isoformat(),
+            "channel": change.channel,
+            "conversation_id": change.conversation_id,
+            "created_at": change.created_at.isoformat(timespec="seconds") + "Z",
+        }
+        for change in changes
+    ]
+    cases = session.scalars(
+        select(HandoffCase)
+        .where(HandoffCase.customer_number == customer.customer_number)
+        .order_by(HandoffCase.created_at, HandoffCase.id)
+    ).all()
+    record["handoffs"] = [
+        {
+            "case_id": case.case_id,
+            "reason": case.reason,
+            "language": case.language,
+            "channel": case.channel,
+            "status": case.status,
+            "conversation_id": case.conversation_id,
+            "created_at": case.created_at.isoformat(timespec="seconds") + "Z",
+            "messages": len(case.transcript or []),
+        }
+        for case in cases
+    ]
+    return record

@@ -1,0 +1,140 @@
+"""Figures for the dashboard: conversations, containment, handoffs, intents, waits.
+
+Conversations of every channel pass through Rasa, so they are counted from
+Rasa's SQL tracker store (its documented `events` table: one row per event
+with sender, type, timestamp, intent and the event as JSON). Handoffs and
+waiting times come from our own handoff cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from bot.domain.languages import LANGUAGES
+from bot.domain.models import HandoffCase, utcnow
+
+CHANNELS = ("web", "voice", "rest")
+_events = Table(  # Rasa's SQL tracker store (read only)
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255)),
+    Column("type_name", String(255)),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("data", Text),
+)
+
+
+def events_table() -> Table:
+    """Rasa's tracker store table of events, for read-only queries."""
+    return _events
+
+
+def _channel(data: dict[str, Any]) -> str:
+    metadata = data.get("metadata") or {}
+    named = metadata.get("channel") if isinstance(metadata, dict) else None
+    channel = named or data.get("input_channel") or "rest"
+    return channel if channel in CHANNELS else "rest"
+
+
+def _conversations(tracker_store: Engine, since: dt.datetime) -> dict[str, dict[str, Any]]:
+    """Per conversation: first day, channel, language, and the intents it had."""
+    conversations: dict[str, dict[str, Any]] = {}
+    query = (
+        select(
+            _events.c.sender_id,
+            _events.c.type_name,
+            _events.c.timestamp,
+            _events.c.intent_name,
+            _events.c.data,
+        )
+        .where(
+            _events.c.timestamp >= since.replace(tzinfo=dt.timezone.utc).timestamp(),
+            _events.c.type_name.in_(("user", "slot")),
+        )
+        .order_by(_events.c.id)
+    )
+    try:
+        with tracker_store.connect() as connection:
+            rows = connection.execute(query).all()
+    except DBAPIError:  # Rasa has not created its table yet: no conversations
+        return conversations
+    languages: dict[str, str] = {}  # the language slot, set before or during the chat
+    for sender, kind, timestamp, intent, raw in rows:
+        data = json.loads(raw or "{}")
+        if kind == "user":
+            metadata = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+            entry = conversations.setdefault(
+                sender,
+                {
+                    "day": dt.datetime.fromtimestamp(timestamp, dt.timezone.utc).date(),
+                    "channel": _channel(data),
+                    "language": metadata.get("language"),
+                    "intents": [],
+                },
+            )
+            if intent:
+                entry["intents"].append(intent)
+        elif data.get("name") == "language" and data.get("value") in LANGUAGES:
+            languages[sender] = data["value"]
+    for sender, entry in conversations.items():
+        language = languages.get(sender, entry["language"])
+        entry["language"] = language if language in LANGUAGES else None
+    return conversations
+
+
+def dashboard(session: Session, tracker_store: Engine, days: int = 14) -> dict[str, Any]:
+    """The dashboard's figures for the last `days` days (`tracker_store`: Rasa's database)."""
+    today = utcnow().date()
+    first = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time.min)
+    conversations = _conversations(tracker_store, since)
+
+    by_day: dict[dt.date, dict[str, Counter]] = defaultdict(
+        lambda: {"by_channel": Counter(), "by_language": Counter()}
+    )
+    intents: Counter = Counter()
+    for entry in conversations.values():
+        by_day[entry["day"]]["by_channel"][entry["channel"]] += 1
+        by_day[entry["day"]]["by_language"][entry["language"] or "de"] += 1
+        intents.update(i for i in entry["intents"] if i != "nlu_fallback")
+
+    cases = session.scalars(select(HandoffCase).where(HandoffCase.created_at >= since)).all()
+    handed_off = {case.conversation_id for case in cases}
+    waits = [
+        (case.claimed_at - case.created_at).total_seconds()
+        for case in cases
+        if case.claimed_at is not None
+    ]
+    total = len(conversations)
+    return {
+        "days": [
+            {
+                "date": (first + dt.timedelta(days=offset)).isoformat(),
+                "by_channel": {
+                    c: by_day[first + dt.timedelta(days=offset)]["by_channel"][c] for c in CHANNELS
+                },
+                "by_language": {
+                    lang: by_day[first + dt.timedelta(days=offset)]["by_language"][lang]
+                    for lang in LANGUAGES
+                },
+            }
+            for offset in range(days)
+        ],
+        "conversations": total,
+        "containment": round(1 - len(handed_off & conversations.keys()) / total, 3)
+        if total
+        else None,
+        "handoffs_by_reason": dict(Counter(case.reason for case in cases).most_common()),
+        "top_intents": [[name, count] for name, count in intents.most_common(10)],
+        "average_wait_seconds": round(sum(waits) / len(waits), 1) if waits else None,
+    }

@@ -1,0 +1,1 @@
+"""Infrastructure: settings from the environment, the database, migrations, logs."""

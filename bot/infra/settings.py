@@ -1,0 +1,232 @@
+"""One settings object, declared once and read from environment variables.
+
+Each field's environment variable is its name in capitals (`database_url` is
+`DATABASE_URL`); `.env.example` documents each one. Every process (Rasa, the
+action server, the web app, the CLI) reads the same variables and validates
+them once when it starts: a value that cannot work (a port that is not a
+number, hotline hours that do not parse, placeholder secrets in production)
+stops the process with a message that names the variable.
+
+Development mode works with no variables at all; production mode refuses
+placeholder secrets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import warnings
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
+
+from bot.domain.hotline import HotlineHours
+
+ROOT = Path(__file__).resolve().parents[2]
+# The domain files (one per capability) Rasa trains from; the web app reads their texts.
+DOMAIN_DIR = ROOT / "domain"
+PLACEHOLDER_SECRETS = {"", "change-me", "dev-token-change-me"}
+DEV_RASA_TOKEN = "dev-token-change-me"
+# Signs the local phone simulator's requests in development mode only.
+DEV_TWILIO_TOKEN = "dev-twilio-token"
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a configuration we can start with."""
+
+
+def _default_sqlite(name: str) -> str:
+    return f"sqlite:///{ROOT / 'var' / name}"
+
+
+class Settings(BaseSettings):
+    """Configuration shared by all processes (field name = environment variable)."""
+
+    # development (default) or production
+    app_env: Literal["development", "production"] = "development"
+    database_url: str = Field(default_factory=lambda: _default_sqlite("stadtwerk.db"))
+    tracker_store_url: str = Field(default_factory=lambda: _default_sqlite("rasa_tracker.db"))
+    redis_url: str = ""
+    # the interface every process listens on (0.0.0.0 in containers)
+    bind_host: str = "127.0.0.1"
+    # where the processes reach each other; empty: this machine's ports
+    rasa_url: str = ""
+    action_server_url: str = ""
+    balancer_upstreams: str = ""
+    rasa_port: int = 5005
+    # More than one: Rasa instances on the ports after RASA_PORT, a balancer on it.
+    rasa_instances: int = 1
+    action_port: int = 5055
+    app_port: int = 8000
+    rasa_auth_token: str = DEV_RASA_TOKEN
+    utility_name: str = "Stadtwerke Rheinruhr"
+    handoff_wait_minutes: int = 5
+    hotline_hours: HotlineHours = HotlineHours()
+    timezone: str = "Europe/Berlin"
+    # Phone channel (Twilio Voice)
+    twilio_auth_token: str = ""
+    public_base_url: str = ""
+    voice_transfer_number: str = ""
+    voice_transfer_sip: str = ""
+    voice_queue: str = ""
+    voice_name_de: str = "Polly.Vicki-Neural"
+    voice_name_tr: str = "Polly.Filiz"
+    # text (readable) or json (one object per line, for log collectors)
+    log_format: Literal["text", "json"] = "text"
+
+    class Config:
+        frozen = True
+        extra = "forbid"
+        arbitrary_types_allowed = True
+
+        @classmethod
+        def parse_env_var(cls, field_name: str, raw_value: str) -> Any:
+            # Pydantic reads structured fields as JSON; the hours are the operators' notation.
+            return raw_value
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as error:
+            raise SettingsError(_explain(error)) from None
+
+    # --- validation (runs once, when the object is made) ------------------------------
+
+    @validator("*", pre=True)
+    def _blank_means_default(cls, value: Any, field: Any) -> Any:  # noqa: N805
+        """`VAR=` in an environment file means: not set."""
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return field.get_default()
+        return value
+
+    @validator("log_format", pre=True)
+    def _lower(cls, value: Any) -> Any:  # noqa: N805
+        return value.lower() if isinstance(value, str) else value
+
+    @validator("hotline_hours", pre=True)
+    def _parse_hours(cls, value: Any) -> HotlineHours:  # noqa: N805
+        return value if isinstance(value, HotlineHours) else HotlineHours.parse(str(value))
+
+    @validator("timezone")
+    def _known_zone(cls, value: str) -> str:  # noqa: N805
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @root_validator(skip_on_failure=True)
+    def _topology_and_secrets(cls, values: dict[str, Any]) -> dict[str, Any]:  # noqa: N805
+        instances = values["rasa_instances"]
+        if instances < 1:
+            raise SettingsError("RASA_INSTANCES must be at least 1")
+        if instances > 1 and not values["redis_url"]:
+            raise SettingsError("several Rasa instances need REDIS_URL for the shared lock store")
+        if instances > 1 and values["tracker_store_url"].startswith("sqlite"):
+            raise SettingsError(
+                "several Rasa instances need a shared TRACKER_STORE_URL (PostgreSQL), not SQLite"
+            )
+        if values["app_env"] == "production":
+            if values["rasa_auth_token"] in PLACEHOLDER_SECRETS:
+                raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
+            if values["twilio_auth_token"] in PLACEHOLDER_SECRETS:
+                raise SettingsError("TWILIO_AUTH_TOKEN must be set to the real token in production")
+            if values["database_url"].startswith("sqlite"):
+                warnings.warn("production mode is running on SQLite", stacklevel=2)
+        return values
+
+    # --- derived values ---------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def rasa_base_url(self) -> str:
+        """Where clients reach Rasa: the only instance, or the balancer in front of several."""
+        return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def action_server_base_url(self) -> str:
+        return (self.action_server_url or f"http://127.0.0.1:{self.action_port}").rstrip("/")
+
+    @property
+    def upstreams(self) -> list[str]:
+        """The Rasa instances behind the balancer."""
+        if self.balancer_upstreams:
+            return [u.strip().rstrip("/") for u in self.balancer_upstreams.split(",") if u.strip()]
+        return [f"http://127.0.0.1:{port}" for port in self.rasa_instance_ports]
+
+    @property
+    def rasa_instance_ports(self) -> list[int]:
+        if self.rasa_instances == 1:
+            return [self.rasa_port]
+        return [self.rasa_port + number for number in range(1, self.rasa_instances + 1)]
+
+    @property
+    def voice_base_url(self) -> str:
+        """The public URL Twilio calls (behind a proxy it differs from ours)."""
+        return (self.public_base_url or self.rasa_base_url).rstrip("/")
+
+    @property
+    def voice_token(self) -> str:
+        """Twilio's auth token; a fixed development token outside production."""
+        if self.twilio_auth_token:
+            return self.twilio_auth_token
+        if self.is_production:
+            raise SettingsError("TWILIO_AUTH_TOKEN must be set in production")
+        return DEV_TWILIO_TOKEN
+
+    def now(self) -> dt.datetime:
+        """The time in the utility's time zone."""
+        return dt.datetime.now(ZoneInfo(self.timezone))
+
+    def today(self) -> dt.date:
+        """Today in the utility's time zone (due dates are local dates)."""
+        return self.now().date()
+
+    def replace(self, **changes: Any) -> Settings:
+        """These settings with some fields changed, validated again."""
+        return Settings(**{**self.dict(), **changes})
+
+    def environment(self) -> dict[str, str]:
+        """The environment variables that make a child process read these settings."""
+        return {name.upper(): str(value) for name, value in self.dict().items()}
+
+
+def _explain(error: ValidationError) -> str:
+    """Pydantic's errors, with the environment variable each one is about."""
+    lines = []
+    for problem in error.errors():
+        names = [str(part).upper() for part in problem["loc"] if part != "__root__"]
+        lines.append(f"{'.'.join(names) or 'settings'}: {problem['msg']}")
+    return "; ".join(lines)
+
+
+def variables() -> tuple[str, ...]:
+    """Every environment variable the settings read."""
+    return tuple(name.upper() for name in Settings.__fields__)
+
+
+def load_settings() -> Settings:
+    """Settings from the current environment (validated now)."""
+    return Settings()
+
+
+@lru_cache(maxsize=4)
+def _settings_for(environment: tuple[str | None, ...]) -> Settings:
+    return load_settings()
+
+
+def get_settings() -> Settings:
+    """This process's settings, validated once per environment.
+
+    A process's environment does not change, so this is one validation per
+    process; tests that set variables get settings for what they set.
+    """
+    return _settings_for(tuple(os.environ.get(name) for name in variables()))

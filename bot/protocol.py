@@ -1,0 +1,240 @@
+"""The seam between the bot and its channels: what a channel sends, what the bot answers.
+
+The bot's answer to one customer message is one `BotReply`: the texts with
+their buttons, and a few named signals in Rasa `custom` payloads:
+
+- `handoff` (a person takes over: the case id, reason, language, and whether
+  people answer now), written by the handoff action;
+- `technical_problem` (the bot apologised because its action server failed),
+  written by the Rasa runtime, so a channel can reach a person without it;
+- `end_conversation` (the bot said goodbye), written in the domain.
+
+Two things travel in a response's `metadata` (Rasa passes it to the output
+channel, not to the REST wire): `expects`, the input hint of a question (a
+date, an amount, digits of a given length, yes or no, a choice among the
+buttons, free text), written next to the question in the domain; and
+`language`, the language of the text, added by the response generator
+(bot/rasa_runtime/nlg.py).
+
+`BotReply.from_rasa()` is the only reader of Rasa's message dicts: the phone
+turns the reply into TwiML (keypad handling and speech hints from `expects`),
+the web chat into widget frames (numeric keyboard, quick replies). No channel
+reads a slot. This module imports nothing of ours and no framework.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# --- what channels send to the bot --------------------------------------------------------
+
+#: The payload of "I want a person" (the phone's 0 key, the web chat's button).
+PERSON_PAYLOAD = "/request_human"
+#: Customer messages longer than this are refused politely, in every channel.
+MAX_MESSAGE_CHARS = 2000
+
+
+def input_problem(text: str) -> str | None:
+    """The response that answers unusable text (empty, too long), or None when it can go on."""
+    if not text:
+        return "utter_input_empty"
+    if len(text) > MAX_MESSAGE_CHARS:
+        return "utter_input_too_long"
+    return None
+
+
+# --- the names in the bot's payloads ------------------------------------------------------
+
+HANDOFF = "handoff"
+TECHNICAL_PROBLEM = "technical_problem"
+END_OF_CONVERSATION = "end_conversation"
+CUSTOM_KEYS = frozenset({HANDOFF, TECHNICAL_PROBLEM, END_OF_CONVERSATION})
+EXPECTS = "expects"
+LANGUAGE = "language"
+
+
+# --- the input hint -------------------------------------------------------------------------
+
+EXPECTED_KINDS = ("date", "amount", "digits", "yes_no", "choice", "text")
+
+
+@dataclass(frozen=True)
+class Expects:
+    """What a question asks for, so a channel can offer the right input.
+
+    `length` is the number of digits for `digits` (a customer number has 8,
+    a postcode 5); None when it varies.
+    """
+
+    kind: str
+    length: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in EXPECTED_KINDS:
+            raise ValueError(f"unknown input hint {self.kind!r}")
+        if self.length is not None and (self.kind != "digits" or self.length < 1):
+            raise ValueError("only a digits hint has a length, and it is positive")
+
+    @classmethod
+    def parse(cls, raw: Any) -> Expects | None:
+        """The hint in a response's metadata; None if there is none or it is malformed."""
+        if not isinstance(raw, dict) or not isinstance(raw.get("kind"), str):
+            return None
+        length = raw.get("length")
+        try:
+            return cls(raw["kind"], length if isinstance(length, int) else None)
+        except ValueError:
+            return None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value is not None}
+
+
+# --- the reply --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Button:
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """One text of the bot, with the buttons offered under it."""
+
+    text: str
+    buttons: tuple[Button, ...] = ()
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A person takes over the conversation."""
+
+    case_id: str
+    reason: str
+    language: str
+    #: whether people answer now (the phone transfers; otherwise a call back)
+    agents_available: bool = True
+
+    def payload(self) -> dict[str, Any]:
+        """The `custom` payload the handoff action sends."""
+        return {HANDOFF: asdict(self)}
+
+    @classmethod
+    def parse(cls, raw: Any) -> Handoff | None:
+        if not isinstance(raw, dict):
+            return None
+        return cls(
+            case_id=str(raw.get("case_id") or "")[:16],
+            reason=str(raw.get("reason") or ""),
+            language=str(raw.get("language") or ""),
+            agents_available=raw.get("agents_available", True) is not False,
+        )
+
+
+def technical_problem_payload() -> dict[str, Any]:
+    """The `custom` payload that marks the apology for a failed action server."""
+    return {TECHNICAL_PROBLEM: True}
+
+
+@dataclass
+class BotReply:
+    """What the bot answered to one customer message."""
+
+    messages: list[Message] = field(default_factory=list)
+    handoff: Handoff | None = None
+    technical_problem: bool = False
+    end_of_conversation: bool = False
+    #: the input hint of the last text (the question the customer answers next)
+    expects: Expects | None = None
+    #: the language of the last text (None: the reply had no text of the bot's domain)
+    language: str | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        return [message.text for message in self.messages]
+
+    @property
+    def buttons(self) -> list[Button]:
+        return [button for message in self.messages for button in message.buttons]
+
+    @classmethod
+    def from_rasa(cls, messages: Iterable[dict[str, Any]]) -> BotReply:
+        """The reply in the messages Rasa hands an output channel in one turn.
+
+        Each message is what `OutputChannel.send_response` receives (text,
+        buttons, custom, and the response's metadata), or the smaller dicts of
+        Rasa's REST wire format (no metadata).
+        """
+        reply = cls()
+        for message in messages:
+            if not isinstance(message, dict):
+                continue
+            custom = message.get("custom")
+            if isinstance(custom, dict):
+                reply._read_custom(custom)
+            text = message.get("text")
+            if not isinstance(text, str) or not text.strip():
+                continue
+            buttons = tuple(
+                Button(str(b["title"]), str(b.get("payload", "")))
+                for b in message.get("buttons") or []
+                if isinstance(b, dict) and b.get("title")
+            )
+            reply.messages.append(Message(text, buttons))
+            metadata = message.get("metadata")
+            metadata = metadata if isinstance(metadata, dict) else {}
+            reply.expects = Expects.parse(metadata.get(EXPECTS))
+            if isinstance(metadata.get(LANGUAGE), str):
+                reply.language = metadata[LANGUAGE]
+        return reply
+
+    def _read_custom(self, custom: dict[str, Any]) -> None:
+        handoff = Handoff.parse(custom.get(HANDOFF))
+        if handoff is not None:
+            self.handoff = handoff
+        if custom.get(TECHNICAL_PROBLEM) is True:
+            self.technical_problem = True
+        if custom.get(END_OF_CONVERSATION) is True:
+            self.end_of_conversation = True
+
+    # --- the web channel's wire format (bot/rasa_runtime → the web app) ---------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "messages": [
+                {"text": m.text, "buttons": [asdict(b) for b in m.buttons]} for m in self.messages
+            ],
+            "handoff": asdict(self.handoff) if self.handoff else None,
+            "technical_problem": self.technical_problem,
+            "end_of_conversation": self.end_of_conversation,
+            "expects": self.expects.as_dict() if self.expects else None,
+            "language": self.language,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> BotReply:
+        """Read `to_json()`'s output; anything malformed is left out."""
+        if not isinstance(data, dict):
+            return cls()
+        messages = []
+        for raw in data.get("messages") or []:
+            if isinstance(raw, dict) and isinstance(raw.get("text"), str) and raw["text"].strip():
+                buttons = tuple(
+                    Button(str(b["title"]), str(b.get("payload", "")))
+                    for b in raw.get("buttons") or []
+                    if isinstance(b, dict) and b.get("title")
+                )
+                messages.append(Message(raw["text"], buttons))
+        language = data.get("language")
+        return cls(
+            messages=messages,
+            handoff=Handoff.parse(data.get("handoff")),
+            technical_problem=data.get("technical_problem") is True,
+            end_of_conversation=data.get("end_of_conversation") is True,
+            expects=Expects.parse(data.get("expects")),
+            language=language if isinstance(language, str) else None,
+        )

@@ -1,0 +1,203 @@
+"""`rasa run` with fixes for how Rasa 3.6 calls the action server and stores conversations.
+
+    python -m bot.rasa_runtime.server run --model ... (the same arguments as `rasa`)
+
+1. Speed: Rasa checks every answer of the action server with
+   `jsonschema.validate`, which first checks the schema itself against the
+   JSON Schema meta-schema, on every call. Profiling the phone webhook under
+   load showed that this took 40 % of the Rasa server's CPU. We keep the
+   check of every answer but build the validator once.
+2. Failure: when the action server cannot be reached (crashed, restarting,
+   overloaded), Rasa logs the error and goes on as if the action had done
+   nothing, so the customer gets silence or a question out of place. Instead
+   the customer is told there is a technical problem and the bot listens
+   again; the conversation's state is unchanged, so once the action server
+   is back the next message carries on. The apology is marked
+   (`technical_problem`), so the channels can pass the customer to a person
+   without the action server (bot/web/chat.py, connectors/voice/channel.py).
+3. Database outage: when the tracker store (PostgreSQL) fails, Rasa quietly
+   carries on with an empty in-memory conversation, so the customer gets an
+   answer that ignores everything said before, and what is said meanwhile is
+   lost. Instead the turn fails, and the channel tells the customer there is
+   a technical problem; when the database is back, the conversation goes on
+   from where it was (SQLAlchemy replaces the broken connections itself).
+4. Speed: calls to the action server reuse keep-alive connections
+   (bot/rasa_runtime/action_connections.py) instead of opening one per call.
+5. Speed: the model's graph runs in a plain loop (bot/rasa_runtime/graph_runner.py)
+   instead of through dask, with the same nodes and the same results.
+6. Speed: to turn a stored event back into an object, Rasa searches all
+   subclasses of `Event` (checking each for abstract methods) for its type
+   name, for every event of the conversation on every turn; a type name's
+   class is now looked up once.
+7. Speed: the SQLite tracker store (the embedded default) keeps its
+   connections and writes ahead (bot/rasa_runtime/tracker_sqlite.py).
+
+The launcher starts Rasa through this module; `install()` applies all of
+them, and nothing changes when the module is only imported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from functools import lru_cache
+from typing import Any
+
+import rasa.core.processor
+import rasa.core.run
+import rasa.core.tracker_store
+import sqlalchemy.event
+from jsonschema import validators
+from jsonschema.exceptions import best_match
+from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
+from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUttered
+from rasa.shared.exceptions import RasaException
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.engine import Engine
+
+from bot.infra.db import write_ahead
+from bot.protocol import technical_problem_payload
+from bot.rasa_runtime import tracker_sqlite
+from bot.rasa_runtime.action_connections import close_sessions, pooled_session
+from bot.rasa_runtime.graph_runner import SequentialGraphRunner
+
+logger = logging.getLogger(__name__)
+_rasa_run = RemoteAction.run
+_rasa_close_resources = rasa.core.run.close_resources
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: dict[str, type[Event]] = {}
+
+
+@lru_cache(maxsize=1)
+def _action_answer_validator() -> Any:
+    schema = RemoteAction.action_response_format_spec()
+    validator_class = validators.validator_for(schema)
+    validator_class.check_schema(schema)
+    return validator_class(schema)
+
+
+def _validate_action_result(_action: RemoteAction, result: dict[str, Any]) -> bool:
+    """The same check and error as Rasa's, with the validator built once."""
+    error = best_match(_action_answer_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += (
+        ". Failed to validate Action server response from API, make sure your "
+        "response from the Action endpoint is valid. For more information about "
+        f"the format visit {DOCS_BASE_URL}/custom-actions"
+    )
+    raise error
+
+
+APOLOGY = "utter_technical_problem"
+
+
+def _apologised_this_turn(tracker: Any) -> bool:
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            return False
+        if isinstance(event, BotUttered) and (event.metadata or {}).get("utter_action") == APOLOGY:
+            return True
+    return False
+
+
+async def _run_or_apologise(
+    action: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> list[Event]:
+    """Run a custom action; if the action server fails, apologise (once a turn) and listen."""
+    try:
+        return await _rasa_run(action, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise  # an action declining to run is normal dialogue, not a failure
+    except (RasaException, asyncio.TimeoutError) as error:
+        logger.error(
+            "action server failed running %s (%s); conversation=%s",
+            action.name(),
+            type(error).__name__,
+            tracker.sender_id,
+        )
+        if _apologised_this_turn(tracker):
+            return []
+        apology = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
+        # The marker lets a channel offer what needs no action server (the web
+        # chat hands over to a person itself).
+        marked = {**apology, "custom": technical_problem_payload(), "utter_action": APOLOGY}
+        return [create_bot_utterance(marked), FollowupAction(ACTION_LISTEN_NAME)]
+
+
+class ConversationStoreUnavailable(RasaException):
+    """The tracker store failed; the turn cannot be answered with its context."""
+
+
+async def _retrieve_or_fail(store: FailSafeTrackerStore, sender_id: str) -> Any:
+    try:
+        return await store._tracker_store.retrieve(sender_id)
+    except Exception as error:
+        logger.error(
+            "tracker store failed reading conversation=%s: %s", sender_id, type(error).__name__
+        )
+        raise ConversationStoreUnavailable("the conversation store is unavailable") from error
+
+
+async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
+    try:
+        await store._tracker_store.save(tracker)
+    except Exception as error:
+        logger.error(
+            "tracker store failed saving conversation=%s: %s",
+            tracker.sender_id,
+            type(error).__name__,
+        )
+        raise ConversationStoreUnavailable("the conversation store is unavailable") from error
+
+
+def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type[Event] | None:
+    """Rasa's `Event.resolve_by_type`, remembering the classes it found."""
+    found = _event_classes.get(type_name)
+    if found is None:
+        found = _rasa_resolve_by_type(type_name, default)
+        if found is not None and found is not default:
+            _event_classes[type_name] = found
+    return found
+
+
+async def _close_resources(app: Any, loop: Any) -> None:
+    await close_sessions()
+    await _rasa_close_resources(app, loop)
+
+
+def install() -> None:
+    EndpointConfig.session = pooled_session  # type: ignore[method-assign]
+    rasa.core.run.close_resources = _close_resources
+    rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
+    rasa.core.tracker_store.create_engine_kwargs = tracker_sqlite.engine_kwargs
+    if not sqlalchemy.event.contains(Engine, "connect", write_ahead):
+        sqlalchemy.event.listen(Engine, "connect", write_ahead)
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    RemoteAction.run = _run_or_apologise  # type: ignore[method-assign]
+    FailSafeTrackerStore.retrieve = _retrieve_or_fail  # type: ignore[method-assign]
+    FailSafeTrackerStore.save = _save_or_fail  # type: ignore[method-assign]
+
+
+def main() -> None:
+    import rasa.utils.io
+    from rasa.__main__ import main as rasa_main
+
+    from bot.infra.settings import get_settings
+
+    install()
+    if get_settings().log_format == "json":
+        # Rasa would put its coloured text handler over the JSON one of
+        # --logging-config-file; keep the configured handlers instead.
+        rasa.utils.io.configure_colored_logging = lambda *_args, **_kwargs: None
+    sys.argv[0] = "rasa"
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""The agent console's business steps: claim, reply, release, close, requeue.
+
+Each step is one function that runs in one database transaction (the route
+calls it through `WebContext.db`) and returns what changed and what to tell
+the browsers: frames for the customer's widget and for the consoles, and
+whether the queue changed. So a crash in the middle of a step leaves nothing
+half done (a message without its audit entry, a claim without its system
+line). Steps that need the bot (the bot greets the customer again after
+release and close) get its messages from the route, which asks the bot
+before the transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.domain.services import agent_queue, agents
+from bot.domain.services import chat as chats
+from bot.domain.services.agent_queue import CaseSummary
+from bot.domain.services.agents import AgentInfo
+from bot.domain.services.chat import ChatInfo, MessageInfo
+from bot.protocol import Message
+
+logger = logging.getLogger(__name__)
+#: A customer-facing text of the domain: (response name, language, values) → text.
+Texts = Callable[..., str]
+
+
+class NotAWebChat(Exception):
+    """Only web chats can be answered from the console (a call went to a phone)."""
+
+
+@dataclass
+class Broadcast:
+    """What the browsers are told after a step."""
+
+    chat: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (conversation, frame)
+    consoles: list[dict[str, Any]] = field(default_factory=list)
+    queue_changed: bool = False
+
+    def message(self, chat: ChatInfo, message: MessageInfo) -> None:
+        """A stored chat message: to the customer's widget and to the case's console view."""
+        frame = message.as_frame()
+        self.chat.append((chat.conversation_id, frame))
+        if chat.case_id:
+            self.consoles.append({"type": "message", "case_id": chat.case_id, "message": frame})
+
+    def state(self, conversation_id: str, state: str, agent_name: str | None = None) -> None:
+        self.chat.append(
+            (conversation_id, {"type": "state", "state": state, "agent_name": agent_name})
+        )
+
+
+@dataclass
+class Outcome:
+    """A step's result: the case as it is now, and what to broadcast."""
+
+    summary: CaseSummary | None
+    broadcast: Broadcast
+    message: MessageInfo | None = None
+
+
+def claim(session: Session, case_id: str, agent: AgentInfo, texts: Texts) -> Outcome:
+    """The agent takes the case; a web chat's customer sees who joined."""
+    summary = agent_queue.claim(session, case_id, agent.id)
+    agents.mark_seen(session, agent.id)
+    broadcast = Broadcast(queue_changed=True)
+    chat = chats.by_conversation(session, summary.conversation_id)
+    if chat is not None:
+        line = texts("utter_agent_joined", chat.language, agent_name=agent.first_name)
+        broadcast.message(chat, chats.add_message(session, chat.id, "system", line))
+        broadcast.state(chat.conversation_id, "agent", agent.first_name)
+    return Outcome(summary, broadcast)
+
+
+def web_chat_of(session: Session, case_id: str, agent_id: int) -> ChatInfo | None:
+    """The web chat of a case this agent holds (None for a phone case)."""
+    case = agent_queue.check_owner(session, case_id, agent_id)
+    return chats.by_conversation(session, case.conversation_id)
+
+
+def reply(session: Session, case_id: str, agent: AgentInfo, text: str) -> Outcome:
+    """The agent's message to the customer: stored, audited and the agent seen, together."""
+    chat = web_chat_of(session, case_id, agent.id)
+    if chat is None:
+        raise NotAWebChat(case_id)
+    message = chats.add_message(session, chat.id, "agent", text, agent_id=agent.id)
+    agent_queue.audit(session, "reply", agent_id=agent.id, case_id=case_id, message=message.id)
+    agents.mark_seen(session, agent.id)
+    broadcast = Broadcast()
+    broadcast.message(chat, message)
+    return Outcome(None, broadcast, message)
+
+
+def _bot_again(
+    session: Session, chat: ChatInfo | None, said: list[Message], broadcast: Broadcast
+) -> None:
+    """The bot is in charge of the web chat again; its greeting is shown."""
+    if chat is None:
+        return
+    chat = chats.update(session, chat.id, state="bot")
+    for message in said:
+        buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
+        broadcast.message(
+            chat, chats.add_message(session, chat.id, "bot", message.text, buttons=buttons)
+        )
+    broadcast.state(chat.conversation_id, "bot")
+
+
+def release(session: Session, case_id: str, agent: AgentInfo, said: list[Message]) -> Outcome:
+    """The bot takes the conversation back (it already said `said`)."""
+    chat = web_chat_of(session, case_id, agent.id)
+    summary = agent_queue.release(session, case_id, agent.id)
+    broadcast = Broadcast(queue_changed=True)
+    _bot_again(session, chat, said, broadcast)
+    return Outcome(summary, broadcast)
+
+
+def close(
+    session: Session,
+    case_id: str,
+    agent: AgentInfo,
+    disposition: str,
+    note: str,
+    said: list[Message],
+) -> Outcome:
+    """The case is done; a web chat goes back to the bot (which already said `said`)."""
+    chat = web_chat_of(session, case_id, agent.id)
+    summary = agent_queue.close(session, case_id, agent.id, disposition, note)
+    broadcast = Broadcast(queue_changed=True)
+    _bot_again(session, chat, said, broadcast)
+    return Outcome(summary, broadcast)
+
+
+def requeue(session: Session, silent_for: dt.timedelta) -> Broadcast:
+    """Cases of consoles silent for `silent_for` go back to the queue; their customers wait again."""
+    broadcast = Broadcast()
+    for case in agent_queue.requeue_abandoned(session, silent_for):
+        logger.info("case back in the queue (console silent) case=%s", case.case_id)
+        broadcast.state(case.conversation_id, "waiting")
+        broadcast.queue_changed = True
+    return broadcast

@@ -1,0 +1,154 @@
+"""The REST chat channel, with input checks in front of Rasa's own.
+
+Registered in `credentials.yml` under the name `rest`, so the webhook stays at
+`POST /webhooks/rest/webhook` with Rasa's request and reply format. Rasa's
+stock channel passes anything on: a missing sender puts every anonymous caller
+into one shared conversation called "default", a JSON list crashes it into a
+500, and a client can claim any input channel. This one:
+
+- answers malformed requests with 400 and a short JSON error;
+- requires a sender id and always records the channel as `rest`;
+- removes control and invisible characters from the text;
+- answers empty and over-long messages itself, politely and in the customer's
+  language, without touching the conversation;
+- passes on only the metadata the assistant understands (`language`, `channel`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.exceptions import SanicException
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.domain import language
+from bot.domain.languages import LANGUAGES, known
+from bot.domain.text import clean_message
+from bot.protocol import MAX_MESSAGE_CHARS, input_problem
+from bot.rasa_runtime import conversation
+
+logger = logging.getLogger(__name__)
+
+SENDER_PATTERN = re.compile(r"[A-Za-z0-9_.:@\-]{1,128}")
+# Channels that may speak through this webhook; the phone has its own.
+CHAT_CHANNELS = {"rest", "web", "app"}
+
+
+class InvalidRequest(ValueError):
+    """The request cannot be a chat message; the text says why."""
+
+
+def parse_request(payload: Any) -> tuple[str, str, dict[str, str]]:
+    """Sender, cleaned text and allowed metadata from a webhook body."""
+    if not isinstance(payload, dict):
+        raise InvalidRequest("the body must be a JSON object")
+    sender = payload.get("sender")
+    if not isinstance(sender, str) or not SENDER_PATTERN.fullmatch(sender):
+        raise InvalidRequest(
+            "'sender' must be 1-128 letters, digits or _ . : @ - identifying the conversation"
+        )
+    message = payload.get("message", "")
+    if message is None:
+        message = ""
+    if not isinstance(message, str):
+        raise InvalidRequest("'message' must be a string")
+    raw_metadata = payload.get("metadata")
+    if raw_metadata is not None and not isinstance(raw_metadata, dict):
+        raise InvalidRequest("'metadata' must be a JSON object")
+    metadata: dict[str, str] = {}
+    if raw_metadata:
+        if known(raw_metadata.get("language")):
+            metadata["language"] = raw_metadata["language"]
+        if raw_metadata.get("channel") in CHAT_CHANNELS:
+            metadata["channel"] = raw_metadata["channel"]
+    return sender, clean_message(message), metadata
+
+
+class GuardedRestInput(RestInput):
+    """Rasa's REST channel with input checks; same URL and reply format."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        webhook = Blueprint("guarded_rest_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                payload = request.json
+            except SanicException:
+                return response.json({"error": "the body is not valid JSON"}, status=400)
+            try:
+                sender, text, metadata = parse_request(payload)
+            except InvalidRequest as exc:
+                return response.json({"error": str(exc)}, status=400)
+
+            problem = input_problem(text)
+            if problem:
+                languages = (
+                    [metadata["language"]]
+                    if "language" in metadata
+                    else await self._languages(request, sender, text)
+                )
+                logger.info("rest input refused: %s (%d chars)", problem, len(text))
+                return response.json(
+                    [
+                        {
+                            "recipient_id": sender,
+                            "text": conversation.domain_text(request, problem, lang),
+                        }
+                        for lang in languages
+                    ]
+                )
+
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        collector,
+                        sender,
+                        input_channel=self.name(),
+                        metadata=metadata or None,
+                    )
+                )
+            except Exception:  # noqa: BLE001 - the customer still gets an answer
+                # The message text may hold personal data: never log it.
+                logger.exception("rest turn failed for one conversation")
+                if not collector.messages:
+                    lang = metadata.get("language") or "de"
+                    return response.json(
+                        [
+                            {
+                                "recipient_id": sender,
+                                "text": conversation.domain_text(
+                                    request, "utter_technical_problem", lang
+                                ),
+                            }
+                        ]
+                    )
+            return response.json(collector.messages)
+
+        return webhook
+
+    @staticmethod
+    async def _languages(request: Request, sender: str, text: str) -> list[str]:
+        """Languages to answer in: the conversation's, the text's, else both."""
+        current = await conversation.language(request, sender)
+        if current:
+            return [current]
+        detected = language.detect(text[:MAX_MESSAGE_CHARS]) if text else None
+        return [detected] if detected else list(LANGUAGES)

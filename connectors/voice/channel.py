@@ -1,0 +1,275 @@
+"""The phone hotline: a Twilio Voice channel for German and Turkish callers.
+
+Registered in `credentials.yml` as `connectors.voice.channel.VoiceInput`
+(name `voice`): Twilio's "A call comes in" webhook and every follow-up go to
+`POST /webhooks/voice/webhook`, call status callbacks to
+`POST /webhooks/voice/status`, the agent's whisper before a transfer to
+`POST /webhooks/voice/whisper`.
+
+One call is one Rasa conversation (sender id = CallSid). This module is the
+I/O around the call flow (`call_flow.py`): it checks each request against
+Twilio's `X-Twilio-Signature`, claims and stores each request's answer per
+call and step (`store.py`), so a request Twilio re-sends gets the same answer
+instead of running the conversation twice, asks the bot within Twilio's
+patience (`slow_turns.py`), and renders the decisions as TwiML (`twiml.py`).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.request_validator import RequestValidator
+
+from bot.infra.settings import Settings, get_settings
+from bot.rasa_runtime import conversation
+from connectors.collector import ReplyCollector
+from connectors.voice import call_flow, twiml
+from connectors.voice.call_flow import BotTurn, CallerInput, CallState, PassOn, Step, Texts
+from connectors.voice.slow_turns import SlowTurns
+from connectors.voice.store import Answer, PhoneStore
+
+logger = logging.getLogger(__name__)
+
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
+ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
+TurnHandler = Callable[[UserMessage], Awaitable[Any]]
+
+
+class VoiceReplies(ReplyCollector):
+    """Collects one turn's replies; its name selects the `channel: voice` responses."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "voice"
+
+
+def twilio_params(request: Request) -> dict[str, str]:
+    """The POST parameters, blank ones included: Twilio signs those too.
+
+    (Sanic's `request.form` drops blank values, which would make the
+    signature of a request with e.g. an empty `Digits` fail.)
+    """
+    if not request.content_type.startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = request.body.decode("utf-8", errors="replace")
+    params: dict[str, str] = {}
+    for key, value in parse_qsl(body, keep_blank_values=True):
+        params.setdefault(key, value)
+    return params
+
+
+def _texts(request: Request) -> Texts:
+    return lambda name, language: conversation.domain_text(request, name, language)
+
+
+def _xml(body: str) -> HTTPResponse:
+    return response.text(body, content_type="text/xml; charset=utf-8")
+
+
+class VoiceInput(InputChannel):
+    """Twilio Voice webhooks → Rasa conversations → TwiML."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "voice"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(get_settings())
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Raises in production without TWILIO_AUTH_TOKEN.
+        self.validator = RequestValidator(settings.voice_token)
+        if not settings.twilio_auth_token:
+            logger.warning(
+                "voice channel in development mode: requests are signed with the "
+                "development token, not a Twilio account's"
+            )
+        self.store = PhoneStore()
+        self.slow_turns = SlowTurns(self.store)
+
+    def _signed(self, request: Request, params: dict[str, str]) -> bool:
+        signature = request.headers.get("X-Twilio-Signature", "")
+        url = f"{self.settings.voice_base_url}{request.path}"
+        if request.query_string:
+            url += f"?{request.query_string}"
+        return bool(signature) and self.validator.validate(url, params, signature)
+
+    # --- HTTP ---------------------------------------------------------------------------
+
+    def blueprint(self, on_new_message: TurnHandler) -> Blueprint:
+        webhook = Blueprint("voice_webhook", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            started = time.perf_counter()
+            answer = await self._request(request, on_new_message)
+            # Server-side time of the turn, for the latency benchmark.
+            answer.headers["Server-Timing"] = (
+                f"turn;dur={(time.perf_counter() - started) * 1000:.1f}"
+            )
+            return answer
+
+        @webhook.route("/status", methods=["POST"])
+        async def status(request: Request) -> HTTPResponse:
+            params = twilio_params(request)
+            if not self._signed(request, params):
+                return response.text("forbidden", status=403)
+            call_sid = params.get("CallSid", "")
+            call_status = params.get("CallStatus", "")
+            if CALL_SID.fullmatch(call_sid) and call_status in ENDED_STATUSES:
+                duration = params.get("CallDuration", "")
+                self.slow_turns.forget(call_sid)
+                await self.store.end_call(
+                    call_sid, call_status, int(duration) if duration.isdigit() else None
+                )
+            return response.text("", status=204)
+
+        @webhook.route("/whisper", methods=["POST"])
+        async def whisper(request: Request) -> HTTPResponse:
+            """What the agent hears before a transferred call is connected."""
+            params = twilio_params(request)
+            if not self._signed(request, params):
+                return response.text("forbidden", status=403)
+            case_id = re.sub(r"[^A-Z0-9-]", "", request.args.get("case", ""))[:16]
+            language = request.args.get("language", "de")
+            text = _texts(request)
+            if not case_id:  # passed on after a technical problem: nothing was stored
+                line = text("utter_voice_whisper_no_case", "de")
+            else:
+                line = text("utter_voice_whisper", "de").format(
+                    case_id=case_id, language=text(f"utter_label_language_{language}", "de")
+                )
+            return _xml(twiml.announcement([line], "de", self.settings))
+
+        return webhook
+
+    # --- one request --------------------------------------------------------------------
+
+    async def _request(self, request: Request, on_new_message: TurnHandler) -> HTTPResponse:
+        """Check, claim, answer and store one webhook request of a call."""
+        params = twilio_params(request)
+        if not self._signed(request, params):
+            return response.text("forbidden", status=403)
+        call_sid = params.get("CallSid", "")
+        if not CALL_SID.fullmatch(call_sid):
+            return response.text("missing or malformed CallSid", status=400)
+        caller = CallerInput.from_twilio(
+            request.args.get("step", "start"), request.args.get("turn", "0"), params
+        )
+        key = f"{caller.step}:{caller.turn}"[:40]
+        texts = _texts(request)
+        try:
+            call = await self.store.begin_turn(call_sid, key, params.get("From"))
+        except Exception:  # noqa: BLE001 - the database is down: the caller must hear why
+            logger.exception("voice turn not stored call=%s step=%s", call_sid, caller.step)
+            return _xml(self._render(self._technical_problem(None, texts)))
+        if call is None:
+            # Twilio re-sent a request we are answering or have answered.
+            stored = await self.store.answer_of(call_sid, key, self.slow_turns.budget)
+            return _xml(stored or self._render(call_flow.still_working(caller.turn, texts)))
+        try:
+            answer = await self._answer(request, on_new_message, call, caller, params, texts)
+        except Exception:  # noqa: BLE001 - the caller must hear something
+            logger.exception("voice turn failed call=%s step=%s", call_sid, caller.step)
+            answer = Answer(self._render(self._technical_problem(call.language, texts)))
+        await self.store.save_answer(call_sid, key, answer)
+        return _xml(answer.twiml)
+
+    async def _answer(
+        self,
+        request: Request,
+        on_new_message: TurnHandler,
+        call: CallState,
+        caller: CallerInput,
+        params: dict[str, str],
+        texts: Texts,
+    ) -> Answer:
+        if caller.step == "pending":
+            parked = await self.slow_turns.answer_of(call.call_sid, caller.turn)
+            # Still nothing after two budgets: a person rather than a loop.
+            return Answer(parked or await self._pass_on(request, call.call_sid, call.language))
+        step = call_flow.on_request(call, caller, texts, self.settings.utility_name)
+        if not isinstance(step.decision, BotTurn):
+            return self._answer_of(step)
+        turn = self._bot_turn(request, on_new_message, step, caller, params)
+        answer = await self.slow_turns.within_budget(call.call_sid, caller.turn + 1, turn)
+        if answer is None:  # parked: the caller hears "one moment"
+            waiting = call_flow.slow_reply(step.state, caller, step.decision.language, texts)
+            return self._answer_of(waiting, step.changed)
+        return answer
+
+    async def _bot_turn(
+        self,
+        request: Request,
+        on_new_message: TurnHandler,
+        step: Step,
+        caller: CallerInput,
+        params: dict[str, str],
+    ) -> Answer:
+        """The bot answers the caller's words; the call flow decides what follows."""
+        asked = step.decision
+        assert isinstance(asked, BotTurn)
+        collector = VoiceReplies()
+        metadata = {
+            "language": asked.language,
+            "channel": "voice",
+            "caller": params.get("From", ""),
+        }
+        call_sid = step.state.call_sid
+        await on_new_message(
+            UserMessage(
+                asked.text, collector, call_sid, input_channel=self.name(), metadata=metadata
+            )
+        )
+        after = call_flow.on_reply(step.state, caller, collector.reply(), asked.language)
+        if isinstance(after.decision, PassOn):
+            twiml_ = await self._pass_on(request, call_sid, after.decision.language)
+            return Answer(twiml_, after.state, step.changed | after.changed)
+        return self._answer_of(after, step.changed)
+
+    def _answer_of(self, step: Step, changed_before: frozenset[str] = frozenset()) -> Answer:
+        assert not isinstance(step.decision, BotTurn | PassOn)
+        return Answer(self._render(step.decision), step.state, changed_before | step.changed)
+
+    async def _pass_on(self, request: Request, call_sid: str, language: str | None) -> str:
+        """The bot cannot serve the call now (its action server failed): a person can.
+
+        The case, with what was said so far, is opened here; if even that
+        fails the call is still passed on (the agent hears there is no case).
+        """
+        case_id = ""
+        if twiml.has_agent_line(self.settings):
+            try:
+                lines = await conversation.transcript(request, call_sid)
+                case_id = await self.store.open_case(call_sid, language or "de", lines)
+            except Exception:  # noqa: BLE001 - the caller is passed on without a case
+                logger.exception("no case for a call after a technical problem call=%s", call_sid)
+            logger.info(
+                "call passed on after a technical problem call=%s case=%s", call_sid, case_id
+            )
+        return self._render(self._technical_problem(language, _texts(request), case_id))
+
+    def _technical_problem(
+        self, language: str | None, texts: Texts, case_id: str = ""
+    ) -> call_flow.TechnicalProblem:
+        return call_flow.technical_problem(
+            language, texts, twiml.has_agent_line(self.settings), case_id
+        )
+
+    def _render(self, decision: call_flow.Decision) -> str:
+        return twiml.render(decision, self.settings)

@@ -1,0 +1,182 @@
+"""Start the real Rasa server and action server on free ports (tests, benchmarks).
+
+The same commands and environment as `make run` (bot.ops.launcher), on free ports,
+with a database and tracker store of the test's own.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bot.domain.services import customer_data
+from bot.infra.db import session_scope
+from bot.infra.migrate import upgrade
+from bot.infra.settings import ROOT, Settings, load_settings
+from bot.ops.launcher import child_environment, commands, health_urls
+
+MODEL = ROOT / "models" / "stadtwerk.tar.gz"
+DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
+TOKEN = "e2e-test-token"
+
+
+def demo_database(path: Path) -> str:
+    """A migrated SQLite database with the demo customers at `path`; its URL."""
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with session_scope(url) as session:
+        customer_data.import_customers(session, json.loads(DEMO_CUSTOMERS.read_text("utf-8")))
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def free_port_block(count: int) -> int:
+    """The first of `count` consecutive free ports."""
+    for _ in range(50):
+        first = free_port()
+        if first + count > 65535:
+            continue
+        try:
+            for port in range(first, first + count):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+@dataclass
+class Servers:
+    """Rasa (one instance, or several behind the balancer) and the action server,
+    optionally the web app, running as child processes."""
+
+    database_url: str
+    log_dir: Path
+    tracker_store_url: str = ""  # default: a SQLite file in log_dir
+    redis_url: str = ""
+    rasa_instances: int = 1
+    model: Path = MODEL
+    settings: Settings = field(init=False)
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        rasa_port = free_port()
+        if self.rasa_instances > 1:  # the instances listen on the ports after the balancer's
+            rasa_port = free_port_block(self.rasa_instances + 1)
+        self.settings = load_settings().replace(
+            app_env="development",
+            database_url=self.database_url,
+            tracker_store_url=self.tracker_store_url or f"sqlite:///{self.log_dir / 'tracker.db'}",
+            redis_url=self.redis_url,
+            rasa_port=rasa_port,
+            rasa_instances=self.rasa_instances,
+            action_port=free_port(),
+            app_port=free_port(),
+            rasa_auth_token=TOKEN,
+            twilio_auth_token="",
+            public_base_url="",
+            voice_queue="stadtwerk-agents",
+            # people always answer, so handoffs are transferred in every test run
+            hotline_hours="Mo-So 00:00-24:00",
+        )
+
+    @property
+    def webhook(self) -> str:
+        return f"{self.settings.rasa_base_url}/webhooks/rest/webhook"
+
+    @property
+    def api(self) -> str:
+        return self.settings.rasa_base_url
+
+    @property
+    def app_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.app_port}"
+
+    def instance_webhook(self, number: int) -> str:
+        """The REST webhook of one Rasa instance (1, 2, ...), bypassing the balancer."""
+        port = self.settings.rasa_instance_ports[number - 1]
+        return f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+
+    def start(self) -> None:
+        """Everything but the web app (the servers most tests need)."""
+        for name in commands(self.settings, self.model):
+            if name != "web":
+                self.start_one(name, wait=False)
+        for name in list(self.processes):
+            self._wait_ready(name)
+
+    def start_web(self) -> None:
+        """The web app (chat gateway, agent console) too; after `start()`."""
+        self.start_one("web")
+
+    def start_another_web(self) -> str:
+        """A second web app process (same databases, Redis, Rasa) on its own port."""
+        other = self.settings.replace(app_port=free_port())
+        self._spawn("web-2", commands(other, self.model)["web"], child_environment(other))
+        url = f"http://127.0.0.1:{other.app_port}"
+        self._wait(f"{url}/ready")
+        return url
+
+    def start_one(self, name: str, wait: bool = True) -> None:
+        argv = commands(self.settings, self.model)[name]
+        self._spawn(name, argv, child_environment(self.settings))
+        if wait:
+            self._wait_ready(name)
+
+    def kill(self, name: str) -> None:
+        """Stop one server at once (SIGKILL: no clean shutdown), as a crash would."""
+        proc = self.processes.pop(name)
+        proc.kill()
+        proc.wait(timeout=30)
+
+    def restart(self, name: str) -> None:
+        """Stop one server and start it again (same ports, same data)."""
+        proc = self.processes.pop(name)
+        proc.terminate()
+        proc.wait(timeout=30)
+        self.start_one(name)
+
+    def _wait_ready(self, name: str) -> None:
+        self._wait(health_urls(self.settings)[name], need_model=name.startswith("rasa"))
+
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the process
+        self.processes[name] = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+
+    def _wait(self, url: str, need_model: bool = False, timeout: float = 240) -> None:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for proc in self.processes.values():
+                if proc.poll() is not None:
+                    raise RuntimeError(f"a server exited early; see logs in {self.log_dir}")
+            try:
+                reply = httpx.get(url, timeout=2)
+                if reply.status_code == 200 and (not need_model or reply.json().get("model_file")):
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"{url} not ready; see logs in {self.log_dir}")
+
+    def stop(self) -> None:
+        for proc in self.processes.values():
+            proc.terminate()
+        for proc in self.processes.values():
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
