@@ -135,6 +135,17 @@ class Handoff:
         )
 
 
+def _buttons(raw: Any) -> tuple[Button, ...]:
+    """The buttons of a message (those without a title are no buttons)."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(
+        Button(str(b["title"]), str(b.get("payload", "")))
+        for b in raw
+        if isinstance(b, dict) and b.get("title")
+    )
+
+
 def technical_problem_payload() -> dict[str, Any]:
     """The `custom` payload that marks the apology for a failed action server."""
     return {TECHNICAL_PROBLEM: True}
@@ -179,12 +190,7 @@ class BotReply:
             text = message.get("text")
             if not isinstance(text, str) or not text.strip():
                 continue
-            buttons = tuple(
-                Button(str(b["title"]), str(b.get("payload", "")))
-                for b in message.get("buttons") or []
-                if isinstance(b, dict) and b.get("title")
-            )
-            reply.messages.append(Message(text, buttons))
+            reply.messages.append(Message(text, _buttons(message.get("buttons"))))
             metadata = message.get("metadata")
             metadata = metadata if isinstance(metadata, dict) else {}
             reply.expects = Expects.parse(metadata.get(EXPECTS))
@@ -223,12 +229,7 @@ class BotReply:
         messages = []
         for raw in data.get("messages") or []:
             if isinstance(raw, dict) and isinstance(raw.get("text"), str) and raw["text"].strip():
-                buttons = tuple(
-                    Button(str(b["title"]), str(b.get("payload", "")))
-                    for b in raw.get("buttons") or []
-                    if isinstance(b, dict) and b.get("title")
-                )
-                messages.append(Message(raw["text"], buttons))
+                messages.append(Message(raw["text"], _buttons(raw.get("buttons"))))
         language = data.get("language")
         return cls(
             messages=messages,

@@ -10,12 +10,15 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from bot.domain.errors import NotFound
+from bot.domain.models import HandoffCase
 from bot.domain.services import agent_queue, agents, stats
 from bot.domain.services import chat as chats
 from bot.domain.services.agent_queue import CaseEnded, CaseTaken, NotYours
 from bot.domain.services.agents import ConsoleSession
+from bot.domain.services.chat import ChatInfo
 from bot.infra.db import get_engine
 from bot.infra.settings import ROOT
 from bot.protocol import Message
@@ -213,23 +216,24 @@ async def reply(
     case_id: str, request: Request, body: ReplyBody, console: ChangingAgent
 ) -> dict[str, Any]:
     web = _web(request)
-    outcome = await web.db(lambda s: use_cases.reply(s, case_id, console.agent, body.text))
-    await web.publish(outcome.broadcast)
-    assert outcome.message is not None
-    return outcome.message.as_frame()
+    replied = await web.db(lambda s: use_cases.reply(s, case_id, console.agent, body.text))
+    await web.publish(replied.broadcast)
+    return replied.message.as_frame()
 
 
-async def _owned_web_chat(web: WebContext, case_id: str, agent_id: int) -> tuple[Any, Any]:
+async def _owned_web_chat(
+    web: WebContext, case_id: str, agent_id: int
+) -> tuple[HandoffCase, ChatInfo | None]:
     """The case this agent holds, and its web chat (None for other channels)."""
 
-    def read(session: Any) -> tuple[Any, Any]:
+    def read(session: Session) -> tuple[HandoffCase, ChatInfo | None]:
         case = agent_queue.check_owner(session, case_id, agent_id)
         return case, chats.by_conversation(session, case.conversation_id)
 
     return await web.db(read)
 
 
-async def _bot_greets(web: WebContext, chat: Any, response: str) -> list[Message]:
+async def _bot_greets(web: WebContext, chat: ChatInfo | None, response: str) -> list[Message]:
     """The bot takes a web chat back and says `response` (asked before the step's transaction)."""
     if chat is None:
         return []

@@ -74,9 +74,8 @@ def readable(error: RequestValidationError) -> str:
     return GENERAL_ERROR
 
 
-async def validation_error(request: Request, error: Exception) -> JSONResponse:
+async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     """422 with a `detail` a person can read (installed on the app)."""
-    assert isinstance(error, RequestValidationError)
     return JSONResponse(
         {"detail": readable(error), "errors": jsonable_encoder(error.errors())}, status_code=422
     )

@@ -61,9 +61,16 @@ class Broadcast:
 class Outcome:
     """A step's result: the case as it is now, and what to broadcast."""
 
-    summary: CaseSummary | None
+    summary: CaseSummary
     broadcast: Broadcast
-    message: MessageInfo | None = None
+
+
+@dataclass
+class Replied:
+    """The agent's message as stored, and what to broadcast."""
+
+    message: MessageInfo
+    broadcast: Broadcast
 
 
 def claim(session: Session, case_id: str, agent: AgentInfo, texts: Texts) -> Outcome:
@@ -85,7 +92,7 @@ def web_chat_of(session: Session, case_id: str, agent_id: int) -> ChatInfo | Non
     return chats.by_conversation(session, case.conversation_id)
 
 
-def reply(session: Session, case_id: str, agent: AgentInfo, text: str) -> Outcome:
+def reply(session: Session, case_id: str, agent: AgentInfo, text: str) -> Replied:
     """The agent's message to the customer: stored, audited and the agent seen, together."""
     chat = web_chat_of(session, case_id, agent.id)
     if chat is None:
@@ -95,7 +102,7 @@ def reply(session: Session, case_id: str, agent: AgentInfo, text: str) -> Outcom
     agents.mark_seen(session, agent.id)
     broadcast = Broadcast()
     broadcast.message(chat, message)
-    return Outcome(None, broadcast, message)
+    return Replied(message, broadcast)
 
 
 def _bot_again(

@@ -206,7 +206,7 @@ class VoiceInput(InputChannel):
         step = call_flow.on_request(call, caller, texts, self.settings.utility_name)
         if not isinstance(step.decision, BotTurn):
             return self._answer_of(step)
-        turn = self._bot_turn(request, on_new_message, step, caller, params)
+        turn = self._bot_turn(request, on_new_message, step.decision, step, caller, params)
         answer = await self.slow_turns.within_budget(call.call_sid, caller.turn + 1, turn)
         if answer is None:  # parked: the caller hears "one moment"
             waiting = call_flow.slow_reply(step.state, caller, step.decision.language, texts)
@@ -217,13 +217,12 @@ class VoiceInput(InputChannel):
         self,
         request: Request,
         on_new_message: TurnHandler,
+        asked: BotTurn,
         step: Step,
         caller: CallerInput,
         params: dict[str, str],
     ) -> Answer:
         """The bot answers the caller's words; the call flow decides what follows."""
-        asked = step.decision
-        assert isinstance(asked, BotTurn)
         collector = VoiceReplies()
         metadata = {
             "language": asked.language,
@@ -243,7 +242,9 @@ class VoiceInput(InputChannel):
         return self._answer_of(after, step.changed)
 
     def _answer_of(self, step: Step, changed_before: frozenset[str] = frozenset()) -> Answer:
-        assert not isinstance(step.decision, BotTurn | PassOn)
+        """A decision as TwiML, with everything the request changed in the call's state."""
+        if isinstance(step.decision, BotTurn | PassOn):
+            raise TypeError(f"{step.decision!r} needs the bot or a case first")
         return Answer(self._render(step.decision), step.state, changed_before | step.changed)
 
     async def _pass_on(self, request: Request, call_sid: str, language: str | None) -> str:

@@ -2,7 +2,7 @@
 
 The bot's questions carry an input hint (bot/protocol.py): the widget shows
 a numeric keyboard for the customer number and postcode, a keyboard with a
-separator for dates and amounts, a placeholder that says the format, and
+separator for dates and amounts, a line above the input that says the format, and
 "yes"/"no" quick replies for the read-back. The whole advance-payment change
 is done that way, and the change is in the database afterwards.
 """
@@ -20,6 +20,7 @@ from bot.infra.db import session_scope
 from tests.browser.conftest import ARTIFACTS, customer_writes, messages
 from tests.harness.servers import Servers
 
+PLACEHOLDER = {"de": "Nachricht schreiben …", "tr": "Mesajınızı yazın…"}
 # Demo customers no other test changes (data/demo/customers.json).
 SCRIPT = {
     "de": {
@@ -27,8 +28,9 @@ SCRIPT = {
         "identity": ("10000021", "45879", "04.05.1958"),
         "contract": "30000032",
         "amount": ("115 Euro", Decimal("115.00")),
-        "digits": ("8 Ziffern eingeben …", "5 Ziffern eingeben …"),
-        "date": "TT.MM.JJJJ",
+        "digits": ("Bitte 8 Ziffern eingeben", "Bitte 5 Ziffern eingeben"),
+        "date": "Datum als TT.MM.JJJJ",
+        "amount_line": "Betrag in Euro, z. B. 85,50",
         "yes": "Ja",
         "done": "Erledigt",
     },
@@ -37,20 +39,28 @@ SCRIPT = {
         "identity": ("10000003", "47053", "03.09.1968"),
         "contract": "30000004",
         "amount": ("70 avro", Decimal("70.00")),
-        "digits": ("8 rakam girin…", "5 rakam girin…"),
-        "date": "GG.AA.YYYY",
+        "digits": ("Lütfen 8 rakam girin", "Lütfen 5 rakam girin"),
+        "date": "Tarih GG.AA.YYYY olarak",
+        "amount_line": "Avro olarak tutar, ör. 85,50",
         "yes": "Evet",
         "done": "Tamamlandı",
     },
 }
 
 
-def expects_input(page: Page, kind: str, mode: str, placeholder: str | None = None) -> None:
+def expects_input(
+    page: Page, language: str, kind: str, mode: str, format_line: str | None = None
+) -> None:
     field = page.get_by_test_id("chat-input")
     expect(field).to_have_attribute("data-expects", kind)
     expect(field).to_have_attribute("inputmode", mode)
-    if placeholder is not None:
-        expect(field).to_have_attribute("placeholder", placeholder)
+    line = page.get_by_test_id("chat-input-format")
+    if format_line is None:
+        expect(line).to_be_hidden()
+    else:
+        expect(line).to_have_text(format_line)
+    # The placeholder stays the same: what the field is for does not change.
+    expect(field).to_have_attribute("placeholder", PLACEHOLDER[language])
 
 
 def new_amount(database_url: str, contract_number: str) -> Decimal | None:
@@ -74,21 +84,21 @@ def test_the_widget_offers_the_keyboard_each_question_expects(
         page = context.new_page()
         page.goto(f"{web.app_url}/?lang={language}")
         page.get_by_test_id("chat-launcher").click()
-        expects_input(page, "text", "text")
+        expects_input(page, language, "text", "text")
 
         customer_writes(page, words["ask"])
-        expects_input(page, "digits", "numeric", words["digits"][0])
+        expects_input(page, language, "digits", "numeric", words["digits"][0])
         page.screenshot(path=str(ARTIFACTS / f"widget-{language}-customer-number.png"))
         customer_writes(page, number)
-        expects_input(page, "digits", "numeric", words["digits"][1])
+        expects_input(page, language, "digits", "numeric", words["digits"][1])
         customer_writes(page, postcode)
-        expects_input(page, "date", "decimal", words["date"])
+        expects_input(page, language, "date", "decimal", words["date"])
         customer_writes(page, born)
 
         # Two contracts: the question is a choice, offered as quick replies.
-        expects_input(page, "choice", "text")
+        expects_input(page, language, "choice", "text")
         page.get_by_test_id("chat-quick-reply").filter(has_text=words["contract"]).click()
-        expects_input(page, "amount", "decimal")
+        expects_input(page, language, "amount", "decimal", words["amount_line"])
         customer_writes(page, words["amount"][0])
 
         # The read-back is a yes/no question: "yes" is one tap.
@@ -97,7 +107,7 @@ def test_the_widget_offers_the_keyboard_each_question_expects(
         page.screenshot(path=str(ARTIFACTS / f"widget-{language}-read-back.png"))
         replies.filter(has_text=words["yes"]).click()
         expect(messages(page, "bot").last).to_contain_text(words["done"])
-        expects_input(page, "text", "text")
+        expects_input(page, language, "text", "text")
         assert new_amount(web.database_url, words["contract"]) == words["amount"][1]
     finally:
         context.close()

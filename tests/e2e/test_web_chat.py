@@ -324,12 +324,11 @@ async def test_phone_case_in_the_console(web: Servers) -> None:
         console.post(f"/agent/api/cases/{case_id}/messages", {"text": "hallo"}).status_code == 409
     )
     assert console.post(f"/agent/api/cases/{case_id}/release").status_code == 409
-    assert (
-        console.post(
-            f"/agent/api/cases/{case_id}/close", {"disposition": "resolved", "note": ""}
-        ).status_code
-        == 422
+    refused = console.post(
+        f"/agent/api/cases/{case_id}/close", {"disposition": "resolved", "note": ""}
     )
+    assert refused.status_code == 422
+    assert refused.json()["detail"].startswith("Bitte eine Notiz")  # shown to the agent as it is
     closed = console.post(
         f"/agent/api/cases/{case_id}/close",
         {"disposition": "callback", "note": "Rückruf wegen Zählerwechsel vereinbart"},

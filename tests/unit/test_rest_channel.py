@@ -2,7 +2,8 @@
 
 import pytest
 
-from connectors.rest import MAX_MESSAGE_CHARS, InvalidRequest, input_problem, parse_request
+from bot.protocol import MAX_MESSAGE_CHARS, input_problem
+from connectors.rest import InvalidRequest, parse_request
 
 
 def test_a_good_request_passes_with_only_known_metadata():

@@ -57,9 +57,9 @@
       welcome: "Guten Tag! Wie können wir Ihnen helfen? Sie können uns auf Deutsch oder Türkisch schreiben.",
       inputLabel: "Ihre Nachricht",
       placeholder: "Nachricht schreiben …",
-      placeholderDigits: (n) => (n ? n + " Ziffern eingeben …" : "Nummer eingeben …"),
-      placeholderDate: "TT.MM.JJJJ",
-      placeholderAmount: "Betrag in Euro, z. B. 85,50",
+      formatDigits: (n) => (n ? "Bitte " + n + " Ziffern eingeben" : "Bitte Ziffern eingeben"),
+      formatDate: "Datum als TT.MM.JJJJ",
+      formatAmount: "Betrag in Euro, z. B. 85,50",
       yes: "Ja",
       no: "Nein",
       inputHint: "Enter sendet, Umschalt + Enter für eine neue Zeile.",
@@ -94,9 +94,9 @@
       welcome: "Merhaba! Size nasıl yardımcı olabiliriz? Bize Türkçe veya Almanca yazabilirsiniz.",
       inputLabel: "Mesajınız",
       placeholder: "Mesajınızı yazın…",
-      placeholderDigits: (n) => (n ? n + " rakam girin…" : "Numarayı girin…"),
-      placeholderDate: "GG.AA.YYYY",
-      placeholderAmount: "Avro olarak tutar, ör. 85,50",
+      formatDigits: (n) => (n ? "Lütfen " + n + " rakam girin" : "Lütfen rakamları girin"),
+      formatDate: "Tarih GG.AA.YYYY olarak",
+      formatAmount: "Avro olarak tutar, ör. 85,50",
       yes: "Evet",
       no: "Hayır",
       inputHint: "Enter ile gönderin, yeni satır için Shift + Enter tuşlarına basın.",
@@ -370,6 +370,7 @@ button { cursor: pointer; }
 }
 .send:hover { background: var(--blue-dark); }
 .counter { margin: 4px 0 0; font-size: 12px; color: var(--muted); text-align: right; }
+.format { margin: 0 0 4px; font-size: 12px; color: var(--muted); }
 
 @media (max-width: 479px) {
   .panel {
@@ -469,14 +470,21 @@ button { cursor: pointer; }
       rows: "1",
       maxlength: String(MAX_LENGTH),
       autocomplete: "off",
-      "aria-describedby": "stadtwerk-chat-hint stadtwerk-chat-counter",
+      "aria-describedby": "stadtwerk-chat-format stadtwerk-chat-hint stadtwerk-chat-counter",
       "data-testid": "chat-input",
     });
     ui.send = el("button", { type: "submit", className: "send", "data-testid": "chat-send" }, [icon("send")]);
     ui.hint = el("span", { id: "stadtwerk-chat-hint", className: "sr-only" });
     ui.counter = el("p", { id: "stadtwerk-chat-counter", className: "counter", hidden: "" });
+    ui.format = el("p", {
+      id: "stadtwerk-chat-format",
+      className: "format",
+      hidden: "",
+      "data-testid": "chat-input-format",
+    });
     ui.composer = el("form", { className: "composer", novalidate: "" }, [
       ui.inputLabel,
+      ui.format,
       el("div", { className: "composer__row" }, [ui.input, ui.send]),
       ui.hint,
       ui.counter,
@@ -538,6 +546,7 @@ button { cursor: pointer; }
     ui.quickReplies.setAttribute("aria-label", t("quickReplies"));
     ui.noticeDismiss.setAttribute("aria-label", t("dismiss"));
     ui.inputLabel.textContent = t("inputLabel");
+    ui.input.setAttribute("placeholder", t("placeholder"));
     renderInputMode();
     ui.hint.textContent = t("inputHint");
     ui.send.setAttribute("aria-label", t("send"));
@@ -628,21 +637,22 @@ button { cursor: pointer; }
   }
 
   // The input offers what the question expects: a numeric keyboard for digits,
-  // dates and amounts on phones, and a placeholder that says the format.
+  // dates and amounts on phones, and a line above it that says the format.
   function renderInputMode() {
     const expects = expectsOf(openQuestion());
     const kind = expects ? expects.kind : "text";
     ui.input.setAttribute("inputmode", INPUT_MODES[kind] || "text");
     ui.input.setAttribute("data-expects", kind);
-    let placeholder = t("placeholder");
+    let format = "";
     if (kind === "digits") {
-      placeholder = t("placeholderDigits")(Number.isInteger(expects.length) ? expects.length : 0);
+      format = t("formatDigits")(Number.isInteger(expects.length) ? expects.length : 0);
     } else if (kind === "date") {
-      placeholder = t("placeholderDate");
+      format = t("formatDate");
     } else if (kind === "amount") {
-      placeholder = t("placeholderAmount");
+      format = t("formatAmount");
     }
-    ui.input.setAttribute("placeholder", placeholder);
+    ui.format.textContent = format;
+    ui.format.hidden = !format;
   }
 
   // Quick replies belong to the latest message if it came from the bot: its
