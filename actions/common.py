@@ -60,6 +60,16 @@ def channel_of(tracker: Tracker) -> str:
     return tracker.get_latest_input_channel() or "rest"
 
 
+def source_of(tracker: Tracker) -> str | None:
+    """Where the customer's message came from, as its channel says (an address, a caller).
+
+    Failed identity checks are counted per source too; only channels set it
+    (the REST channel drops what a client sends in its place).
+    """
+    source = message_metadata(tracker).get("source")
+    return source[:200] if isinstance(source, str) and source else None
+
+
 def latest_text(tracker: Tracker) -> str:
     return (tracker.latest_message or {}).get("text") or ""
 

@@ -14,11 +14,11 @@ from actions.common import (
     latest_text,
     message_metadata,
     next_step,
+    source_of,
     today,
 )
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.handoff import hand_off
-from bot.domain.errors import VerificationFailed
 from bot.domain.parsing import parse_identity
 from bot.domain.services import identity
 from bot.infra.db import run_in_transaction
@@ -96,23 +96,24 @@ class ValidateIdentityForm(CancellableFormValidation):
             or not all(slots.get(s) for s in IDENTITY_SLOTS)
         ):
             return events
-        return events + await self._check(dispatcher, slots)
+        return events + await self._check(dispatcher, tracker, slots)
 
     async def _check(
-        self, dispatcher: CollectingDispatcher, slots: dict[str, Any]
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, slots: dict[str, Any]
     ) -> list[EventType]:
         number, postcode = slots["customer_number"], slots["postcode"]
         birth_date = dt.date.fromisoformat(slots["birth_date"])
-        try:
-            customer = await run_in_transaction(
-                lambda s: identity.verify(s, number, postcode, birth_date)
-            )
-        except VerificationFailed:
+        source = source_of(tracker)
+        result = await run_in_transaction(
+            lambda s: identity.check(s, number, postcode, birth_date, source=source)
+        )
+        customer = result.customer
+        if customer is None:
             attempts = int(slots.get("identity_attempts") or 0) + 1
             # Never the values themselves: they are personal data.
-            logger.info("identity check failed attempt=%d", attempts)
+            logger.info("identity check failed attempt=%d locked=%s", attempts, result.locked)
             reset = [SlotSet(s, None) for s in IDENTITY_SLOTS]
-            if attempts >= identity.MAX_ATTEMPTS:
+            if result.locked or attempts >= identity.MAX_ATTEMPTS:
                 return [
                     *reset,
                     SlotSet("identity_attempts", float(attempts)),

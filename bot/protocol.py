@@ -36,6 +36,16 @@ PERSON_PAYLOAD = "/request_human"
 MAX_MESSAGE_CHARS = 2000
 
 
+def typed(text: str) -> str:
+    """What a customer typed or said, never a command: leading slashes are dropped.
+
+    Rasa reads a message that starts with `/` as an intent (`/restart` wipes
+    the conversation); only payloads of buttons the bot itself offered may
+    look like that, and channels pass those on unchanged.
+    """
+    return text.lstrip("/ \t") if text.startswith("/") else text
+
+
 def input_problem(text: str) -> str | None:
     """The response that answers unusable text (empty, too long), or None when it can go on."""
     if not text:

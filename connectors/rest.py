@@ -21,7 +21,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.exceptions import SanicException
@@ -31,6 +31,9 @@ from sanic.response import HTTPResponse
 from bot.domain import language
 from bot.domain.languages import LANGUAGES, known
 from bot.domain.text import clean_message
+from bot.infra.limits import limiter
+from bot.infra.network import client_address, trusted_set
+from bot.infra.settings import Settings, get_settings
 from bot.protocol import MAX_MESSAGE_CHARS, input_problem
 from bot.rasa_runtime import conversation
 
@@ -78,6 +81,19 @@ class GuardedRestInput(RestInput):
     def name(cls) -> str:
         return "rest"
 
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        return cls(get_settings())
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()
+        self.trusted = trusted_set(settings.trusted_proxies)
+        # Shared through Redis when several Rasa instances run.
+        self.limiter = limiter(settings.redis_url, "rest", settings.rest_messages_per_minute, 60.0)
+
+    def _client(self, request: Request) -> str:
+        return client_address(request.ip, request.headers.get("X-Forwarded-For"), self.trusted)
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("guarded_rest_webhook", __name__)
 
@@ -95,24 +111,18 @@ class GuardedRestInput(RestInput):
                 sender, text, metadata = parse_request(payload)
             except InvalidRequest as exc:
                 return response.json({"error": str(exc)}, status=400)
+            client = self._client(request)
+            if not await self.limiter.allow(client):
+                return await self._refuse(
+                    request, sender, text, metadata, "utter_input_rate_limited", 429
+                )
+            metadata["source"] = f"rest:{client}"
+            # Typed text is never a command: "/restart" is only a button's if the bot offered it.
+            text = await conversation.typed_or_offered(request, sender, text)
 
             problem = input_problem(text)
             if problem:
-                languages = (
-                    [metadata["language"]]
-                    if "language" in metadata
-                    else await self._languages(request, sender, text)
-                )
-                logger.info("rest input refused: %s (%d chars)", problem, len(text))
-                return response.json(
-                    [
-                        {
-                            "recipient_id": sender,
-                            "text": conversation.domain_text(request, problem, lang),
-                        }
-                        for lang in languages
-                    ]
-                )
+                return await self._refuse(request, sender, text, metadata, problem)
 
             collector = CollectingOutputChannel()
             try:
@@ -143,6 +153,30 @@ class GuardedRestInput(RestInput):
             return response.json(collector.messages)
 
         return webhook
+
+    async def _refuse(
+        self,
+        request: Request,
+        sender: str,
+        text: str,
+        metadata: dict[str, str],
+        problem: str,
+        status: int = 200,
+    ) -> HTTPResponse:
+        """A polite answer in the customer's language; the conversation is not touched."""
+        languages = (
+            [metadata["language"]]
+            if "language" in metadata
+            else await self._languages(request, sender, text)
+        )
+        logger.info("rest input refused: %s (%d chars)", problem, len(text))
+        return response.json(
+            [
+                {"recipient_id": sender, "text": conversation.domain_text(request, problem, lang)}
+                for lang in languages
+            ],
+            status=status,
+        )
 
     @staticmethod
     async def _languages(request: Request, sender: str, text: str) -> list[str]:

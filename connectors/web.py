@@ -4,7 +4,7 @@ Registered in `credentials.yml` (name `web`). Only the web app calls it: every
 request carries the shared secret (`Authorization: Bearer $RASA_AUTH_TOKEN`),
 and conversations are the web chat's own (`web-` and 24 hex digits).
 
-- `POST /webhooks/web/turn` `{sender, message, language}`: one customer
+- `POST /webhooks/web/turn` `{sender, message, language, source?}`: one customer
   message; the answer is the protocol's reply as JSON (texts, buttons,
   handoff, technical problem, input hint, language: bot/protocol.py).
 - `POST /webhooks/web/language` `{sender, language}`: the customer switched
@@ -63,6 +63,11 @@ def _language(body: dict[str, Any]) -> str:
     if language is None:
         raise BadRequest("'language' must be de or tr")
     return language
+
+
+def _source(body: dict[str, Any]) -> str:
+    source = body.get("source")
+    return source[:64] if isinstance(source, str) and source else body["sender"]
 
 
 class WebInput(InputChannel):
@@ -144,7 +149,12 @@ class WebInput(InputChannel):
                 collector,
                 body["sender"],
                 input_channel=self.name(),
-                metadata={"language": _language(body), "channel": "web"},
+                metadata={
+                    "language": _language(body),
+                    "channel": "web",
+                    # the browser's address as the app saw it (identity checks count per source)
+                    "source": f"web:{_source(body)}",
+                },
             )
         )
         return collector.reply().to_json()

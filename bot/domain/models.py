@@ -267,3 +267,19 @@ class PhoneTurn(Base):
     turn = Column(String(40), nullable=False)
     twiml = Column(Text, nullable=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class IdentityGuard(Base):
+    """Failed identity checks of one customer number or one source, across conversations.
+
+    The key is a digest (`customer:…` or `source:…`), never the number or
+    address itself. Enough failures lock the key for a while that grows.
+    """
+
+    __tablename__ = "identity_guards"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(80), nullable=False, unique=True)
+    failures = Column(Integer, nullable=False, default=0)
+    last_failure_at = Column(DateTime, nullable=False, default=utcnow)
+    locked_until = Column(DateTime, nullable=True)

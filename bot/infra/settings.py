@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
 
 from bot.domain.hotline import HotlineHours
+from bot.infra.network import trusted_set
 
 ROOT = Path(__file__).resolve().parents[2]
 # The domain files (one per capability) Rasa trains from; the web app reads their texts.
@@ -76,6 +77,11 @@ class Settings(BaseSettings):
     voice_name_tr: str = "Polly.Filiz"
     # text (readable) or json (one object per line, for log collectors)
     log_format: Literal["text", "json"] = "text"
+    # proxies whose X-Forwarded-For names the client (bot/infra/network.py)
+    trusted_proxies: str = "127.0.0.1,::1"
+    # webhook messages per client address and minute (REST chat; the phone's Twilio)
+    rest_messages_per_minute: int = 60
+    voice_requests_per_minute: int = 1200
 
     class Config:
         frozen = True
@@ -118,6 +124,11 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @validator("trusted_proxies")
+    def _proxies(cls, value: str) -> str:  # noqa: N805
+        trusted_set(value)  # raises for what is not an address or network
         return value
 
     @root_validator(skip_on_failure=True)

@@ -55,7 +55,16 @@ class Balancer:
 
     async def forward(self, request: Request) -> Response:
         body = await request.body()
-        headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+        headers = [
+            (k, v)
+            for k, v in request.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() != "x-forwarded-for"
+        ]
+        # The instances count requests per client: tell them who the client is,
+        # after what a proxy in front of us said (only ours are believed there).
+        forwarded = request.headers.get("x-forwarded-for")
+        peer = request.client.host if request.client else "unknown"
+        headers.append(("x-forwarded-for", f"{forwarded}, {peer}" if forwarded else peer))
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         for upstream in self._order():
             try:

@@ -14,12 +14,19 @@ from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import ActionExecuted, ConversationResumed, SlotSet
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationResumed,
+    SlotSet,
+    UserUttered,
+)
 from sanic.request import Request
 
 from bot.domain.languages import known
 from bot.domain.responses import response_text
 from bot.domain.transcript import transcript as transcript_of
+from bot.protocol import typed
 
 LANGUAGE_SLOT = "language"
 
@@ -56,6 +63,27 @@ async def transcript(request: Request, sender_id: str) -> list[dict[str, Any]]:
     """What was said in a stored conversation, for an agent (empty if unreadable)."""
     tracker = await _stored_tracker(request, sender_id)
     return transcript_of(event.as_dict() for event in tracker.events) if tracker else []
+
+
+async def typed_or_offered(request: Request, sender_id: str, text: str) -> str:
+    """`text` as the customer typed it, or unchanged if it is a button the bot just offered."""
+    if not text.startswith("/"):
+        return text
+    tracker = await _stored_tracker(request, sender_id)
+    return text if tracker is not None and text in offered_payloads(tracker) else typed(text)
+
+
+def offered_payloads(tracker: Any) -> set[str]:
+    """The payloads of the buttons the bot offered since the customer last wrote."""
+    payloads: set[str] = set()
+    for event in reversed(tracker.events):
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            for button in (event.data or {}).get("buttons") or []:
+                if isinstance(button, dict) and isinstance(button.get("payload"), str):
+                    payloads.add(button["payload"])
+    return payloads
 
 
 async def set_language(request: Request, sender_id: str, value: str) -> None:

@@ -22,7 +22,7 @@ from bot.domain.services import chat as chats
 from bot.domain.services import handoff
 from bot.domain.services.chat import ChatInfo
 from bot.domain.text import clean_message
-from bot.protocol import MAX_MESSAGE_CHARS, PERSON_PAYLOAD, BotReply, Button, Message
+from bot.protocol import MAX_MESSAGE_CHARS, PERSON_PAYLOAD, BotReply, Button, Message, typed
 from bot.web.context import WebContext
 from bot.web.rasa_client import BotUnavailable
 
@@ -158,14 +158,12 @@ async def _on_message(
         await _notice(web, socket, chat, "rate_limited")
         return
     payload = frame.get("payload")
-    # Buttons carry intents for the bot ("/affirm"); anything else is just text.
-    to_bot = (
-        payload
-        if isinstance(payload, str)
-        and payload.startswith("/")
-        and len(payload) <= MAX_PAYLOAD_CHARS
-        else text
-    )
+    # A button's payload ("/affirm") goes to the bot only if the bot offered that
+    # button; anything else is text, and typed text is never a command.
+    offered: set[str] = set()
+    if isinstance(payload, str) and len(payload) <= MAX_PAYLOAD_CHARS:
+        offered = await web.db(lambda s: chats.offered_payloads(s, chat.id))
+    to_bot = payload if payload in offered else typed(text)
     await web.say(chat, "customer", text)
     if chat.state == "bot":
         await _bot_turn(web, socket, chat, to_bot)
@@ -185,7 +183,9 @@ async def _bot_turn(web: WebContext, socket: WebSocket, chat: ChatInfo, text: st
 async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text: str) -> None:
     wants_person = text == PERSON_PAYLOAD
     try:
-        reply = await web.rasa.turn(chat.conversation_id, text, chat.language)
+        reply = await web.rasa.turn(
+            chat.conversation_id, text, chat.language, source=web.client_of(socket)
+        )
     except BotUnavailable:
         apology = web.text("utter_technical_problem", chat.language)
         reply = BotReply(messages=[Message(apology)], technical_problem=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import redis.asyncio
+from fastapi import Request, WebSocket
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -20,9 +21,10 @@ from bot.domain.services import agent_queue
 from bot.domain.services import chat as chats
 from bot.domain.services.chat import ChatInfo, MessageInfo
 from bot.infra.db import run_in_transaction
+from bot.infra.limits import Limiter, limiter
+from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.web.hub import Hub, RedisHub
-from bot.web.limits import Limiter, limiter
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
 from bot.web.use_cases import Broadcast
@@ -58,6 +60,12 @@ class WebContext:
         await self.limiter.close()
         await self.login_limiter.close()
         await self.rasa.close()
+
+    def client_of(self, connection: Request | WebSocket) -> str:
+        """The browser's address (what our own proxies say, never what a client claims)."""
+        peer = connection.client.host if connection.client else None
+        forwarded = connection.headers.get("x-forwarded-for")
+        return client_address(peer, forwarded, trusted_set(self.settings.trusted_proxies))
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency: "ok" or why not."""

@@ -51,11 +51,14 @@ class RasaClient:
             logger.warning("bot call %s failed: %s", path, type(error).__name__)
             raise BotUnavailable(type(error).__name__) from error
 
-    async def turn(self, conversation_id: str, text: str, language: str) -> BotReply:
-        """One customer message; the bot's reply."""
-        answer = await self._post(
-            "/turn", {"sender": conversation_id, "message": text, "language": language}
-        )
+    async def turn(
+        self, conversation_id: str, text: str, language: str, source: str | None = None
+    ) -> BotReply:
+        """One customer message (`source`: the browser's address); the bot's reply."""
+        body = {"sender": conversation_id, "message": text, "language": language}
+        if source:
+            body["source"] = source
+        answer = await self._post("/turn", body)
         return BotReply.from_json(answer)
 
     async def set_language(self, conversation_id: str, language: str) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from bot.domain.language import detect, requested_language
 from bot.domain.languages import LANGUAGES, or_default
 from bot.domain.text import clean_message
-from bot.protocol import PERSON_PAYLOAD, BotReply, Expects
+from bot.protocol import PERSON_PAYLOAD, BotReply, Expects, typed
 from connectors.voice.speech import choice_prompt
 
 MAX_SILENCES = 3
@@ -64,7 +64,7 @@ class CallerInput:
         return cls(
             step=step,
             turn=int(turn) if turn.isdigit() else 0,
-            speech=clean_message(params.get("SpeechResult", ""))[:MAX_SPEECH_CHARS],
+            speech=typed(clean_message(params.get("SpeechResult", "")))[:MAX_SPEECH_CHARS],
             digits=re.sub(r"[^0-9*]", "", params.get("Digits", ""))[:MAX_DIGITS],
         )
 

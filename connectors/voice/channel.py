@@ -29,6 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.infra.limits import limiter
+from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
 from bot.rasa_runtime import conversation
 from connectors.collector import ReplyCollector
@@ -97,6 +99,11 @@ class VoiceInput(InputChannel):
             )
         self.store = PhoneStore()
         self.slow_turns = SlowTurns(self.store)
+        self.trusted = trusted_set(settings.trusted_proxies)
+        # Twilio calls from its own addresses: the limit only stops a flood from one.
+        self.limiter = limiter(
+            settings.redis_url, "voice", settings.voice_requests_per_minute, 60.0
+        )
 
     def _signed(self, request: Request, params: dict[str, str]) -> bool:
         signature = request.headers.get("X-Twilio-Signature", "")
@@ -162,6 +169,9 @@ class VoiceInput(InputChannel):
 
     async def _request(self, request: Request, on_new_message: TurnHandler) -> HTTPResponse:
         """Check, claim, answer and store one webhook request of a call."""
+        client = client_address(request.ip, request.headers.get("X-Forwarded-For"), self.trusted)
+        if not await self.limiter.allow(client):
+            return response.text("too many requests", status=429)
         params = twilio_params(request)
         if not self._signed(request, params):
             return response.text("forbidden", status=403)
@@ -224,12 +234,15 @@ class VoiceInput(InputChannel):
     ) -> Answer:
         """The bot answers the caller's words; the call flow decides what follows."""
         collector = VoiceReplies()
+        call_sid = step.state.call_sid
+        caller_number = params.get("From", "")
         metadata = {
             "language": asked.language,
             "channel": "voice",
-            "caller": params.get("From", ""),
+            "caller": caller_number,
+            # failed identity checks count per caller (per call when the number is withheld)
+            "source": f"voice:{caller_number or call_sid}",
         }
-        call_sid = step.state.call_sid
         await on_new_message(
             UserMessage(
                 asked.text, collector, call_sid, input_channel=self.name(), metadata=metadata

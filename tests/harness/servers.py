@@ -90,6 +90,10 @@ class Servers:
             voice_queue="stadtwerk-agents",
             # people always answer, so handoffs are transferred in every test run
             hotline_hours="Mo-So 00:00-24:00",
+            # all tests talk from this machine: limits that whole suites stay under
+            # (tests/security floods addresses of its own up to them)
+            rest_messages_per_minute=1000,
+            voice_requests_per_minute=2000,
         )
 
     @property

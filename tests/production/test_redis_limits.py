@@ -9,7 +9,7 @@ import secrets
 import pytest
 import redis
 
-from bot.web.limits import RedisRateLimiter
+from bot.infra.limits import RedisRateLimiter
 
 pytestmark = pytest.mark.asyncio
 
@@ -92,7 +92,7 @@ async def test_redis_holds_no_addresses_and_forgets(redis_server: str) -> None:
 async def test_without_redis_each_process_still_limits(caplog: pytest.LogCaptureFixture) -> None:
     limit = RedisRateLimiter("redis://127.0.0.1:1/0", "chat", 2, 30)
     try:
-        with caplog.at_level(logging.WARNING, logger="bot.web.limits"):
+        with caplog.at_level(logging.WARNING, logger="bot.infra.limits"):
             assert [await limit.allow("chat:1") for _ in range(3)] == [True, True, False]
         assert "Redis unreachable" in caplog.text
     finally:

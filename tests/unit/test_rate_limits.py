@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.web.limits import RateLimiter
+from bot.infra.limits import RateLimiter
 
 pytestmark = pytest.mark.asyncio
 

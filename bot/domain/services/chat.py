@@ -127,6 +127,25 @@ def history(session: Session, chat_id: int, limit: int = 500) -> list[MessageInf
     return [_message(row) for row in reversed(rows)]
 
 
+def offered_payloads(session: Session, chat_id: int) -> set[str]:
+    """The payloads of the buttons the bot offered since the customer last wrote."""
+    rows = session.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.chat_session_id == chat_id)
+        .order_by(ChatMessage.id.desc())
+        .limit(20)
+    )
+    payloads: set[str] = set()
+    for row in rows:
+        if row.sender == "customer":
+            break
+        if row.sender == "bot":
+            payloads |= {
+                b["payload"] for b in row.buttons or [] if isinstance(b.get("payload"), str)
+            }
+    return payloads
+
+
 def add_message(
     session: Session,
     chat_id: int,

@@ -1,0 +1,59 @@
+"""Attacks on the running assistant, each one a test that failed before its fix.
+
+They run against the real servers of tests/conftest.py. Attacks that come
+"from somewhere" carry an `X-Forwarded-For` address of their own (the
+servers trust the local proxy, as they would trust the edge proxy), so one
+test's lock never touches another test.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.harness.servers import TOKEN, Servers
+
+_addresses = itertools.count(1)
+
+
+def new_address() -> str:
+    """An address from the documentation range (RFC 5737), a fresh one each time."""
+    number = next(_addresses)
+    return f"198.51.{number // 250}.{number % 250 + 1}"
+
+
+class Attacker:
+    """REST conversations from one client address; each `fresh()` is a new conversation."""
+
+    def __init__(self, servers: Servers, address: str | None = None) -> None:
+        self.servers = servers
+        self.address = address or new_address()
+        self.sender = self.fresh()
+
+    def fresh(self) -> str:
+        self.sender = f"attack-{uuid.uuid4().hex}"
+        return self.sender
+
+    def post(self, text: str) -> httpx.Response:
+        return httpx.post(
+            self.servers.webhook,
+            json={"sender": self.sender, "message": text},
+            headers={"X-Forwarded-For": self.address},
+            timeout=60,
+        )
+
+    def say(self, text: str) -> str:
+        answer = self.post(text)
+        assert answer.status_code == 200, answer.text
+        return " ".join(m.get("text", "") for m in answer.json()).replace("\xa0", " ")
+
+    def slots(self) -> dict[str, Any]:
+        tracker = httpx.get(
+            f"{self.servers.api}/conversations/{self.sender}/tracker",
+            params={"token": TOKEN},
+            timeout=30,
+        ).json()
+        return tracker.get("slots") or {}
