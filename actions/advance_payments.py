@@ -24,7 +24,7 @@ from actions.common import (
 )
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.handoff import hand_off
-from actions.identity import require_identity
+from actions.identity import is_verified, require_identity
 from bot.domain import i18n
 from bot.domain.errors import (
     AmountOutOfRange,
@@ -124,7 +124,20 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         return "validate_advance_payment_form"
 
     def stop_form(self, tracker: Tracker) -> bool:
-        return super().stop_form(tracker) or bool(tracker.get_slot("ap_rejected"))
+        # A lapsed verification (actions/slot_mappings.py) ends the form too:
+        # the submit action asks for the identity again.
+        return (
+            super().stop_form(tracker)
+            or bool(tracker.get_slot("ap_rejected"))
+            or not is_verified(tracker)
+        )
+
+    async def get_extraction_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list:
+        if not is_verified(tracker):
+            return []  # nothing is read for a customer no longer verified; the form ends
+        return await super().get_extraction_events(dispatcher, tracker, domain)
 
     async def extract_ap_request_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -323,6 +336,11 @@ class ActionSubmitAdvancePayment(Action):
     ) -> list[EventType]:
         reset: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
         reset += [SlotSet(CANCELLED, None), SlotSet("form_retry", None), next_step(None)]
+        if not is_verified(tracker) and not tracker.get_slot(CANCELLED):
+            # Silent too long in the middle of the change: who is there now?
+            dispatcher.utter_message(response="utter_identity_expired")
+            gate = await require_identity(dispatcher, tracker, "change_advance_payment")
+            return reset + (gate or [])
         if tracker.get_slot("ap_rejected"):
             return reset + await hand_off(dispatcher, tracker, "reduction_rejected")
         if tracker.get_slot(CANCELLED) or tracker.get_slot("ap_confirmed") is not True:

@@ -22,6 +22,7 @@ from actions.handoff import hand_off
 from bot.domain.parsing import parse_identity
 from bot.domain.services import identity
 from bot.infra.db import run_in_transaction
+from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,42 @@ IDENTITY_SLOTS = ("customer_number", "postcode", "birth_date")
 
 def is_verified(tracker: Tracker) -> bool:
     return bool(tracker.get_slot("verified_customer"))
+
+
+def verification_lapsed(tracker: Tracker, idle_seconds: float) -> bool:
+    """Whether the customer's latest message comes after too long a silence, or in a new session.
+
+    A verification never carries over into a new session (Rasa carries the
+    slots over), and lapses when the customer was idle longer than allowed.
+    """
+    previous: dict[str, Any] | None = None
+    latest: dict[str, Any] | None = None
+    new_session = False  # a session began between the last two messages
+    session_seen = False
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind == "user":
+            previous, latest = latest, event
+            new_session, session_seen = session_seen, False
+        elif kind == "session_started":
+            session_seen = True
+    if latest is None:
+        return False
+    if previous is None or new_session:
+        return True
+    gap = (latest.get("timestamp") or 0) - (previous.get("timestamp") or 0)
+    return gap > idle_seconds
+
+
+def verification_after_message(tracker: Tracker) -> dict[str, Any]:
+    """The verified customer slot after the latest message: cleared when it lapsed."""
+    if not is_verified(tracker):
+        return {}
+    idle = get_settings().verification_idle_minutes * 60
+    if not verification_lapsed(tracker, idle):
+        return {}
+    logger.info("verification lapsed conversation=%s", tracker.sender_id)
+    return {"verified_customer": None}
 
 
 async def _caller_customer(tracker: Tracker) -> str | None:

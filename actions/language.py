@@ -1,4 +1,5 @@
-"""Conversation language: set after every message, sticky, switchable."""
+"""Conversation language: set after every message (actions/slot_mappings.py), sticky,
+switchable."""
 
 from __future__ import annotations
 
@@ -7,29 +8,24 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import ValidationAction
 
 from actions.common import latest_intent, latest_text, message_metadata
 from bot.domain.language import next_language, requested_language
 from bot.domain.languages import known
 
 
-class ValidateSlotMappings(ValidationAction):
-    """Runs after every customer message (Rasa's `action_extract_slots`)."""
-
-    async def extract_language(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        current = tracker.get_slot("language")
-        if latest_intent(tracker) == "switch_language":
-            wanted = requested_language(latest_text(tracker))
-            if wanted:
-                return {"language": wanted}
-        channel_language = message_metadata(tracker).get("language")
-        if known(channel_language) and current is None:
-            return {"language": channel_language}
-        language = next_language(current, latest_text(tracker))
-        return {"language": language} if language != current else {}
+def language_after_message(tracker: Tracker) -> dict[str, Any]:
+    """The language slot after the customer's latest message (empty: unchanged)."""
+    current = tracker.get_slot("language")
+    if latest_intent(tracker) == "switch_language":
+        wanted = requested_language(latest_text(tracker))
+        if wanted:
+            return {"language": wanted}
+    channel_language = message_metadata(tracker).get("language")
+    if known(channel_language) and current is None:
+        return {"language": channel_language}
+    language = next_language(current, latest_text(tracker))
+    return {"language": language} if language != current else {}
 
 
 class ActionSwitchLanguage(Action):

@@ -24,9 +24,27 @@ reads a slot. This module imports nothing of ours and no framework.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+# --- whose conversation it is ------------------------------------------------------------
+
+#: Each channel's conversation ids; a channel refuses the others' (a call's or a
+#: chat's id seen in a log must not open that conversation over REST).
+WEB_CONVERSATION = re.compile(r"web-[0-9a-f]{24}")
+PHONE_CONVERSATION = re.compile(r"CA[0-9a-f]{32}")
+
+
+def conversation_channel(conversation_id: str) -> str:
+    """Which channel a conversation id belongs to: `web`, `voice`, or `rest` for any other."""
+    if conversation_id.lower().startswith("web-"):
+        return "web"
+    if re.fullmatch(r"ca[0-9a-f]{32}", conversation_id, re.IGNORECASE):
+        return "voice"
+    return "rest"
+
 
 # --- what channels send to the bot --------------------------------------------------------
 

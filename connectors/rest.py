@@ -34,7 +34,7 @@ from bot.domain.text import clean_message
 from bot.infra.limits import limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
-from bot.protocol import MAX_MESSAGE_CHARS, input_problem
+from bot.protocol import MAX_MESSAGE_CHARS, conversation_channel, input_problem
 from bot.rasa_runtime import conversation
 
 logger = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ def parse_request(payload: Any) -> tuple[str, str, dict[str, str]]:
         raise InvalidRequest(
             "'sender' must be 1-128 letters, digits or _ . : @ - identifying the conversation"
         )
+    if conversation_channel(sender) != "rest":
+        raise InvalidRequest("'sender' names a conversation of another channel")
     message = payload.get("message", "")
     if message is None:
         message = ""

@@ -31,13 +31,12 @@ from sanic.response import HTTPResponse
 from bot.domain.languages import known
 from bot.domain.text import clean_message
 from bot.infra.settings import get_settings
-from bot.protocol import input_problem
+from bot.protocol import WEB_CONVERSATION, input_problem
 from bot.rasa_runtime import conversation
 from connectors.collector import ReplyCollector
 
 logger = logging.getLogger(__name__)
 
-SENDER = re.compile(r"web-[0-9a-f]{24}")
 RESPONSE = re.compile(r"utter_agent_[a-z_]{1,40}")
 TurnHandler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -53,7 +52,7 @@ def _body(request: Request) -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
-    if not isinstance(body.get("sender"), str) or not SENDER.fullmatch(body["sender"]):
+    if not isinstance(body.get("sender"), str) or not WEB_CONVERSATION.fullmatch(body["sender"]):
         raise BadRequest("'sender' must be a web chat's conversation id")
     return body
 

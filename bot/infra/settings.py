@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     rasa_auth_token: str = DEV_RASA_TOKEN
     utility_name: str = "Stadtwerke Rheinruhr"
     handoff_wait_minutes: int = 5
+    # a verified customer who is silent this long must prove who they are again
+    verification_idle_minutes: int = 15
+    # a web chat idle this long is over: its browser token opens nothing any more
+    chat_idle_hours: int = 24
     hotline_hours: HotlineHours = HotlineHours()
     timezone: str = "Europe/Berlin"
     # Phone channel (Twilio Voice)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
 from typing import Any
@@ -34,6 +35,10 @@ MAX_PAYLOAD_CHARS = 200
 HELLO_TIMEOUT_SECONDS = 10.0
 
 
+class ChatEnded(Exception):
+    """The customer ended the chat; its socket is closed."""
+
+
 @router.websocket("/chat/ws")
 async def chat_socket(socket: WebSocket) -> None:
     web: WebContext = socket.app.state.web
@@ -52,7 +57,7 @@ async def chat_socket(socket: WebSocket) -> None:
             except SQLAlchemyError:  # the database is down: say so, keep the socket
                 logger.exception("web chat turn failed conversation=%s", chat.conversation_id)
                 await _notice(web, socket, chat, "unavailable")
-    except WebSocketDisconnect:
+    except (WebSocketDisconnect, ChatEnded):
         pass
     finally:
         await web.hub.leave_chat(chat.conversation_id, socket)
@@ -73,6 +78,8 @@ async def _on_frame(
         await _on_typing(web, chat, frame)
     elif frame["type"] == "language":
         await _on_language(web, socket, chat, frame)
+    elif frame["type"] == "end":
+        await _on_end(web, socket, chat)
     else:
         await _notice(web, socket, chat, "invalid")
     return chat
@@ -103,7 +110,8 @@ async def _hello(web: WebContext, socket: WebSocket) -> ChatInfo | None:
         return None
     language = frame.get("language") if frame.get("language") in LANGUAGES else "de"
     token = frame.get("token")
-    chat = await web.db(lambda s: chats.resume(s, token))
+    idle = dt.timedelta(hours=web.settings.chat_idle_hours)
+    chat = await web.db(lambda s: chats.resume(s, token, idle))
     if chat is None:
         token, chat = await web.db(lambda s: chats.start(s, language))
         logger.info("web chat started conversation=%s language=%s", chat.conversation_id, language)
@@ -270,3 +278,12 @@ async def _on_language(
         await web.rasa.set_language(chat.conversation_id, language)
     except BotUnavailable:
         logger.warning("language not passed to the bot conversation=%s", chat.conversation_id)
+
+
+async def _on_end(web: WebContext, socket: WebSocket, chat: ChatInfo) -> None:
+    """The customer ended the chat (a shared computer): the token opens nothing any more."""
+    await web.db(lambda s: chats.end(s, chat.id))
+    logger.info("web chat ended by the customer conversation=%s", chat.conversation_id)
+    await socket.send_json({"type": "ended"})
+    await socket.close(code=1000)
+    raise ChatEnded

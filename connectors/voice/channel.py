@@ -32,6 +32,7 @@ from twilio.request_validator import RequestValidator
 from bot.infra.limits import limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
+from bot.protocol import PHONE_CONVERSATION
 from bot.rasa_runtime import conversation
 from connectors.collector import ReplyCollector
 from connectors.voice import call_flow, twiml
@@ -41,7 +42,6 @@ from connectors.voice.store import Answer, PhoneStore
 
 logger = logging.getLogger(__name__)
 
-CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 ENDED_STATUSES = {"completed", "busy", "no-answer", "failed", "canceled"}
 TurnHandler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -138,7 +138,7 @@ class VoiceInput(InputChannel):
                 return response.text("forbidden", status=403)
             call_sid = params.get("CallSid", "")
             call_status = params.get("CallStatus", "")
-            if CALL_SID.fullmatch(call_sid) and call_status in ENDED_STATUSES:
+            if PHONE_CONVERSATION.fullmatch(call_sid) and call_status in ENDED_STATUSES:
                 duration = params.get("CallDuration", "")
                 self.slow_turns.forget(call_sid)
                 await self.store.end_call(
@@ -176,7 +176,7 @@ class VoiceInput(InputChannel):
         if not self._signed(request, params):
             return response.text("forbidden", status=403)
         call_sid = params.get("CallSid", "")
-        if not CALL_SID.fullmatch(call_sid):
+        if not PHONE_CONVERSATION.fullmatch(call_sid):
             return response.text("missing or malformed CallSid", status=400)
         caller = CallerInput.from_twilio(
             request.args.get("step", "start"), request.args.get("turn", "0"), params

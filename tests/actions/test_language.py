@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from actions.language import ActionSwitchLanguage, ValidateSlotMappings
+from actions.language import ActionSwitchLanguage
+from actions.slot_mappings import ValidateSlotMappings
 from tests.actions.conftest import make_tracker, run
 
 pytestmark = pytest.mark.asyncio

@@ -21,13 +21,18 @@ from tests.harness.web_clients import Widget
 pytestmark = pytest.mark.asyncio
 
 
-def slots(web: Servers, widget: Widget) -> dict:
+def conversation_of(web: Servers, widget: Widget) -> str:
+    """The Rasa conversation of a widget's chat (found by its token, as the app does)."""
     with session_scope(web.database_url) as session:
-        conversation = session.scalars(
+        return session.scalars(
             select(ChatSession.conversation_id).where(
                 ChatSession.token_hash == token_hash(widget.token or "")
             )
         ).one()
+
+
+def slots(web: Servers, widget: Widget) -> dict:
+    conversation = conversation_of(web, widget)
     tracker = httpx.get(
         f"{web.api}/conversations/{conversation}/tracker", params={"token": TOKEN}, timeout=30
     ).json()

@@ -9,12 +9,12 @@ from connectors.rest import InvalidRequest, parse_request
 def test_a_good_request_passes_with_only_known_metadata():
     sender, text, metadata = parse_request(
         {
-            "sender": "web-7f3a",
+            "sender": "app-7f3a",
             "message": "  Hallo\x00 \u200bwelt  ",
             "metadata": {"language": "tr", "channel": "web", "caller": "+49123"},
         }
     )
-    assert (sender, text) == ("web-7f3a", "Hallo welt")
+    assert (sender, text) == ("app-7f3a", "Hallo welt")
     assert metadata == {"language": "tr", "channel": "web"}
 
 
@@ -47,3 +47,16 @@ def test_empty_and_overlong_messages_are_answered_by_the_channel():
     assert input_problem("") == "utter_input_empty"
     assert input_problem("x" * (MAX_MESSAGE_CHARS + 1)) == "utter_input_too_long"
     assert input_problem("Rechnung") is None
+
+
+@pytest.mark.parametrize(
+    "sender", ["web-" + "0" * 24, "web-anything", "WEB-x", "CA" + "a" * 32, "ca" + "0" * 32]
+)
+def test_conversations_of_other_channels_are_refused(sender):
+    with pytest.raises(InvalidRequest, match="another channel"):
+        parse_request({"sender": sender, "message": "Meine Rechnung"})
+
+
+@pytest.mark.parametrize("sender", ["webshop-1", "CA123", "customer-CA" + "0" * 32, "e2e-web-1"])
+def test_rest_conversations_may_look_alike(sender):
+    assert parse_request({"sender": sender, "message": "Hallo"})[0] == sender

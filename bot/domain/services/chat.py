@@ -8,6 +8,7 @@ a reload, a second tab or a restarted app shows the same conversation.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,14 +99,29 @@ def start(session: Session, language: str) -> tuple[str, ChatInfo]:
     return token, _info(session, chat)
 
 
-def resume(session: Session, token: Any) -> ChatInfo | None:
+def resume(session: Session, token: Any, idle: dt.timedelta | None = None) -> ChatInfo | None:
+    """The session of a browser's token; None if unknown, ended, or idle longer than `idle`."""
     if not isinstance(token, str) or not 20 <= len(token) <= 100:
         return None
     chat = session.scalar(select(ChatSession).where(ChatSession.token_hash == token_hash(token)))
     if chat is None:
         return None
+    if idle is not None and chat.last_active_at < utcnow() - idle:
+        end(session, chat.id)  # the old token opens nothing any more
+        return None
     chat.last_active_at = utcnow()
     return _info(session, chat)
+
+
+def end(session: Session, chat_id: int) -> None:
+    """The customer ended the chat (or it expired): its token opens nothing any more.
+
+    The messages stay for the agents' case and the retention rules; only the
+    browser's way back into them is gone.
+    """
+    chat = session.get(ChatSession, chat_id)
+    chat.token_hash = token_hash(secrets.token_urlsafe(32))
+    session.flush()
 
 
 def get(session: Session, chat_id: int) -> ChatInfo:

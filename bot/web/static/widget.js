@@ -51,6 +51,8 @@
       title: "Kundenservice",
       openChat: "Chat mit dem Kundenservice öffnen",
       closeChat: "Chat schließen",
+      endChat: "Chat beenden und Verlauf auf diesem Gerät löschen",
+      endChatShort: "Beenden",
       unread: (n) => (n === 1 ? "1 neue Nachricht" : n + " neue Nachrichten"),
       languageGroup: "Sprache",
       log: "Chatverlauf",
@@ -88,6 +90,8 @@
       title: "Müşteri Hizmetleri",
       openChat: "Müşteri hizmetleri sohbetini aç",
       closeChat: "Sohbeti kapat",
+      endChat: "Sohbeti bitir ve bu cihazdaki geçmişi sil",
+      endChatShort: "Bitir",
       unread: (n) => n + " yeni mesaj",
       languageGroup: "Dil",
       log: "Sohbet geçmişi",
@@ -173,6 +177,14 @@
       return window.localStorage.getItem(TOKEN_KEY);
     } catch (error) {
       return null;
+    }
+  }
+
+  function forgetToken() {
+    try {
+      window.localStorage.removeItem(TOKEN_KEY);
+    } catch (error) {
+      // nothing was stored
     }
   }
 
@@ -292,6 +304,11 @@ button { cursor: pointer; }
 .languages button[aria-pressed="true"] { background: #fff; color: var(--blue-dark); border-color: #fff; }
 .languages button:hover { background: rgba(255, 255, 255, 0.15); }
 .languages button[aria-pressed="true"]:hover { background: #fff; }
+.end {
+  margin-top: 4px; padding: 4px 8px; border: 1px solid rgba(255, 255, 255, 0.6);
+  border-radius: 6px; background: transparent; color: #fff; font: inherit; font-size: 13px;
+  cursor: pointer;
+}
 .close {
   width: 36px; height: 32px; margin-top: 2px; border: 0; border-radius: 6px;
   background: transparent; color: #fff; display: grid; place-items: center;
@@ -426,10 +443,12 @@ button { cursor: pointer; }
     ui.langDe = el("button", { type: "button", lang: "de", "aria-label": "Deutsch", "data-testid": "chat-lang-de", text: "DE" });
     ui.langTr = el("button", { type: "button", lang: "tr", "aria-label": "Türkçe", "data-testid": "chat-lang-tr", text: "TR" });
     ui.languages = el("div", { className: "languages", role: "group" }, [ui.langDe, ui.langTr]);
+    ui.end = el("button", { type: "button", className: "end", "data-testid": "chat-end" });
     ui.close = el("button", { type: "button", className: "close" }, [icon("close")]);
     return el("header", { className: "header" }, [
       el("div", { className: "heading" }, [ui.title, ui.status]),
       ui.languages,
+      ui.end,
       ui.close,
     ]);
   }
@@ -495,6 +514,7 @@ button { cursor: pointer; }
   function bindEvents() {
     ui.launcher.addEventListener("click", () => (state.isOpen ? closePanel(true) : openPanel()));
     ui.close.addEventListener("click", () => closePanel(true));
+    ui.end.addEventListener("click", endChat);
     ui.langDe.addEventListener("click", () => setLanguage("de"));
     ui.langTr.addEventListener("click", () => setLanguage("tr"));
     ui.noticeDismiss.addEventListener("click", hideNotice);
@@ -541,6 +561,8 @@ button { cursor: pointer; }
     ui.langDe.setAttribute("aria-pressed", String(state.language === "de"));
     ui.langTr.setAttribute("aria-pressed", String(state.language === "tr"));
     ui.close.setAttribute("aria-label", t("closeChat"));
+    ui.end.textContent = t("endChatShort");
+    ui.end.setAttribute("aria-label", t("endChat"));
     ui.welcome.textContent = t("welcome");
     ui.log.setAttribute("aria-label", t("log"));
     ui.quickReplies.setAttribute("aria-label", t("quickReplies"));
@@ -844,6 +866,26 @@ button { cursor: pointer; }
   // ---------------------------------------------------------------------------
   // Connection
   // ---------------------------------------------------------------------------
+
+  // On a shared computer: the server forgets the token, this browser forgets the
+  // conversation; the next visitor who opens the chat starts a new one.
+  function endChat() {
+    sendFrame({ type: "end" });
+    forgetToken();
+    const socket = state.socket;
+    state.socket = null;
+    state.ready = false;
+    clearTimeout(state.reconnectTimer);
+    state.reconnectTimer = null;
+    if (socket) {
+      socket.close();
+    }
+    Object.assign(state, {
+      messages: [], outbox: [], answeredId: null, mode: "bot", agentName: null, typing: null, unread: 0,
+    });
+    renderAll();
+    closePanel(true);
+  }
 
   function ensureConnected() {
     if (!state.socket && !state.reconnectTimer) {

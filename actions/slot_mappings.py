@@ -1,0 +1,32 @@
+"""What is checked after every customer message (Rasa's `action_extract_slots`).
+
+The conversation's language follows the customer (actions/language.py), and
+a verification lapses when the customer was silent too long or a new
+session began (actions/identity.py): whoever picks up an unattended chat or
+a logged conversation id must prove who they are again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+
+from actions.identity import verification_after_message
+from actions.language import language_after_message
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Runs after every customer message."""
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return language_after_message(tracker)
+
+    async def extract_verified_customer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return verification_after_message(tracker)
