@@ -39,9 +39,9 @@ PHONE_CONVERSATION = re.compile(r"CA[0-9a-f]{32}")
 
 def conversation_channel(conversation_id: str) -> str:
     """Which channel a conversation id belongs to: `web`, `voice`, or `rest` for any other."""
-    if conversation_id.lower().startswith("web-"):
+    if WEB_CONVERSATION.fullmatch(conversation_id):
         return "web"
-    if re.fullmatch(r"ca[0-9a-f]{32}", conversation_id, re.IGNORECASE):
+    if PHONE_CONVERSATION.fullmatch(conversation_id):
         return "voice"
     return "rest"
 

@@ -38,6 +38,10 @@ class UnchangedAmount(ChangeNotAllowed):
     """The new amount equals the current one."""
 
 
+class ChangedMeanwhile(ChangeNotAllowed):
+    """Another change of the same contract came first; this one was checked against the old amount."""
+
+
 @dataclass
 class InvalidRecord(DomainError):
     """An import record breaks the data contract."""

@@ -51,9 +51,8 @@ def _rasa(settings: Settings, model: Path, port: int) -> list[str]:
         settings.bind_host,
         "--port",
         str(port),
+        # the API's token comes from RASA_AUTH_TOKEN, not from this command line (`ps`)
         "--enable-api",
-        "--auth-token",
-        settings.rasa_auth_token,
         *_rasa_logging(settings),
     ]
 

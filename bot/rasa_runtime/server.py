@@ -191,7 +191,12 @@ def main() -> None:
     from bot.infra.settings import get_settings
 
     install()
-    if get_settings().log_format == "json":
+    settings = get_settings()
+    if "run" in sys.argv[1:2] and "--auth-token" not in sys.argv:
+        # The token protects Rasa's HTTP API. Handed over here, from the
+        # environment, it never shows on the process's command line (`ps`).
+        sys.argv += ["--auth-token", settings.rasa_auth_token]
+    if settings.log_format == "json":
         # Rasa would put its coloured text handler over the JSON one of
         # --logging-config-file; keep the configured handlers instead.
         rasa.utils.io.configure_colored_logging = lambda *_args, **_kwargs: None

@@ -57,3 +57,7 @@ class Attacker:
             timeout=30,
         ).json()
         return tracker.get("slots") or {}
+
+
+# PostgreSQL for the attacks that need it (a database of their own, demo data).
+from tests.production.conftest import postgres_server, postgres_urls  # noqa: E402, F401

@@ -13,12 +13,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import (
     AmountOutOfRange,
+    ChangedMeanwhile,
     NotFound,
     ReductionTooLarge,
     UnchangedAmount,
@@ -108,8 +109,10 @@ def effective_date(due_day: int, today: dt.date) -> dt.date:
     return dt.date(year, month, due_day)
 
 
-def _owned_contract(session: Session, customer_number: str, contract_number: str) -> Contract:
-    contract = session.scalar(
+def _owned_contract(
+    session: Session, customer_number: str, contract_number: str, *, for_update: bool = False
+) -> Contract:
+    query = (
         select(Contract)
         .join(Customer)
         .where(
@@ -117,6 +120,9 @@ def _owned_contract(session: Session, customer_number: str, contract_number: str
             Contract.contract_number == contract_number,
         )
     )
+    if for_update:  # PostgreSQL locks the row until the change is committed
+        query = query.with_for_update(of=Contract)
+    contract = session.scalar(query)
     if contract is None:
         raise NotFound(contract_number)
     return contract
@@ -157,22 +163,33 @@ def apply_change(
     )
     if existing is not None:
         return _result_of(existing)
-    contract = _owned_contract(session, customer_number, contract_number)
+    contract = _owned_contract(session, customer_number, contract_number, for_update=True)
+    old_amount = contract.advance_amount
     preview = preview_change(session, customer_number, contract_number, new_amount, today)
     change = AdvancePaymentChange(
         contract=contract,
         request_id=request_id,
-        old_amount=contract.advance_amount,
+        old_amount=old_amount,
         new_amount=preview.new_amount,
         effective_on=preview.effective_on,
         channel=channel,
         conversation_id=conversation_id,
     )
-    contract.advance_amount = preview.new_amount
     try:
         with session.begin_nested():
             session.add(change)
             session.flush()
+            # The rules were checked against `old_amount`: only if it is still the
+            # contract's amount does the change land (another conversation may
+            # have changed it since; SQLite takes no row lock).
+            moved = session.execute(
+                update(Contract)
+                .where(Contract.id == contract.id, Contract.advance_amount == old_amount)
+                .values(advance_amount=preview.new_amount)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:
+                raise ChangedMeanwhile(contract_number)
     except IntegrityError:
         # A concurrent delivery of the same confirmation won the race.
         session.expire_all()
@@ -182,6 +199,7 @@ def apply_change(
         if existing is None:
             raise
         return _result_of(existing)
+    session.refresh(contract)
     return ChangeResult(preview=preview, already_applied=False)
 
 
