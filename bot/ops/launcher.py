@@ -80,10 +80,11 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
         )
     return {
         **rasa,
+        # rasa-sdk's server, refusing calls without the shared secret
         "actions": [
-            str(BIN / "rasa"),
-            "run",
-            "actions",
+            str(BIN / "python"),
+            "-m",
+            "bot.rasa_runtime.action_server",
             "--actions",
             "actions",
             "--port",
