@@ -20,10 +20,15 @@ if [ "$(cat "$STAMPS/lock" 2>/dev/null)" != "$lock_hash" ]; then
   echo "$lock_hash" > "$STAMPS/lock"
 fi
 
-# 2. database schema and demo data (import is idempotent)
-echo "==> database: migrate and load demo data"
-"$VENV/bin/python" -m bot import-data data/demo/customers.json
-"$VENV/bin/python" -m bot create-agent --demo
+# 2. database schema, and in development the demo data (import is idempotent)
+if [ "${APP_ENV:-development}" = "production" ]; then
+  echo "==> database: migrate (production: no demo customers, no demo agents)"
+  "$VENV/bin/python" -m bot migrate
+else
+  echo "==> database: migrate and load demo data"
+  "$VENV/bin/python" -m bot import-data data/demo/customers.json
+  "$VENV/bin/python" -m bot create-agent --demo
+fi
 
 # 3. model: trained when config, domain, data or NLU components changed
 "$VENV/bin/python" -m scripts.train_if_needed

@@ -19,6 +19,7 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
@@ -149,10 +150,25 @@ class Settings(BaseSettings):
         if values["app_env"] == "production":
             if values["rasa_auth_token"] in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
-            if values["twilio_auth_token"] in PLACEHOLDER_SECRETS:
+            if values["twilio_auth_token"] in PLACEHOLDER_SECRETS | {DEV_TWILIO_TOKEN}:
                 raise SettingsError("TWILIO_AUTH_TOKEN must be set to the real token in production")
+            if not values["public_base_url"].startswith("https://"):
+                raise SettingsError(
+                    "PUBLIC_BASE_URL must be the https URL Twilio calls in production "
+                    "(its requests are signed over it)"
+                )
+            for name in ("database_url", "tracker_store_url", "redis_url"):
+                if _placeholder_password(values[name]):
+                    raise SettingsError(f"{name.upper()} has a placeholder password")
             if values["database_url"].startswith("sqlite"):
                 warnings.warn("production mode is running on SQLite", stacklevel=2)
+        elif not _this_machine(values["bind_host"]):
+            # The development tokens are public; the image defaults to production.
+            warnings.warn(
+                f"development mode listens on {values['bind_host']} with public development "
+                "tokens: anyone who reaches it can use them; set APP_ENV=production",
+                stacklevel=2,
+            )
         return values
 
     # --- derived values ---------------------------------------------------------------
@@ -212,6 +228,15 @@ class Settings(BaseSettings):
     def environment(self) -> dict[str, str]:
         """The environment variables that make a child process read these settings."""
         return {name.upper(): str(value) for name, value in self.dict().items()}
+
+
+def _placeholder_password(url: str) -> bool:
+    password = urlsplit(url).password if "://" in url else None
+    return password is not None and password in PLACEHOLDER_SECRETS
+
+
+def _this_machine(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost")
 
 
 def _explain(error: ValidationError) -> str:

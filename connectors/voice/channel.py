@@ -38,7 +38,7 @@ from connectors.collector import ReplyCollector
 from connectors.voice import call_flow, twiml
 from connectors.voice.call_flow import BotTurn, CallerInput, CallState, PassOn, Step, Texts
 from connectors.voice.slow_turns import SlowTurns
-from connectors.voice.store import Answer, PhoneStore
+from connectors.voice.store import Answer, CallEnded, PhoneStore
 
 logger = logging.getLogger(__name__)
 
@@ -185,6 +185,9 @@ class VoiceInput(InputChannel):
         texts = _texts(request)
         try:
             call = await self.store.begin_turn(call_sid, key, params.get("From"))
+        except CallEnded:
+            logger.warning("request for an ended call refused call=%s", call_sid)
+            return response.text("this call has ended", status=410)
         except Exception:  # noqa: BLE001 - the database is down: the caller must hear why
             logger.exception("voice turn not stored call=%s step=%s", call_sid, caller.step)
             return _xml(self._render(self._technical_problem(None, texts)))

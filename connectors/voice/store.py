@@ -29,6 +29,10 @@ POLL_SECONDS = 0.1
 CALL_FIELDS = frozenset({"language", "silences", "choices", "expects"})
 
 
+class CallEnded(Exception):
+    """Twilio reported the call over: a request for it now is a replay."""
+
+
 @dataclass(frozen=True)
 class Answer:
     """The TwiML answer to one request, and what it changed in the call's state."""
@@ -69,11 +73,14 @@ class PhoneStore:
         """Claim one request of a call and read the call's state.
 
         None when the request was claimed before (Twilio re-sent it). The
-        first request of a call creates the call.
+        first request of a call creates the call; a request for a call that
+        has ended raises `CallEnded` (a signed request replayed later).
         """
 
         def work(session: Session) -> CallState:
             call = _call(session, call_sid)
+            if call is not None and call.ended_at is not None:
+                raise CallEnded(call_sid)
             if call is None:
                 call = PhoneCall(call_sid=call_sid, caller=(caller or "")[:32] or None, choices=[])
                 session.add(call)

@@ -98,3 +98,17 @@ async def test_an_idle_chat_expires(web: Servers) -> None:
         chat.last_active_at = utcnow() - dt.timedelta(hours=web.settings.chat_idle_hours, minutes=1)
     async with Widget(web.app_url, token=token) as again:
         assert again.session["history"] == [] and again.token != token
+
+
+def test_a_signed_request_replayed_after_the_call_is_refused(servers: Servers) -> None:
+    call = PhoneCall(servers.settings.voice_base_url, DEV_TWILIO_TOKEN, caller="+4915100000078")
+    call.start()
+    call.press("1")
+    asked = call.next_url
+    call.say("Ich möchte meine Rechnung wissen")
+    call.hang_up()
+    # The same signed request again, as someone who recorded it would send it.
+    call.next_url = asked
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        call.say("Ich möchte meine Rechnung wissen")
+    assert refused.value.response.status_code == 410

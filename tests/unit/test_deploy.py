@@ -69,6 +69,9 @@ RUNTIME_VARIABLES = frozenset(
 # What production refuses to start without (test_secrets_are_what_production_requires).
 SECRETS = ("RASA_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
 TEST_SECRET = "test-secret-0123456789"
+TEST_PUBLIC_URL = "https://hotline.test.example"
+# Connection URLs whose example passwords are placeholders production refuses.
+URLS_WITH_PASSWORDS = ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL")
 # Liveness that differs from the readiness URL of health_urls(): the web app's
 # /ready also asks Rasa, and a Rasa outage must not restart the web app.
 LIVENESS_PATHS = {"web": "/health"}
@@ -111,7 +114,14 @@ def run_prod_exports() -> dict[str, str]:
 
 
 def with_test_secrets(environment: Mapping[str, str]) -> dict[str, str]:
-    return {**environment, **dict.fromkeys(SECRETS, TEST_SECRET)}
+    """The environment as an operator completes it: real secrets, passwords, public URL."""
+    completed = {**environment, **dict.fromkeys(SECRETS, TEST_SECRET)}
+    for name in URLS_WITH_PASSWORDS:
+        if name in completed:
+            completed[name] = completed[name].replace(":change-me@", f":{TEST_SECRET}@")
+    if not completed.get("PUBLIC_BASE_URL", "").startswith("https://"):
+        completed["PUBLIC_BASE_URL"] = TEST_PUBLIC_URL
+    return completed
 
 
 @pytest.fixture
@@ -194,6 +204,9 @@ def assert_placeholder_secrets(
     assert not refused(settings_for, valid), where
     for name in SECRETS:
         assert refused(settings_for, {**valid, name: environment[name]}), f"{where}: {name}"
+    for name in URLS_WITH_PASSWORDS:
+        if ":change-me@" in environment.get(name, ""):
+            assert refused(settings_for, {**valid, name: environment[name]}), f"{where}: {name}"
 
 
 def test_secrets_are_what_production_requires(
@@ -398,6 +411,8 @@ def interpolate(value: str) -> str:
         name, operator, argument = match.group(1), match.group(2), match.group(3)
         if operator == ":-":
             return argument
+        if name == "PUBLIC_BASE_URL":
+            return TEST_PUBLIC_URL
         return f"test-{name.lower().replace('_', '-')}"
 
     return re.sub(r"\$\{(\w+)(?:(:\?|:-)([^}]*))?\}", one, value)
