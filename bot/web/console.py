@@ -315,6 +315,12 @@ async def console_socket(socket: WebSocket) -> None:
             frame = await socket.receive_json()
             if not isinstance(frame, dict):
                 continue
+            # Logged out, expired or deactivated: the console hears nothing more
+            # (the console pings every 15 s, so that is the longest it could).
+            if await console_session(socket) is None:
+                logger.info("console socket closed: the session ended agent=%s", agent_id)
+                await socket.close(code=1008)
+                break
             if frame.get("type") == "ping":
                 await web.db(lambda s: agents.mark_seen(s, agent_id))
             elif frame.get("type") == "typing":

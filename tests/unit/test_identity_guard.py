@@ -49,6 +49,13 @@ def test_old_failures_are_forgotten(session: Session) -> None:
     assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
 
 
+def test_a_lock_long_over_is_forgotten_like_any_old_failure(session: Session) -> None:
+    for _ in range(3):
+        fail(session, at=NOW - dt.timedelta(days=3))  # locked for 15 minutes, three days ago
+    fail(session)  # the first failure of today: no lock
+    assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
+
+
 def test_locks_grow_and_stop_at_a_day() -> None:
     assert identity.lock_for(2, 3) is None
     assert identity.lock_for(3, 3) == dt.timedelta(minutes=15)

@@ -131,7 +131,8 @@ def check(
 
 def _count_failure(session: Session, guard: IdentityGuard, now: dt.datetime) -> IdentityGuard:
     """One more failure, counted in the database (parallel guesses all count)."""
-    if guard.last_failure_at < now - FORGET_AFTER and not guard.locked_until:
+    lock_over = guard.locked_until is None or guard.locked_until <= now
+    if guard.last_failure_at < now - FORGET_AFTER and lock_over:
         session.execute(
             update(IdentityGuard).where(IdentityGuard.id == guard.id).values(failures=0)
         )

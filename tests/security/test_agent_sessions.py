@@ -1,0 +1,67 @@
+"""An agent's console stops hearing when the session ends (issue 12, finding 7, in part).
+
+Before: the console's WebSocket kept receiving the queue, with customers'
+names and messages, after the agent logged out or was deactivated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from sqlalchemy import select
+
+from bot.domain.models import Agent
+from bot.domain.services import agents
+from bot.infra.db import session_scope
+from tests.harness.servers import Servers
+from tests.harness.web_clients import Console
+
+pytestmark = pytest.mark.asyncio
+
+
+async def closed_after_ping(live: websockets.WebSocketClientProtocol) -> bool:
+    """Send the console's ping; True if the server then closes the socket."""
+    await live.send(json.dumps({"type": "ping"}))
+    try:
+        while True:
+            await asyncio.wait_for(live.recv(), 10)
+    except websockets.ConnectionClosed:
+        return True
+    except asyncio.TimeoutError:
+        return False
+
+
+def new_agent(web: Servers, username: str) -> None:
+    with session_scope(web.database_url) as session:
+        agents.create_agent(
+            session,
+            username=username,
+            first_name="Test",
+            last_name="Agent",
+            password="a-long-test-password",
+        )
+
+
+async def test_after_logout_the_console_socket_is_closed(web: Servers) -> None:
+    new_agent(web, "logout-test")
+    console = Console(web.app_url)
+    assert console.login("logout-test", "a-long-test-password").status_code == 303
+    live = await console.live()
+    assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+    answer = console.http.post("/agent/logout", data={"csrf_token": console.csrf})
+    assert answer.status_code == 303
+    assert await closed_after_ping(live)
+
+
+async def test_a_deactivated_agents_console_is_closed(web: Servers) -> None:
+    new_agent(web, "leaver-test")
+    console = Console(web.app_url)
+    assert console.login("leaver-test", "a-long-test-password").status_code == 303
+    live = await console.live()
+    assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+    with session_scope(web.database_url) as session:
+        session.scalar(select(Agent).where(Agent.username == "leaver-test")).active = False
+    assert await closed_after_ping(live)
