@@ -34,7 +34,10 @@ async def closed_after_ping(live: websockets.WebSocketClientProtocol) -> bool:
         return False
 
 
-def new_agent(web: Servers, username: str) -> None:
+async def live_console_of_new_agent(
+    web: Servers, username: str
+) -> tuple[Console, websockets.WebSocketClientProtocol]:
+    """A new agent logged in, with the console's live socket open (the queue arrived)."""
     with session_scope(web.database_url) as session:
         agents.create_agent(
             session,
@@ -43,25 +46,22 @@ def new_agent(web: Servers, username: str) -> None:
             last_name="Agent",
             password="a-long-test-password",
         )
+    console = Console(web.app_url)
+    assert console.login(username, "a-long-test-password").status_code == 303
+    live = await console.live()
+    assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+    return console, live
 
 
 async def test_after_logout_the_console_socket_is_closed(web: Servers) -> None:
-    new_agent(web, "logout-test")
-    console = Console(web.app_url)
-    assert console.login("logout-test", "a-long-test-password").status_code == 303
-    live = await console.live()
-    assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+    console, live = await live_console_of_new_agent(web, "logout-test")
     answer = console.http.post("/agent/logout", data={"csrf_token": console.csrf})
     assert answer.status_code == 303
     assert await closed_after_ping(live)
 
 
 async def test_a_deactivated_agents_console_is_closed(web: Servers) -> None:
-    new_agent(web, "leaver-test")
-    console = Console(web.app_url)
-    assert console.login("leaver-test", "a-long-test-password").status_code == 303
-    live = await console.live()
-    assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+    _, live = await live_console_of_new_agent(web, "leaver-test")
     with session_scope(web.database_url) as session:
         session.scalar(select(Agent).where(Agent.username == "leaver-test")).active = False
     assert await closed_after_ping(live)
