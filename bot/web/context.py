@@ -61,11 +61,14 @@ class WebContext:
         await self.login_limiter.close()
         await self.rasa.close()
 
-    def client_of(self, connection: Request | WebSocket) -> str:
-        """The browser's address (what our own proxies say, never what a client claims)."""
+    def client_of(self, connection: Request | WebSocket) -> str | None:
+        """The browser's address (what our own proxies say, never what a client claims);
+        None for this machine or our proxies themselves (they name no client)."""
         peer = connection.client.host if connection.client else None
         forwarded = connection.headers.get("x-forwarded-for")
-        return client_address(peer, forwarded, trusted_set(self.settings.trusted_proxies))
+        trusted = trusted_set(self.settings.trusted_proxies)
+        client = client_address(peer, forwarded, trusted)
+        return None if client in trusted else client
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency: "ok" or why not."""
