@@ -117,12 +117,9 @@ class WebContext:
                 s, chat.id, sender, text, buttons=buttons, expects=expects, agent_id=agent_id
             )
         )
-        frame = message.as_frame()
-        await self.hub.to_chat(chat.conversation_id, frame)
-        if chat.case_id:
-            await self.hub.to_consoles(
-                {"type": "message", "case_id": chat.case_id, "message": frame}
-            )
+        shown = Broadcast()
+        shown.message(chat, message)  # the one place that says who sees a chat message
+        await self.publish(shown)
         return message
 
     async def publish(self, broadcast: Broadcast) -> None:
