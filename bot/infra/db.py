@@ -26,18 +26,19 @@ from bot.infra.settings import get_settings
 T = TypeVar("T")
 
 
-def sqlite_engine_options() -> dict[str, Any]:
+def sqlite_engine_options(busy_seconds: float = 30) -> dict[str, Any]:
     """`create_engine` arguments for a SQLite file shared by threads.
 
     SQLAlchemy 1.4 opens a new SQLite connection per session unless told to
-    pool; with a pool, connections are reused like PostgreSQL's. Used for our
-    database and for Rasa's SQLite tracker store.
+    pool; with a pool, connections are reused like PostgreSQL's. A statement
+    waits up to `busy_seconds` for another connection's write lock. Used for
+    our database and for Rasa's SQLite tracker store.
     """
     return {
         "poolclass": QueuePool,
         "pool_size": 5,
         "max_overflow": 10,
-        "connect_args": {"check_same_thread": False, "timeout": 30},
+        "connect_args": {"check_same_thread": False, "timeout": busy_seconds},
     }
 
 
@@ -59,14 +60,58 @@ def _foreign_keys(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine with settings that suit both SQLite and PostgreSQL."""
+def postgres_connect_args(
+    url: str, connect_seconds: int, statement_seconds: int | None
+) -> dict[str, Any]:
+    """libpq's timeouts: opening a connection, and (if given) any one statement.
+
+    Options already in the URL's `options` are kept; ours come after them.
+    """
+    args: dict[str, Any] = {"connect_timeout": max(2, connect_seconds)}  # libpq's minimum
+    if statement_seconds:
+        options = make_url(url).query.get("options", "")
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        ours = f"-c statement_timeout={statement_seconds * 1000}"
+        args["options"] = f"{options} {ours}".strip()
+    return args
+
+
+def make_engine(url: str, *, statement_timeout: bool = True) -> Engine:
+    """Create an engine with settings that suit both SQLite and PostgreSQL.
+
+    No wait is unbounded (the settings' `DATABASE_*_TIMEOUT_SECONDS`): an
+    unreachable server fails after the connect timeout, a hung statement after
+    the statement timeout, a request that finds the pool empty after the pool
+    timeout. Migrations pass `statement_timeout=False`: a schema change on a
+    large table may take longer than any request should.
+    """
+    settings = get_settings()
+    statement = settings.database_statement_timeout_seconds
     if url.startswith("sqlite"):
-        engine = create_engine(url, future=True, **sqlite_engine_options())
+        engine = create_engine(
+            url,
+            future=True,
+            pool_timeout=settings.database_pool_timeout_seconds,
+            **sqlite_engine_options(busy_seconds=statement or 30),
+        )
         event.listen(engine, "connect", _foreign_keys)
         event.listen(engine, "connect", write_ahead)
         return engine
-    return create_engine(url, future=True, pool_pre_ping=True)
+    connect_args = {}
+    if make_url(url).get_backend_name().startswith("postgresql"):
+        connect_args = postgres_connect_args(
+            url,
+            settings.database_connect_timeout_seconds,
+            statement if statement_timeout else None,
+        )
+    return create_engine(
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_timeout=settings.database_pool_timeout_seconds,
+        connect_args=connect_args,
+    )
 
 
 @lru_cache(maxsize=8)
@@ -117,9 +162,7 @@ def ensure_database(url: str) -> bool:
     if not target.get_backend_name().startswith("postgresql"):
         return False
     _check_name(target.database)
-    server = create_engine(
-        target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
-    )
+    server = _server_engine(target)
     try:
         with server.connect() as connection:
             exists = connection.execute(
@@ -138,14 +181,23 @@ def drop_database(url: str) -> None:
     """Drop a PostgreSQL database (for test databases), closing its connections."""
     target = make_url(url)
     _check_name(target.database)
-    server = create_engine(
-        target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True
-    )
+    server = _server_engine(target)
     try:
         with server.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
     finally:
         server.dispose()
+
+
+def _server_engine(target: Any) -> Engine:
+    """An engine on the server's `postgres` database, for creating and dropping databases."""
+    connect = {"connect_timeout": max(2, get_settings().database_connect_timeout_seconds)}
+    return create_engine(
+        target.set(database="postgres"),
+        isolation_level="AUTOCOMMIT",
+        future=True,
+        connect_args=connect,
+    )
 
 
 def _check_name(name: str | None) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import redis.asyncio
 from redis.commands.core import AsyncScript
 
+from bot.infra.settings import get_settings
+
 logger = logging.getLogger(__name__)
 
 
@@ -94,7 +96,9 @@ class RedisRateLimiter:
     PREFIX = "stadtwerk:limit"
 
     def __init__(self, url: str, name: str, events: int, seconds: float) -> None:
-        self.redis = redis.asyncio.from_url(url)
+        # a Redis that stops answering costs one timeout, then this process limits alone
+        wait = get_settings().redis_timeout_seconds
+        self.redis = redis.asyncio.from_url(url, socket_timeout=wait, socket_connect_timeout=wait)
         self.name = name
         self.events = events
         self.window_ms = int(seconds * 1000)

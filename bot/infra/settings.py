@@ -87,6 +87,15 @@ class Settings(BaseSettings):
     # webhook messages per client address and minute (REST chat; the phone's Twilio)
     rest_messages_per_minute: int = 60
     voice_requests_per_minute: int = 1200
+    # Faults wait this long at most (seconds): opening a database connection,
+    # one statement (PostgreSQL; SQLite: waiting for its write lock), a free
+    # pooled connection, one Redis command or connect.
+    database_connect_timeout_seconds: int = 5
+    database_statement_timeout_seconds: int = 30
+    database_pool_timeout_seconds: int = 10
+    redis_timeout_seconds: float = 2.0
+    # The development balancer: requests with a larger body get 413.
+    balancer_max_body_bytes: int = 1_048_576
 
     class Config:
         frozen = True

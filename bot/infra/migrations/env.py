@@ -16,7 +16,7 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    engine = make_engine(url)
+    engine = make_engine(url, statement_timeout=False)  # a schema change may take long
     with engine.connect() as connection:
         context.configure(
             connection=connection,
