@@ -4,17 +4,20 @@
 
 The Rasa instances share the tracker store (PostgreSQL) and the lock store
 (Redis), so any instance can answer any turn of any conversation. Requests go
-to the instances in turn; one that refuses the connection (stopped,
-restarting) is skipped, which is safe because the request never reached it.
-A request that reached an instance is never sent twice. `GET /_balancer/health`
-says which instances answer. In a cluster, a Kubernetes Service or any load
-balancer does this job (see deploy/).
+to the instances in turn; one that cannot be reached (refused: stopped or
+restarting; or no connection within the connect timeout: a hung host) is
+skipped, which is safe because the request never reached it, and is tried
+last for a few seconds. A request that reached an instance is never sent
+twice. A body over `BALANCER_MAX_BODY_BYTES` gets 413 without being read
+further. `GET /_balancer/health` says which instances answer. In a cluster, a
+Kubernetes Service or any load balancer does this job (see deploy/).
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import time
 
 import httpx
 from starlette.applications import Starlette
@@ -39,22 +42,50 @@ HOP_BY_HOP = {
     "content-length",
 }
 TIMEOUT = httpx.Timeout(60.0, connect=2.0)
+# The request never reached the instance: safe to send to the next one.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# An instance that could not be reached is tried last for this long.
+UNREACHABLE_SECONDS = 5.0
+
+
+class BodyTooLarge(Exception):
+    """The request's body is over the limit."""
 
 
 class Balancer:
-    def __init__(self, upstreams: list[str]) -> None:
+    def __init__(self, upstreams: list[str], max_body_bytes: int = 1_048_576) -> None:
         if not upstreams:
             raise ValueError("the balancer needs at least one upstream")
         self.upstreams = upstreams
+        self.max_body_bytes = max_body_bytes
         self._turn = itertools.cycle(range(len(upstreams)))
+        self._unreachable_until: dict[str, float] = {}
         self.client = httpx.AsyncClient(timeout=TIMEOUT)
 
     def _order(self) -> list[str]:
+        """This request's order: round robin, instances just found unreachable last."""
         first = next(self._turn)
-        return self.upstreams[first:] + self.upstreams[:first]
+        order = self.upstreams[first:] + self.upstreams[:first]
+        now = time.monotonic()
+        return sorted(order, key=lambda u: self._unreachable_until.get(u, 0.0) > now)
+
+    async def _body(self, request: Request) -> bytes:
+        """The request's body, read no further than the limit (BodyTooLarge beyond)."""
+        declared = request.headers.get("content-length", "")
+        if declared and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            raise BodyTooLarge
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_body_bytes:
+                raise BodyTooLarge
+        return bytes(body)
 
     async def forward(self, request: Request) -> Response:
-        body = await request.body()
+        try:
+            body = await self._body(request)
+        except BodyTooLarge:
+            return JSONResponse({"error": "request body too large"}, 413)
         headers = [
             (k, v)
             for k, v in request.headers.items()
@@ -71,8 +102,13 @@ class Balancer:
                 answer = await self.client.request(
                     request.method, upstream + target, content=body, headers=headers
                 )
-            except httpx.ConnectError:
-                logger.warning("rasa instance %s refused the connection; trying the next", upstream)
+            except NOT_SENT as error:
+                self._unreachable_until[upstream] = time.monotonic() + UNREACHABLE_SECONDS
+                logger.warning(
+                    "rasa instance %s not reachable (%s); trying the next",
+                    upstream,
+                    type(error).__name__,
+                )
                 continue
             except httpx.HTTPError as error:
                 logger.error("rasa instance %s failed: %s", upstream, type(error).__name__)
@@ -99,7 +135,7 @@ class Balancer:
 
 def create_app() -> Starlette:
     settings = get_settings()
-    balancer = Balancer(settings.upstreams)
+    balancer = Balancer(settings.upstreams, settings.balancer_max_body_bytes)
     methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
     return Starlette(
         routes=[

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -26,8 +27,8 @@ from sqlalchemy.exc import OperationalError
 
 from bot.infra import db
 from bot.infra.limits import RedisRateLimiter
-from bot.infra.settings import get_settings
-from bot.ops.launcher import child_environment, commands
+from bot.infra.settings import ROOT, get_settings
+from bot.ops.launcher import BIN, child_environment, commands
 from tests.harness.servers import Servers, free_port
 
 
@@ -172,6 +173,141 @@ def test_liveness_answers_while_the_database_is_unreachable(tmp_path: Path) -> N
             assert httpx.get(f"{url}/health", timeout=5).status_code == 200
         finally:
             app.stop()
+
+
+# --- the development balancer -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def balancer(servers: Servers, upstreams: list[str], log_dir: Path) -> Iterator[str]:
+    """The real balancer process in front of `upstreams`; its URL."""
+    settings = servers.settings.replace(
+        balancer_upstreams=",".join(upstreams), balancer_max_body_bytes=65536
+    )
+    port = free_port()
+    argv = [str(BIN / "uvicorn"), "bot.ops.balancer:create_app", "--factory"]
+    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+    log = open(log_dir / "balancer.log", "w")  # noqa: SIM115 - closed below
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=child_environment(settings), stdout=log, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert process.poll() is None and time.monotonic() < deadline, "no balancer"
+            time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+class DroppingInstance:
+    """An instance that takes each request and dies before answering (a crash mid-turn)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            with connection:
+                connection.settimeout(5)
+                data = b""
+                with contextlib.suppress(OSError):
+                    while b"\r\n\r\n" not in data:
+                        chunk = connection.recv(65536)
+                        if not chunk:
+                            break
+                        data += chunk
+                if data:
+                    self.received += 1
+
+    def close(self) -> None:
+        self.server.close()
+
+
+def test_the_balancer_fails_over_when_an_instance_cannot_be_reached(
+    servers: Servers, tmp_path: Path
+) -> None:
+    """An instance whose connects hang (not refused) is skipped like a stopped one."""
+    with (
+        blackhole() as port,
+        balancer(servers, [f"http://127.0.0.1:{port}", servers.api], tmp_path) as url,
+    ):
+        for turn in range(4):  # round robin: every other request tries the hung one first
+            answer = httpx.post(
+                f"{url}/webhooks/rest/webhook",
+                json={"sender": f"failover-{turn}-{time.time_ns()}", "message": "Hallo"},
+                timeout=30,
+            )
+            assert answer.status_code == 200, (turn, answer.status_code, answer.text)
+            assert answer.json() and answer.json()[0]["text"]
+        health = httpx.get(f"{url}/_balancer/health", timeout=10).json()
+        assert sorted(health["instances"].values()) == ["down", "up"]
+
+
+def test_a_request_that_reached_an_instance_is_never_sent_again(
+    servers: Servers, tmp_path: Path
+) -> None:
+    first, second = DroppingInstance(), DroppingInstance()
+    try:
+        with balancer(servers, [first.url, second.url], tmp_path) as url:
+            for number in range(3):
+                answer = httpx.post(
+                    f"{url}/webhooks/rest/webhook",
+                    json={"sender": f"once-{number}", "message": "Hallo"},
+                    timeout=30,
+                )
+                assert answer.status_code == 502
+                assert first.received + second.received == number + 1  # once, never resent
+    finally:
+        first.close()
+        second.close()
+
+
+def _raw_request(url: str, head: bytes, body: bytes) -> bytes:
+    """Send a request's head and the start of its body; the first bytes of the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(head + body)
+        return connection.recv(200)
+
+
+def test_the_balancer_refuses_huge_bodies_without_reading_them(
+    servers: Servers, tmp_path: Path
+) -> None:
+    with balancer(servers, [servers.api], tmp_path) as url:
+        declared = (
+            b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n"
+        )
+        # 100 MiB announced, 1 KiB sent: the answer comes without waiting for the rest
+        assert _raw_request(url, declared, b" " * 1024).startswith(b"HTTP/1.1 413")
+        chunked = (
+            b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"%x\r\n%s\r\n" % (70000, b" " * 70000)  # over the limit, no end in sight
+        assert _raw_request(url, chunked, chunk).startswith(b"HTTP/1.1 413")
+        # a body within the limit goes through
+        small = httpx.post(
+            f"{url}/webhooks/rest/webhook",
+            json={"sender": f"small-{time.time_ns()}", "message": "Hallo"},
+            timeout=30,
+        )
+        assert small.status_code == 200
 
 
 def test_settings_have_bounded_waits_by_default() -> None:
