@@ -4,92 +4,128 @@
 REDIS_URL is set) keeps it in Redis, so several app processes behind a load
 balancer count a customer's messages and an address's failed logins together;
 while Redis cannot be reached it limits in this process instead. Both have the
-same async interface.
+same async interface:
+
+- `allow(key)` counts one event, or says no (and counts nothing) when `key`
+  has used up its events;
+- `take(key)` does the same and returns the event, which `give_back` can
+  un-count later: a login takes an attempt *before* checking the password (so
+  parallel requests cannot all get past the limit) and gives it back when the
+  password was right (so only failures count).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import logging
 import time
 import uuid
-from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 import redis.asyncio
-from redis.commands.core import AsyncScript
 
 from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
+# An event as `take` returns it (its time in this process, its id in Redis).
+Event = str
+# Keys the in-process limiter holds at most; beyond, the longest-quiet go first.
+MAX_KEYS = 100_000
 
 
 class RateLimiter:
+    """The window in this process's memory.
+
+    Keys are forgotten once their events have left the window: the key itself
+    when it is looked at, all keys in one sweep at most once per window. So
+    memory holds only the keys of one window (at most `max_keys`; should more
+    arrive within one window, the keys quiet longest are dropped first: a
+    process must not run out of memory, whatever addresses an attacker uses).
+    """
+
     def __init__(
-        self, events: int, seconds: float, clock: Callable[[], float] = time.monotonic
+        self,
+        events: int,
+        seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_KEYS,
     ) -> None:
         self.events = events
         self.seconds = seconds
         self.clock = clock
-        self.history: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        # key -> times of its events in the window, oldest first; the key
+        # asked for last comes last
+        self.history: dict[str, list[float]] = {}
+        self._swept = clock()
 
-    def _recent(self, key: str) -> int:
-        """Events of `key` still in the window; keys without any are forgotten."""
-        recent = self.history.get(key)
-        if recent is None:
-            return 0
-        while recent and recent[0] <= self.clock() - self.seconds:
-            recent.popleft()
-        if not recent:
+    def _recent(self, key: str, now: float) -> list[float]:
+        """`key`'s events still in the window (a key without any is forgotten)."""
+        times = self.history.get(key)
+        if times is None:
+            return []
+        del times[: bisect.bisect_right(times, now - self.seconds)]
+        if not times:
             del self.history[key]
-        return len(recent)
+        return times
 
-    async def blocked(self, key: str) -> bool:
-        """Whether `key` has used up its events (without counting one)."""
-        return self._recent(key) >= self.events
+    def _sweep(self, now: float) -> None:
+        """Forget every key whose events have all left the window."""
+        self._swept = now
+        stale = [key for key, times in self.history.items() if times[-1] <= now - self.seconds]
+        for key in stale:
+            del self.history[key]
 
-    async def hit(self, key: str) -> None:
-        """Count one event for `key`."""
-        self.history.setdefault(key, deque()).append(self.clock())
+    async def take(self, key: str) -> Event | None:
+        """Count one event for `key` and return it; None (not counted) when over the limit."""
+        now = self.clock()
+        if now - self._swept >= self.seconds:
+            self._sweep(now)
+        times = self._recent(key, now)
+        self.history.pop(key, None)
+        self.history[key] = times  # the key asked last goes last (a refused one too)
+        if len(times) >= self.events:
+            return None
+        times.append(now)
+        if len(self.history) > self.max_keys:
+            self._sweep(now)
+            while len(self.history) > self.max_keys:
+                del self.history[next(iter(self.history))]
+        return repr(now)  # events of one instant are alike: the time names the event
+
+    async def give_back(self, key: str, event: Event) -> None:
+        """Un-count an event `take` returned (gone already if it left the window)."""
+        times = self.history.get(key)
+        if times is None:
+            return
+        try:
+            times.remove(float(event))
+        except ValueError:
+            return
+        if not times:
+            del self.history[key]
 
     async def allow(self, key: str) -> bool:
         """Count one event for `key`; False (and not counted) when over the limit."""
-        if await self.blocked(key):
-            return False
-        await self.hit(key)
-        return True
+        return await self.take(key) is not None
 
     async def close(self) -> None:
         """Nothing to release."""
 
 
 # One sorted set per key: members are events, scores their time (Redis's own
-# clock, so processes on different machines agree). Each script runs atomically.
-_TRIM_AND_COUNT = """
+# clock, so processes on different machines agree). The script runs atomically
+# and the key expires with its newest event.
+_TAKE = """
 local now = redis.call('TIME')
 local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now_ms - tonumber(ARGV[1]))
-local count = redis.call('ZCARD', KEYS[1])
-"""
-_BLOCKED = _TRIM_AND_COUNT + "return count >= tonumber(ARGV[2]) and 1 or 0"
-_HIT = (
-    _TRIM_AND_COUNT
-    + """
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
-)
-_ALLOW = (
-    _TRIM_AND_COUNT
-    + """
-if count >= tonumber(ARGV[2]) then return 0 end
-redis.call('ZADD', KEYS[1], now_ms, ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-)
 
 
 class RedisRateLimiter:
@@ -102,34 +138,32 @@ class RedisRateLimiter:
         self.name = name
         self.events = events
         self.window_ms = int(seconds * 1000)
-        self._blocked = self.redis.register_script(_BLOCKED)
-        self._hit = self.redis.register_script(_HIT)
-        self._allow = self.redis.register_script(_ALLOW)
+        self._take = self.redis.register_script(_TAKE)
         self.fallback = RateLimiter(events, seconds)
 
-    async def _run(
-        self, script: AsyncScript, key: str, fallback: Callable[[str], Awaitable[Any]]
-    ) -> bool:
-        """Run `script` for `key` in Redis, or `fallback` in this process if Redis is down."""
+    def _key(self, key: str) -> str:
+        return f"{self.PREFIX}:{self.name}:{_digest(key)}"
+
+    async def take(self, key: str) -> Event | None:
         event = uuid.uuid4().hex  # distinct members: two events in one millisecond both count
         try:
-            result = await script(
-                keys=[f"{self.PREFIX}:{self.name}:{_digest(key)}"],
-                args=[self.window_ms, self.events, event],
+            counted = await self._take(
+                keys=[self._key(key)], args=[self.window_ms, self.events, event]
             )
         except redis.RedisError:
             logger.warning("rate limit %s: Redis unreachable, limiting in this process", self.name)
-            result = await fallback(key)
-        return bool(result)
+            return await self.fallback.take(key)
+        return event if counted else None
 
-    async def blocked(self, key: str) -> bool:
-        return await self._run(self._blocked, key, self.fallback.blocked)
-
-    async def hit(self, key: str) -> None:
-        await self._run(self._hit, key, self.fallback.hit)
+    async def give_back(self, key: str, event: Event) -> None:
+        try:
+            await self.redis.zrem(self._key(key), event)
+        except redis.RedisError:
+            logger.warning("rate limit %s: Redis unreachable, limiting in this process", self.name)
+        await self.fallback.give_back(key, event)  # taken there while Redis was down
 
     async def allow(self, key: str) -> bool:
-        return await self._run(self._allow, key, self.fallback.allow)
+        return await self.take(key) is not None
 
     async def close(self) -> None:
         await self.redis.close()

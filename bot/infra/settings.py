@@ -87,6 +87,14 @@ class Settings(BaseSettings):
     # webhook messages per client address and minute (REST chat; the phone's Twilio)
     rest_messages_per_minute: int = 60
     voice_requests_per_minute: int = 1200
+    # Console logins (bot/web/logins.py), failures per 5 minutes: per client
+    # address and agent (and per browser the agent logged in with before), and
+    # per agent from all other browsers together
+    login_attempts_per_client: int = 5
+    login_attempts_per_agent: int = 20
+    # argon2 password checks at once (about 64 MiB each) and logins waiting for one
+    login_checks: int = 2
+    login_checks_waiting: int = 8
     # Faults wait this long at most (seconds): opening a database connection,
     # one statement (PostgreSQL; SQLite: waiting for its write lock), a free
     # pooled connection, one Redis command or connect.
@@ -138,6 +146,12 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @validator("login_attempts_per_client", "login_attempts_per_agent", "login_checks")
+    def _at_least_one(cls, value: int) -> int:  # noqa: N805
+        if value < 1:
+            raise ValueError("must be at least 1")
         return value
 
     @validator("trusted_proxies")

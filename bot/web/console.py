@@ -24,6 +24,7 @@ from bot.infra.settings import ROOT
 from bot.protocol import Message
 from bot.web import use_cases
 from bot.web.context import WebContext
+from bot.web.logins import Busy
 from bot.web.rasa_client import BotUnavailable
 from bot.web.schemas import CloseBody, ReplyBody
 from bot.web.security import (
@@ -31,10 +32,12 @@ from bot.web.security import (
     clear_session_cookie,
     console_session,
     csrf_ok,
+    known_device,
     login_csrf_ok,
     new_csrf_token,
     require_agent,
     require_agent_csrf,
+    set_device_cookie,
     set_login_csrf_cookie,
     set_session_cookie,
 )
@@ -95,25 +98,39 @@ async def login(request: Request) -> Response:
             username=username,
             status=403,
         )
-    client = request.client.host if request.client else "unknown"
-    attempts = f"login:{client}:{username.lower()}"
-    if await web.login_limiter.blocked(attempts):
+    # the address our proxies report (this machine and the proxies themselves name no client)
+    address = web.client_of(request) or "local"
+    device = known_device(request, web.settings, username)
+    attempt = await web.logins.attempt(address, username, device)
+    if attempt is None:
         return _login_page(
             request,
             error="Zu viele Anmeldeversuche. Bitte warten Sie einige Minuten.",
             username=username,
             status=429,
         )
-    agent = await web.db(lambda s: agents.authenticate(s, username, password))
+    try:
+        agent = await web.logins.check(web.db, username, password)
+    except Busy:
+        await attempt.give_back()  # not checked: does not count
+        logger.warning("console login refused: too many logins at once")
+        page = _login_page(
+            request,
+            error="Zu viele Anmeldungen gleichzeitig. Bitte versuchen Sie es gleich noch einmal.",
+            username=username,
+            status=503,
+        )
+        page.headers["Retry-After"] = "5"
+        return page
     if agent is None:
-        await web.login_limiter.hit(attempts)  # only failures count
-        logger.info("console login failed")
+        logger.info("console login failed")  # the attempt stays counted
         return _login_page(
             request,
             error="Benutzername oder Passwort ist falsch.",
             username=username,
             status=401,
         )
+    await attempt.give_back()  # only failures count
 
     def start(session: Any) -> str:
         token, _ = agents.start_session(session, agent.id)
@@ -124,6 +141,7 @@ async def login(request: Request) -> Response:
     logger.info("console login agent=%s", agent.id)
     page = RedirectResponse("/agent", status_code=303)
     set_session_cookie(page, web.settings, token)
+    set_device_cookie(page, web.settings, agent.username)
     return page
 
 

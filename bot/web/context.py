@@ -25,13 +25,13 @@ from bot.infra.limits import Limiter, limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.web.hub import Hub, RedisHub
+from bot.web.logins import Logins
 from bot.web.metrics import Metrics
 from bot.web.rasa_client import RasaClient
 from bot.web.use_cases import Broadcast
 
 T = TypeVar("T")
 CHAT_MESSAGES_PER_30_SECONDS = 10
-LOGINS_PER_5_MINUTES = 5
 
 
 @dataclass
@@ -41,7 +41,7 @@ class WebContext:
     hub: Hub = field(init=False)
     responses: dict[str, Any] = field(default_factory=lambda: load_responses(DOMAIN_DIR))
     limiter: Limiter = field(init=False)  # customers' chat messages
-    login_limiter: Limiter = field(init=False)  # failed console logins
+    logins: Logins = field(init=False)  # console logins' limits and password checks
     metrics: Metrics = field(init=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +49,7 @@ class WebContext:
         redis_url = self.settings.redis_url
         self.hub = RedisHub(redis_url, self._send_queue) if redis_url else Hub(self._send_queue)
         self.limiter = limiter(redis_url, "chat", CHAT_MESSAGES_PER_30_SECONDS, 30.0)
-        self.login_limiter = limiter(redis_url, "login", LOGINS_PER_5_MINUTES, 300.0)
+        self.logins = Logins(self.settings)
         self.metrics = Metrics(self.settings, self.hub.live_chats)
 
     async def start(self) -> None:
@@ -58,7 +58,7 @@ class WebContext:
     async def close(self) -> None:
         await self.hub.stop()
         await self.limiter.close()
-        await self.login_limiter.close()
+        await self.logins.close()
         await self.rasa.close()
 
     def client_of(self, connection: Request | WebSocket) -> str | None:

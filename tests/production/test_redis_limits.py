@@ -61,16 +61,17 @@ async def test_the_window_slides(redis_server: str) -> None:
         await close(limit)
 
 
-async def test_failures_only_counting(redis_server: str) -> None:
+async def test_an_attempt_is_counted_until_given_back_in_every_process(redis_server: str) -> None:
     first, second = limiters(redis_server, events=2, seconds=30)
     try:
-        assert not await first.blocked("login:10.0.0.1:aylin")
-        await first.hit("login:10.0.0.1:aylin")
-        assert not await second.blocked("login:10.0.0.1:aylin")
-        await second.hit("login:10.0.0.1:aylin")
-        assert await first.blocked("login:10.0.0.1:aylin")
-        assert await second.blocked("login:10.0.0.1:aylin")  # checking does not count
-        assert not await second.blocked("login:10.0.0.1:jonas")
+        attempt = await first.take("login:10.0.0.1:aylin")
+        assert attempt is not None
+        assert await second.take("login:10.0.0.1:aylin") is not None
+        assert await first.take("login:10.0.0.1:aylin") is None  # both attempts count
+        await first.give_back("login:10.0.0.1:aylin", attempt)  # its password was right
+        assert await second.take("login:10.0.0.1:aylin") is not None
+        assert await second.take("login:10.0.0.1:aylin") is None
+        assert await second.take("login:10.0.0.1:jonas") is not None
     finally:
         await close(first, second)
 
@@ -78,7 +79,7 @@ async def test_failures_only_counting(redis_server: str) -> None:
 async def test_redis_holds_no_addresses_and_forgets(redis_server: str) -> None:
     (limit,) = limiters(redis_server, events=2, seconds=30, count=1)
     try:
-        await limit.hit("login:192.168.17.4:aylin")
+        await limit.take("login:192.168.17.4:aylin")
         plain = redis.Redis.from_url(redis_server)
         keys = [key.decode() for key in plain.scan_iter(match=f"*{limit.name}*")]
         assert len(keys) == 1

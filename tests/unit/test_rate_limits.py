@@ -80,13 +80,24 @@ async def test_default_clock_is_usable() -> None:
     assert await allowed(limit, "k", 2) == [True, False]
 
 
-async def test_failures_only_counting_blocks_without_counting_the_check() -> None:
+async def test_an_event_given_back_no_longer_counts() -> None:
     limit, _ = limiter(events=2)
-    assert not await limit.blocked("login:aylin")
-    await limit.hit("login:aylin")
-    await limit.hit("login:aylin")
-    assert await limit.blocked("login:aylin") and await limit.blocked("login:aylin")
-    assert not await limit.blocked("login:jonas")
+    first = await limit.take("login:aylin")
+    second = await limit.take("login:aylin")
+    assert first and second and await limit.take("login:aylin") is None
+    await limit.give_back("login:aylin", second)  # the password was right
+    assert await limit.take("login:aylin") is not None
+    assert await limit.take("login:aylin") is None
+    assert await limit.allow("login:jonas")
+
+
+async def test_giving_back_an_event_that_left_the_window_changes_nothing() -> None:
+    limit, clock = limiter(events=1, seconds=30)
+    old = await limit.take("login:aylin")
+    clock.advance(31)
+    assert await limit.take("login:aylin") is not None
+    await limit.give_back("login:aylin", old)
+    assert await limit.take("login:aylin") is None
 
 
 async def test_quiet_keys_are_forgotten() -> None:
@@ -94,8 +105,29 @@ async def test_quiet_keys_are_forgotten() -> None:
     for client in range(100):
         await limit.allow(f"10.0.0.{client}")
     clock.advance(31)
-    assert not await limit.blocked("10.0.0.1")
+    assert await limit.allow("10.0.0.1")
     await limit.allow("10.0.0.200")
-    for client in range(100):
-        await limit.blocked(f"10.0.0.{client}")
-    assert list(limit.history) == ["10.0.0.200"]
+    assert list(limit.history) == ["10.0.0.1", "10.0.0.200"]
+
+
+async def test_keys_seen_once_are_forgotten_after_the_window() -> None:
+    """Before: a key was forgotten only when it was looked up again."""
+    limit, clock = limiter(events=5, seconds=300)
+    for client in range(100_000):
+        assert await limit.allow(f"login:client-{client}:aylin")
+    assert len(limit.history) == 100_000
+    clock.advance(301)
+    assert await limit.allow("login:someone-else:jonas")
+    assert list(limit.history) == ["login:someone-else:jonas"]
+
+
+async def test_keys_are_bounded_within_one_window_the_quietest_dropped_first() -> None:
+    limit = RateLimiter(2, 300.0, clock=FakeClock(), max_keys=1000)
+    assert await allowed(limit, "locked", 3) == [True, True, False]
+    for client in range(5000):
+        await limit.allow(f"client-{client}")
+        if client % 100 == 0:
+            assert await limit.allow("locked") is False  # still trying: kept, still locked
+    assert len(limit.history) == 1000
+    assert "locked" in limit.history and "client-4999" in limit.history
+    assert "client-0" not in limit.history

@@ -80,20 +80,60 @@ def create_agent(
     return _info(agent)
 
 
-def authenticate(session: Session, username: str, password: str) -> AgentInfo | None:
-    """The agent if the password is right, else None (same effort either way)."""
+@dataclass(frozen=True)
+class StoredLogin:
+    """What a login checks a password against: an active agent and its hash, or
+    (no such active agent) nobody and a dummy hash, checked just the same."""
+
+    agent: AgentInfo | None
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    """The agent if the password was right; then also, if the stored hash was
+    made with outdated parameters, the password hashed anew."""
+
+    agent: AgentInfo | None
+    new_hash: str | None = None
+
+
+def stored_login(session: Session, username: str) -> StoredLogin:
     agent = session.scalar(
         select(Agent).where(Agent.username == username.strip().lower(), Agent.active.is_(True))
     )
-    try:
-        _hasher.verify(agent.password_hash if agent else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        return None
     if agent is None:
-        return None
-    if _hasher.check_needs_rehash(agent.password_hash):
-        agent.password_hash = _hasher.hash(password)
-    return _info(agent)
+        return StoredLogin(None, _DUMMY_HASH)
+    return StoredLogin(_info(agent), agent.password_hash)
+
+
+def check_password(login: StoredLogin, password: str) -> PasswordCheck:
+    """argon2's part of a login, without the database: about 64 MiB of memory per
+    check, so the web app runs it on a few threads of its own (bot/web/logins.py)."""
+    try:
+        _hasher.verify(login.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return PasswordCheck(None)
+    if login.agent is None:
+        return PasswordCheck(None)
+    if _hasher.check_needs_rehash(login.password_hash):
+        return PasswordCheck(login.agent, _hasher.hash(password))
+    return PasswordCheck(login.agent)
+
+
+def store_new_hash(session: Session, check: PasswordCheck) -> None:
+    """Keep the password's new hash, if the check made one."""
+    if check.agent is not None and check.new_hash is not None:
+        agent = session.get(Agent, check.agent.id)
+        if agent is not None:
+            agent.password_hash = check.new_hash
+
+
+def authenticate(session: Session, username: str, password: str) -> AgentInfo | None:
+    """The agent if the password is right, else None (same effort either way)."""
+    check = check_password(stored_login(session, username), password)
+    store_new_hash(session, check)
+    return check.agent
 
 
 def start_session(session: Session, agent_id: int) -> tuple[str, ConsoleSession]:
