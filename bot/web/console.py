@@ -10,18 +10,19 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 
 from bot.domain.errors import NotFound
-from bot.domain.models import HandoffCase
 from bot.domain.services import agent_queue, agents, stats
-from bot.domain.services import chat as chats
-from bot.domain.services.agent_queue import CaseEnded, CaseTaken, NotYours
-from bot.domain.services.agents import ConsoleSession
-from bot.domain.services.chat import ChatInfo
+from bot.domain.services.agent_queue import (
+    CaseEnded,
+    CaseTaken,
+    FinishedMeanwhile,
+    HeldByAnother,
+    NotYours,
+)
+from bot.domain.services.agents import AgentInfo, ConsoleSession
 from bot.infra.db import get_engine
 from bot.infra.settings import ROOT
-from bot.protocol import Message
 from bot.web import use_cases
 from bot.web.context import WebContext
 from bot.web.logins import Busy
@@ -239,43 +240,46 @@ async def reply(
     return replied.message.as_frame()
 
 
-async def _owned_web_chat(
-    web: WebContext, case_id: str, agent_id: int
-) -> tuple[HandoffCase, ChatInfo | None]:
-    """The case this agent holds, and its web chat (None for other channels)."""
-
-    def read(session: Session) -> tuple[HandoffCase, ChatInfo | None]:
-        case = agent_queue.check_owner(session, case_id, agent_id)
-        return case, chats.by_conversation(session, case.conversation_id)
-
-    return await web.db(read)
+async def _is_call(web: WebContext, case_id: str, agent_id: int) -> bool:
+    """Whether the case this agent holds is a phone call (NotYours if the agent does not)."""
+    case = await web.db(lambda s: agent_queue.check_owner(s, case_id, agent_id))
+    return case.channel == "voice"
 
 
-async def _bot_greets(web: WebContext, chat: ChatInfo | None, response: str) -> list[Message]:
-    """The bot takes a web chat back and says `response` (asked before the step's transaction)."""
-    if chat is None:
-        return []
-    try:
-        return (await web.rasa.resume(chat.conversation_id, response)).messages
-    except BotUnavailable:
-        raise HTTPException(
-            status_code=503, detail="Der Bot ist gerade nicht erreichbar."
-        ) from None
+async def _bot_takes_back(
+    web: WebContext, outcome: use_cases.Outcome, agent: AgentInfo, action: str, response: str
+) -> None:
+    """After a release or close committed: the bot takes the web chat back, then all are told.
+
+    Only the request that changed the case gets here, so the customer hears the
+    bot once. If the bot does not answer, the step is undone (the customer was
+    told nothing) and the agent is asked to try again.
+    """
+    chat = outcome.chat
+    if chat is not None:
+        try:
+            said = (await web.rasa.resume(chat.conversation_id, response)).messages
+        except BotUnavailable:
+            case_id = outcome.summary.case_id
+            await web.db(lambda s: use_cases.take_back(s, case_id, agent, action))
+            raise HTTPException(
+                status_code=503, detail="Der Bot ist gerade nicht erreichbar."
+            ) from None
+        await web.db(lambda s: use_cases.greet(s, chat, said, outcome.broadcast))
+    await web.publish(outcome.broadcast)
 
 
 @router.post("/agent/api/cases/{case_id}/release")
 async def release(case_id: str, request: Request, console: ChangingAgent) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    case, chat = await _owned_web_chat(web, case_id, agent.id)
-    if case.channel == "voice":
+    if await _is_call(web, case_id, agent.id):
         raise HTTPException(
             status_code=409, detail="Telefonfälle werden mit einer Notiz abgeschlossen."
         )
-    said = await _bot_greets(web, chat, "utter_agent_returned")
-    outcome = await web.db(lambda s: use_cases.release(s, case_id, agent, said))
+    outcome = await web.db(lambda s: use_cases.release(s, case_id, agent))
+    await _bot_takes_back(web, outcome, agent, "release", "utter_agent_returned")
     logger.info("case returned to the bot case=%s agent=%s", case_id, agent.id)
-    await web.publish(outcome.broadcast)
     summary = outcome.summary
     return summary.as_json(agent.id, await web.is_live(summary.conversation_id))
 
@@ -286,13 +290,11 @@ async def close(
 ) -> dict[str, Any]:
     web = _web(request)
     agent = console.agent
-    case, chat = await _owned_web_chat(web, case_id, agent.id)
-    said = [] if case.channel == "voice" else await _bot_greets(web, chat, "utter_agent_closed")
     outcome = await web.db(
-        lambda s: use_cases.close(s, case_id, agent, body.disposition, body.note, said)
+        lambda s: use_cases.close(s, case_id, agent, body.disposition, body.note)
     )
+    await _bot_takes_back(web, outcome, agent, "close", "utter_agent_closed")
     logger.info("case closed case=%s agent=%s disposition=%s", case_id, agent.id, body.disposition)
-    await web.publish(outcome.broadcast)
     return outcome.summary.as_json(agent.id, False)
 
 
@@ -378,6 +380,10 @@ async def requeue_abandoned(web: WebContext) -> None:
 REFUSALS: dict[type[Exception], tuple[int, str]] = {
     NotFound: (404, "no such case"),
     CaseEnded: (409, "Dieser Fall ist bereits abgeschlossen."),
+    FinishedMeanwhile: (
+        409,
+        "Dieser Fall wurde bereits abgeschlossen oder an den Bot zurückgegeben.",
+    ),
     NotYours: (409, "Dieser Fall ist nicht (mehr) Ihnen zugeordnet."),
     use_cases.NotAWebChat: (409, "Nur Web-Chats können hier beantwortet werden."),
 }
@@ -385,7 +391,7 @@ REFUSALS: dict[type[Exception], tuple[int, str]] = {
 
 async def refusal(_request: Request, error: Exception) -> JSONResponse:
     """A step refused (installed on the app for the domain's errors)."""
-    if isinstance(error, CaseTaken):
+    if isinstance(error, CaseTaken | HeldByAnother):
         return JSONResponse(
             {"detail": f"{error.first_name or 'jemand anderes'} bearbeitet diesen Fall bereits."},
             status_code=409,

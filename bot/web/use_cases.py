@@ -5,9 +5,11 @@ calls it through `WebContext.db`) and returns what changed and what to tell
 the browsers: frames for the customer's widget and for the consoles, and
 whether the queue changed. So a crash in the middle of a step leaves nothing
 half done (a message without its audit entry, a claim without its system
-line). Steps that need the bot (the bot greets the customer again after
-release and close) get its messages from the route, which asks the bot
-before the transaction.
+line). Release and close change the case first, in one conditional update
+(of two racing requests only one wins; the other is refused); only then
+does the route ask the bot to take the web chat back and `greet` stores and
+shows what it said, so the customer is told nothing that did not happen. If
+the bot does not answer, `take_back` undoes the step.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class Outcome:
 
     summary: CaseSummary
     broadcast: Broadcast
+    #: the web chat the bot takes back (release, close); None for other channels
+    chat: ChatInfo | None = None
 
 
 @dataclass
@@ -105,12 +109,8 @@ def reply(session: Session, case_id: str, agent: AgentInfo, text: str) -> Replie
     return Replied(message, broadcast)
 
 
-def _bot_again(
-    session: Session, chat: ChatInfo | None, said: list[Message], broadcast: Broadcast
-) -> None:
-    """The bot is in charge of the web chat again; its greeting is shown."""
-    if chat is None:
-        return
+def greet(session: Session, chat: ChatInfo, said: list[Message], broadcast: Broadcast) -> None:
+    """The bot is in charge of the web chat again; what it said (`said`) is stored and shown."""
     chat = chats.update(session, chat.id, state="bot")
     for message in said:
         buttons = [{"title": b.title, "payload": b.payload} for b in message.buttons]
@@ -120,13 +120,11 @@ def _bot_again(
     broadcast.state(chat.conversation_id, "bot")
 
 
-def release(session: Session, case_id: str, agent: AgentInfo, said: list[Message]) -> Outcome:
-    """The bot takes the conversation back (it already said `said`)."""
-    chat = web_chat_of(session, case_id, agent.id)
+def release(session: Session, case_id: str, agent: AgentInfo) -> Outcome:
+    """The case goes back to the bot, if this agent still holds it (NotYours otherwise)."""
     summary = agent_queue.release(session, case_id, agent.id)
-    broadcast = Broadcast(queue_changed=True)
-    _bot_again(session, chat, said, broadcast)
-    return Outcome(summary, broadcast)
+    chat = chats.by_conversation(session, summary.conversation_id)
+    return Outcome(summary, Broadcast(queue_changed=True), chat)
 
 
 def close(
@@ -135,14 +133,17 @@ def close(
     agent: AgentInfo,
     disposition: str,
     note: str,
-    said: list[Message],
 ) -> Outcome:
-    """The case is done; a web chat goes back to the bot (which already said `said`)."""
-    chat = web_chat_of(session, case_id, agent.id)
+    """The case is done, if this agent still holds it; a web chat goes back to the bot."""
     summary = agent_queue.close(session, case_id, agent.id, disposition, note)
-    broadcast = Broadcast(queue_changed=True)
-    _bot_again(session, chat, said, broadcast)
-    return Outcome(summary, broadcast)
+    chat = chats.by_conversation(session, summary.conversation_id)
+    return Outcome(summary, Broadcast(queue_changed=True), chat)
+
+
+def take_back(session: Session, case_id: str, agent: AgentInfo, action: str) -> None:
+    """Undo a release or close (`action`) whose web chat the bot could not take back."""
+    if agent_queue.take_back(session, case_id, agent.id, action):
+        logger.warning("case %s undone: the bot did not answer case=%s", action, case_id)
 
 
 def requeue(session: Session, silent_for: dt.timedelta) -> Broadcast:

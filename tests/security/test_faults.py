@@ -17,19 +17,27 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import OperationalError
 
+from bot.domain.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
+from bot.domain.responses import load_responses, response_text
+from bot.domain.services import agents
+from bot.domain.services.agents import token_hash
 from bot.infra import db
+from bot.infra.db import session_scope
 from bot.infra.limits import RedisRateLimiter
-from bot.infra.settings import ROOT, get_settings
+from bot.infra.settings import DOMAIN_DIR, ROOT, get_settings
 from bot.ops.launcher import BIN, child_environment, commands
-from tests.harness.servers import Servers, free_port
+from tests.harness.servers import TOKEN, Servers, free_port
+from tests.harness.web_clients import Console, Widget
 
 
 @contextlib.contextmanager
@@ -308,6 +316,146 @@ def test_the_balancer_refuses_huge_bodies_without_reading_them(
             timeout=30,
         )
         assert small.status_code == 200
+
+
+# --- agents racing on one case ------------------------------------------------------------
+
+GREETINGS = ("utter_agent_returned", "utter_agent_closed")
+
+
+def _agent(web: Servers, first_name: str) -> Console:
+    """A new agent of its own, logged in (other tests' logins never lock it)."""
+    username, password = f"{first_name.lower()}-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    with session_scope(web.database_url) as session:
+        agents.create_agent(
+            session, username=username, first_name=first_name, last_name="Test", password=password
+        )
+    console = Console(web.app_url)
+    assert console.login(username, password).status_code == 303
+    return console
+
+
+def _case_of(web: Servers, widget: Widget) -> HandoffCase:
+    with session_scope(web.database_url) as session:
+        chat = session.scalars(
+            select(ChatSession).where(ChatSession.token_hash == token_hash(widget.token or ""))
+        ).one()
+        case = session.scalars(
+            select(HandoffCase).where(HandoffCase.conversation_id == chat.conversation_id)
+        ).one()
+        session.expunge(case)
+        return case
+
+
+def _bot_texts(web: Servers, conversation_id: str) -> list[str]:
+    with session_scope(web.database_url) as session:
+        return list(
+            session.scalars(
+                select(ChatMessage.text)
+                .join(ChatSession, ChatSession.id == ChatMessage.chat_session_id)
+                .where(ChatSession.conversation_id == conversation_id, ChatMessage.sender == "bot")
+                .order_by(ChatMessage.id)
+            )
+        )
+
+
+def _greetings_in_the_bot(web: Servers, conversation_id: str) -> list[str]:
+    """The greetings the bot said in the conversation (Rasa's tracker)."""
+    tracker = httpx.get(
+        f"{web.api}/conversations/{conversation_id}/tracker", params={"token": TOKEN}, timeout=30
+    ).json()
+    return [
+        e["name"]
+        for e in tracker["events"]
+        if e.get("event") == "action" and e.get("name") in GREETINGS
+    ]
+
+
+def _at_once(*requests: Callable[[], httpx.Response]) -> list[httpx.Response]:
+    start = threading.Barrier(len(requests))
+
+    def send(request: Callable[[], httpx.Response]) -> httpx.Response:
+        start.wait()
+        return request()
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(send, requests))
+
+
+def _finish_at_once(aylin: Console, jonas: Console, case_id: str) -> list[httpx.Response]:
+    """Aylin releases and closes the case in two tabs while Jonas closes it."""
+    path = f"/agent/api/cases/{case_id}"
+    closing = {"disposition": "resolved", "note": "erledigt"}
+    return _at_once(
+        lambda: aylin.post(f"{path}/release"),
+        lambda: aylin.post(f"{path}/close", closing),
+        lambda: jonas.post(f"{path}/close", closing),
+    )
+
+
+@pytest.mark.asyncio
+async def test_agents_racing_to_release_and_close_get_one_answer_each(web: Servers) -> None:
+    """One of the racing requests wins, the customer hears the bot once, the others
+    get a 409 that says why (never a 500, never a greeting for a step that lost)."""
+    aylin, jonas = _agent(web, "Aylin"), _agent(web, "Jonas")
+    texts = load_responses(DOMAIN_DIR)
+    for _ in range(3):
+        async with Widget(web.app_url) as widget:
+            await widget.say("Ich möchte mit einem Mitarbeiter sprechen")
+            case = _case_of(web, widget)
+        assert aylin.post(f"/agent/api/cases/{case.case_id}/claim").status_code == 200
+        before = _bot_texts(web, case.conversation_id)
+        answers = _finish_at_once(aylin, jonas, case.case_id)
+        seen = [(a.status_code, a.text) for a in answers]
+        assert sorted(a.status_code for a in answers) == [200, 409, 409], seen
+        for loser in (a for a in answers if a.status_code == 409):
+            detail = loser.json()["detail"]
+            assert "bereits abgeschlossen oder an den Bot" in detail or (
+                "Aylin bearbeitet diesen Fall" in detail
+            ), detail
+        winner = next(a for a in answers if a.status_code == 200).json()["status"]
+        said = _greetings_in_the_bot(web, case.conversation_id)
+        assert said == [{"returned": GREETINGS[0], "closed": GREETINGS[1]}[winner]], said
+        shown = _bot_texts(web, case.conversation_id)[len(before) :]
+        assert shown == [response_text(texts, said[0], "de")]
+        with session_scope(web.database_url) as session:
+            status = session.scalars(
+                select(HandoffCase.status).where(HandoffCase.case_id == case.case_id)
+            ).one()
+            finished = session.scalars(
+                select(AuditEntry.action).where(
+                    AuditEntry.case_id == case.case_id,
+                    AuditEntry.action.in_(("release", "close")),
+                )
+            ).all()
+        assert status == winner and len(finished) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_release_the_bot_cannot_follow_is_undone(web: Servers) -> None:
+    """The bot is down when the case is released: the agent hears so, nothing changed."""
+    aylin = _agent(web, "Aylin")
+    async with Widget(web.app_url) as widget:
+        await widget.say("Ich möchte mit einem Mitarbeiter sprechen")
+        case = _case_of(web, widget)
+    assert aylin.post(f"/agent/api/cases/{case.case_id}/claim").status_code == 200
+    before = _bot_texts(web, case.conversation_id)
+    web.kill("rasa")
+    try:
+        refused = aylin.post(f"/agent/api/cases/{case.case_id}/release")
+    finally:
+        web.start_one("rasa")
+    assert refused.status_code == 503 and "nicht erreichbar" in refused.json()["detail"]
+    with session_scope(web.database_url) as session:
+        row = session.scalars(select(HandoffCase).where(HandoffCase.case_id == case.case_id)).one()
+        chat = session.scalars(
+            select(ChatSession).where(ChatSession.conversation_id == case.conversation_id)
+        ).one()
+        assert (row.status, row.closed_at, chat.state) == ("claimed", None, "agent")
+    assert _bot_texts(web, case.conversation_id) == before  # the customer was told nothing
+    # Once the bot is back, the release goes through and the customer is greeted.
+    assert aylin.post(f"/agent/api/cases/{case.case_id}/release").status_code == 200
+    assert _greetings_in_the_bot(web, case.conversation_id) == ["utter_agent_returned"]
 
 
 def test_settings_have_bounded_waits_by_default() -> None:

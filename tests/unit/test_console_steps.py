@@ -122,7 +122,9 @@ def test_release_gives_the_chat_back_to_the_bot_with_its_greeting(session: Sessi
     case_id, chat_id = make_web_case(session)
     use_cases.claim(session, case_id, agent, texts)
     said = [Message("Ich bin wieder für Sie da.", (Button("Rechnung", "/ask_bill"),))]
-    outcome = use_cases.release(session, case_id, agent, said)
+    outcome = use_cases.release(session, case_id, agent)
+    assert outcome.chat is not None and outcome.chat.id == chat_id
+    use_cases.greet(session, outcome.chat, said, outcome.broadcast)
     chat = chats.get(session, chat_id)
     assert chat.state == "bot" and outcome.summary.status == "returned"
     greeting = chats.history(session, chat_id)[-1]
@@ -140,7 +142,7 @@ def test_close_stores_the_note_and_audits_it(session: Session) -> None:
     agent = agent_info(session)
     case_id, _ = make_web_case(session)
     use_cases.claim(session, case_id, agent, texts)
-    outcome = use_cases.close(session, case_id, agent, "resolved", "  erledigt  ", [])
+    outcome = use_cases.close(session, case_id, agent, "resolved", "  erledigt  ")
     case = session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
     assert (case.status, case.disposition, case.note) == ("closed", "resolved", "erledigt")
     assert outcome.summary.status == "closed" and outcome.broadcast.queue_changed
@@ -162,3 +164,33 @@ def test_requeue_tells_each_customer_to_wait_again(session: Session) -> None:
     ]
     assert broadcast.queue_changed
     assert use_cases.requeue(session, dt.timedelta(minutes=1)).queue_changed is False
+
+
+def test_a_release_or_close_that_lost_the_race_changes_nothing(session: Session) -> None:
+    first = agent_info(session)
+    case_id, chat_id = make_web_case(session)
+    use_cases.claim(session, case_id, first, texts)
+    use_cases.close(session, case_id, first, "resolved", "erledigt")
+    with pytest.raises(agent_queue.FinishedMeanwhile):
+        use_cases.release(session, case_id, first)  # the other tab was quicker
+    with pytest.raises(agent_queue.FinishedMeanwhile):
+        use_cases.close(session, case_id, first, "other", "nochmal")
+    case = session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
+    assert (case.status, case.note) == ("closed", "erledigt")
+    actions = [row.action for row in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["claim", "close"]
+    assert [m.sender for m in chats.history(session, chat_id)] == ["system"]
+
+
+def test_a_release_the_bot_could_not_follow_is_taken_back(session: Session) -> None:
+    agent = agent_info(session)
+    case_id, chat_id = make_web_case(session)
+    use_cases.claim(session, case_id, agent, texts)
+    use_cases.release(session, case_id, agent)
+    use_cases.take_back(session, case_id, agent, "release")
+    case = session.scalar(select(HandoffCase).where(HandoffCase.case_id == case_id))
+    assert (case.status, case.claimed_by_id, case.closed_at) == ("claimed", agent.id, None)
+    assert chats.get(session, chat_id).state == "agent"
+    actions = [row.action for row in session.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert actions == ["claim", "release", "release_undone"]
+    use_cases.close(session, case_id, agent, "resolved", "doch erledigt")  # and goes on as before

@@ -48,6 +48,18 @@ class NotYours(DomainError):
     """The case is not claimed by this agent (or no longer open)."""
 
 
+class FinishedMeanwhile(NotYours):
+    """The case was closed or given back to the bot first (another tab, another request)."""
+
+
+class HeldByAnother(NotYours):
+    """Another agent holds the case now (it went back to the queue and was claimed)."""
+
+    def __init__(self, first_name: str | None) -> None:
+        super().__init__(first_name or "")
+        self.first_name = first_name
+
+
 def audit(
     session: Session, action: str, *, agent_id: int | None, case_id: str | None, **detail: Any
 ) -> None:
@@ -195,8 +207,17 @@ def claim(session: Session, case_id: str, agent_id: int) -> CaseSummary:
 def _own(session: Session, case_id: str, agent_id: int) -> HandoffCase:
     case = _case(session, case_id)
     if case.status != "claimed" or case.claimed_by_id != agent_id:
-        raise NotYours(case_id)
+        raise _not_yours(case)
     return case
+
+
+def _not_yours(case: HandoffCase) -> NotYours:
+    """Why an agent cannot act on `case` (it does not hold it)."""
+    if case.status not in ACTIVE:
+        return FinishedMeanwhile(case.case_id)
+    if case.status == "claimed" and case.claimed_by is not None:
+        return HeldByAnother(case.claimed_by.first_name)
+    return NotYours(case.case_id)
 
 
 def check_owner(session: Session, case_id: str, agent_id: int) -> HandoffCase:
@@ -204,11 +225,33 @@ def check_owner(session: Session, case_id: str, agent_id: int) -> HandoffCase:
     return _own(session, case_id, agent_id)
 
 
+def _finish(session: Session, case_id: str, agent_id: int, **values: Any) -> HandoffCase:
+    """End this agent's hold on the case with `values`, in one conditional UPDATE.
+
+    Of two requests that race (two tabs, a stale console, another agent), only
+    one changes the case; the other gets why not (a `NotYours`). The UPDATE
+    comes first, so the transaction holds the row from its first statement.
+    """
+    changed = session.execute(
+        update(HandoffCase)
+        .where(
+            HandoffCase.case_id == case_id,
+            HandoffCase.status == "claimed",
+            HandoffCase.claimed_by_id == agent_id,
+        )
+        .values(closed_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    case = _case(session, case_id)
+    session.refresh(case)
+    if changed.rowcount != 1:
+        raise _not_yours(case)
+    return case
+
+
 def release(session: Session, case_id: str, agent_id: int) -> CaseSummary:
-    """Hand the conversation back to the bot."""
-    case = _own(session, case_id, agent_id)
-    case.status = "returned"
-    case.closed_at = utcnow()
+    """Hand the conversation back to the bot (NotYours if this agent no longer holds it)."""
+    case = _finish(session, case_id, agent_id, status="returned")
     audit(session, "release", agent_id=agent_id, case_id=case_id)
     _set_chat_state(session, case, "bot")
     session.flush()
@@ -246,16 +289,41 @@ def closing_note(disposition: object, note: object) -> str:
 def close(
     session: Session, case_id: str, agent_id: int, disposition: str, note: str
 ) -> CaseSummary:
+    """The case is done (NotYours if this agent no longer holds it)."""
     note = closing_note(disposition, note)
-    case = _own(session, case_id, agent_id)
-    case.status = "closed"
-    case.closed_at = utcnow()
-    case.disposition = disposition
-    case.note = note
+    case = _finish(session, case_id, agent_id, status="closed", disposition=disposition, note=note)
     audit(session, "close", agent_id=agent_id, case_id=case_id, disposition=disposition)
     _set_chat_state(session, case, "bot")
     session.flush()
     return _summary(session, case, utcnow())
+
+
+def take_back(session: Session, case_id: str, agent_id: int, action: str) -> bool:
+    """Undo this agent's release or close (`action`): the agent holds the case again.
+
+    For when the bot could not take the web chat back after all (it did not
+    answer): the customer was told nothing, so the case is as before. True if
+    it was undone (the case was still as the step left it).
+    """
+    status = {"release": "returned", "close": "closed"}[action]
+    changed = session.execute(
+        update(HandoffCase)
+        .where(
+            HandoffCase.case_id == case_id,
+            HandoffCase.status == status,
+            HandoffCase.claimed_by_id == agent_id,
+        )
+        .values(status="claimed", closed_at=None, disposition=None, note=None)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        return False
+    case = _case(session, case_id)
+    session.refresh(case)
+    audit(session, f"{action}_undone", agent_id=agent_id, case_id=case_id, why="bot unavailable")
+    _set_chat_state(session, case, "agent")
+    session.flush()
+    return True
 
 
 class Requeued(NamedTuple):
