@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from bot.domain import languages, responses
+from bot.domain.services import identity
 from bot.infra.settings import get_settings
 
 # Slot that tells the dialogue rules which step follows an action
@@ -16,6 +17,8 @@ from bot.infra.settings import get_settings
 # Rules, not FollowupAction, make these transitions, so `rasa test` and the
 # rule policy see them.
 NEXT_STEP = "next_action"
+# What the identity check asks for (actions/identity.py); kept no longer than it needs them.
+IDENTITY_SLOTS = identity.VALUES
 INTERRUPTING_INTENTS = {
     "request_human",
     "bot_challenge",

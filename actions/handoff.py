@@ -10,6 +10,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    IDENTITY_SLOTS,
     channel_of,
     language_of,
     latest_intent,
@@ -96,8 +97,11 @@ async def hand_off(
             }
         }
     )
+    # An identity check cut short by the handoff is over: its values go.
+    forgotten = [SlotSet(name, None) for name in IDENTITY_SLOTS if tracker.get_slot(name)]
     return [
         ActiveLoop(None),
+        *forgotten,
         SlotSet("requested_slot", None),
         SlotSet("handoff_reason", None),
         SlotSet("pending_request", None),

@@ -11,6 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    IDENTITY_SLOTS,
     latest_text,
     message_metadata,
     next_step,
@@ -25,8 +26,6 @@ from bot.infra.db import run_in_transaction
 from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
-
-IDENTITY_SLOTS = ("customer_number", "postcode", "birth_date")
 
 
 def is_verified(tracker: Tracker) -> bool:
@@ -58,15 +57,30 @@ def verification_lapsed(tracker: Tracker, idle_seconds: float) -> bool:
     return gap > idle_seconds
 
 
+def _idle_seconds() -> float:
+    return get_settings().verification_idle_minutes * 60
+
+
 def verification_after_message(tracker: Tracker) -> dict[str, Any]:
     """The verified customer slot after the latest message: cleared when it lapsed."""
     if not is_verified(tracker):
         return {}
-    idle = get_settings().verification_idle_minutes * 60
-    if not verification_lapsed(tracker, idle):
+    if not verification_lapsed(tracker, _idle_seconds()):
         return {}
     logger.info("verification lapsed conversation=%s", tracker.sender_id)
     return {"verified_customer": None}
+
+
+def identity_values_after_message(tracker: Tracker) -> list[EventType]:
+    """Values of an unfinished identity check, cleared when a verification would lapse.
+
+    Left behind by a long silence or carried into a new session, they serve
+    nothing any more: a birth date is not kept longer than the check needs it.
+    """
+    held = [name for name in IDENTITY_SLOTS if tracker.get_slot(name)]
+    if not held or not verification_lapsed(tracker, _idle_seconds()):
+        return []
+    return [SlotSet(name, None) for name in held]
 
 
 async def _caller_customer(tracker: Tracker) -> str | None:

@@ -3,7 +3,8 @@
 The conversation's language follows the customer (actions/language.py), and
 a verification lapses when the customer was silent too long or a new
 session began (actions/identity.py): whoever picks up an unattended chat or
-a logged conversation id must prove who they are again.
+a logged conversation id must prove who they are again. The values of an
+identity check left unfinished go with it.
 """
 
 from __future__ import annotations
@@ -11,15 +12,23 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 
-from actions.identity import verification_after_message
+from actions.identity import identity_values_after_message, verification_after_message
 from actions.language import language_after_message
 
 
 class ValidateSlotMappings(ValidationAction):
     """Runs after every customer message."""
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        # The identity values belong to the form, so Rasa does not extract them here.
+        forgotten = identity_values_after_message(tracker)
+        return [*await super().run(dispatcher, tracker, domain), *forgotten]
 
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

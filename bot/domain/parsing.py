@@ -83,8 +83,17 @@ def _month_number(text: str) -> int | None:
 
 def find_dates(text: str, today: dt.date | None = None) -> list[tuple[dt.date, tuple[int, int]]]:
     """All calendar dates in `text` with their spans in the folded text."""
-    today = today or dt.date.today()
-    folded = fold(text)
+    return _dates(fold(text), today or dt.date.today())
+
+
+def date_spans(text: str, today: dt.date | None = None) -> list[tuple[dt.date, tuple[int, int]]]:
+    """All calendar dates in `text` with their spans in `text` itself (to mask them)."""
+    # folded one character at a time, so every span stays where it is
+    same_length = "".join(folded if len(folded := fold(char)) == 1 else char for char in text)
+    return _dates(same_length, today or dt.date.today())
+
+
+def _dates(folded: str, today: dt.date) -> list[tuple[dt.date, tuple[int, int]]]:
     found: list[tuple[dt.date, tuple[int, int]]] = []
     for match in _ISO_DATE.finditer(folded):
         date = _make_date(int(match[1]), int(match[2]), int(match[3]))

@@ -1,11 +1,32 @@
-"""Keeping personal data out of logs.
+"""Keeping personal data out of logs, and out of what is kept longer than needed.
 
 Logs carry the conversation id and what happened, never birth dates, IBANs
 or full customer or contract numbers: `masked("10000002")` gives `******02`,
 enough to tell two records apart in an incident, not enough to identify one.
+
+`redact` does the same to what a customer typed, where the typed values have
+served their purpose: the transcript an agent reads (the case shows the
+verified customer itself) and conversations kept after they ended.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+
+from bot.domain.parsing import date_spans
+
+# A date at least this many years back is read as a birth date (contract,
+# bill and payment dates are recent).
+BIRTH_DATE_YEARS = 16
+# written whole or in groups of four: "DE89370400440532013000", "DE89 3704 0044 ..."
+_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b")
+_LONG_NUMBER = re.compile(r"(?<![\d.,])\d{8,}(?![\d.,]?\d)")
+# a customer number written in groups: "1000 0011", "10-00-00-11"
+_GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,4}(?:[ -]\d{1,4})+(?![\d.,]?\d)")
+MASKED_DATE = "**.**.****"
+_PSEUDONYM = re.compile(r"p-[0-9a-f]{20}")
 
 
 def masked(number: str | None, visible: int = 2) -> str:
@@ -13,3 +34,47 @@ def masked(number: str | None, visible: int = 2) -> str:
     if not number:
         return "-"
     return "*" * max(0, len(number) - visible) + number[-visible:]
+
+
+def redact(text: str, today: dt.date | None = None) -> str:
+    """`text` with birth dates, IBANs and customer (or contract) numbers masked.
+
+    IBANs keep their last four characters, numbers of eight or more digits
+    their last two; postcodes, amounts and recent dates stay as they are.
+    """
+    today = today or dt.date.today()
+    oldest_recent = today.replace(year=today.year - BIRTH_DATE_YEARS, day=min(today.day, 28))
+    found: list[tuple[int, int, str]] = []
+
+    def add(start: int, end: int, replacement: str) -> None:
+        if not any(start < e and s < end for s, e, _ in found):
+            found.append((start, end, replacement))
+
+    for match in _IBAN.finditer(text):
+        add(*match.span(), masked(match.group(0).replace(" ", ""), 4))
+    for date, (start, end) in date_spans(text, today):
+        if date < oldest_recent:
+            add(start, end, MASKED_DATE)
+    for match in _LONG_NUMBER.finditer(text):
+        add(*match.span(), masked(match.group(0)))
+    for match in _GROUPED_NUMBER.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if len(digits) == 8:
+            add(*match.span(), masked(digits))
+    for start, end, replacement in sorted(found, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def pseudonym(value: str) -> str:
+    """A stand-in for an identifier kept in a record that must outlive it.
+
+    The same value always gives the same pseudonym (records that belonged
+    together still do); nothing in it can be typed as a customer number.
+    """
+    return "p-" + hashlib.sha256(value.encode()).hexdigest()[:20]
+
+
+def is_pseudonym(value: str | None) -> bool:
+    """Whether `value` is what `pseudonym` makes."""
+    return bool(value) and _PSEUDONYM.fullmatch(value or "") is not None

@@ -70,6 +70,20 @@ class Settings(BaseSettings):
     verification_idle_minutes: int = 15
     # a web chat idle this long is over: its browser token opens nothing any more
     chat_idle_hours: int = 24
+    # Retention (`python -m bot purge`, docs/data-protection.md). Conversations:
+    # Rasa's tracker events, web chats and their messages, phone calls.
+    retention_conversation_days: int = 90
+    # the phone's stored answers to Twilio's (re-sent) requests
+    retention_phone_turn_days: int = 30
+    # closed cases lose transcript, note and customer number (their figures stay)
+    retention_case_days: int = 90
+    # what agents did (logins, claims, closings) and failed identity checks
+    retention_audit_days: int = 365
+    # advance-payment changes, counted from the end of the year they were made
+    # (AO §147, HGB §257: booking records)
+    retention_account_change_years: int = 10
+    # typed birth dates, IBANs and customer numbers are blanked in conversations idle this long
+    redact_identity_after_hours: int = 24
     hotline_hours: HotlineHours = HotlineHours()
     timezone: str = "Europe/Berlin"
     # Phone channel (Twilio Voice)
@@ -146,6 +160,24 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @validator(
+        "retention_conversation_days",
+        "retention_phone_turn_days",
+        "retention_case_days",
+        "retention_audit_days",
+        "redact_identity_after_hours",
+    )
+    def _positive(cls, value: int) -> int:  # noqa: N805
+        if value < 1:
+            raise ValueError("must be at least 1")
+        return value
+
+    @validator("retention_account_change_years")
+    def _legal_minimum(cls, value: int) -> int:  # noqa: N805
+        if value < 6:
+            raise ValueError("must be at least 6 (HGB §257: business letters)")
         return value
 
     @validator("login_attempts_per_client", "login_attempts_per_agent", "login_checks")

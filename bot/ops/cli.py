@@ -1,7 +1,12 @@
 """Command line: `python -m bot <command>`.
 
 import-data FILE         load customers (all or nothing, idempotent)
-export-customer NUMBER   print one customer and what the assistant did
+export-customer NUMBER   print one customer, what the assistant did and their
+                         conversations, cases and calls (their copy, Art. 15 GDPR)
+forget-customer NUMBER   erase one customer everywhere (Art. 17 GDPR); booking
+                         records the law keeps are pseudonymised; --dry-run counts
+purge                    delete what is past its retention period (daily job);
+                         --dry-run counts, --daily-at HH:MM runs it every day
 migrate                  create or upgrade the database schema (and create missing
                          PostgreSQL databases for it and the tracker store)
 create-agent USERNAME    add a console login (asks for the password)
@@ -13,16 +18,25 @@ shell                    talk to the bot in this terminal (`rasa shell`; the
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import getpass
 import json
+import re
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
-from bot.domain.services import agents, customer_data
-from bot.infra.db import ensure_database, session_scope
+from bot.domain.privacy import masked
+from bot.domain.services import agents, customer_data, erasure, retention
+from bot.infra.db import ensure_database, get_engine, session_scope
 from bot.infra.migrate import upgrade
-from bot.infra.settings import ROOT, get_settings
+from bot.infra.settings import ROOT, Settings, get_settings
 
 DEMO_AGENTS = ROOT / "data" / "demo" / "agents.json"
 
@@ -50,15 +64,102 @@ def _import(path: str) -> int:
     return 0
 
 
+@contextmanager
+def _stores(*, dry_run: bool = False) -> Iterator[tuple[Session, Connection]]:
+    """Our database and Rasa's tracker store, each in one transaction.
+
+    Both are committed at the end (the tracker store first), or both rolled
+    back on an error or for a dry run. One database for both: one transaction.
+    """
+    settings = get_settings()
+    with session_scope() as session:
+        if settings.tracker_store_url == settings.database_url:
+            yield session, session.connection()
+        else:
+            with get_engine(settings.tracker_store_url).connect() as tracker:
+                transaction = tracker.begin()
+                try:
+                    yield session, tracker
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if dry_run:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+        if dry_run:
+            session.rollback()
+
+
 def _export(number: str) -> int:
     try:
-        with session_scope() as session:
-            record = customer_data.export_customer(session, number)
+        with _stores(dry_run=True) as (session, tracker):
+            record = customer_data.export_customer(session, number, tracker)
     except NotFound:
         print(f"error: no customer with number {number}", file=sys.stderr)
         return 1
     print(json.dumps(record, ensure_ascii=False, indent=2))
     return 0
+
+
+def _forget(number: str, dry_run: bool) -> int:
+    if not re.fullmatch(r"\d{8}", number):
+        print("error: a customer number has eight digits", file=sys.stderr)
+        return 2
+    try:
+        with _stores(dry_run=dry_run) as (session, tracker):
+            report = erasure.forget_customer(session, tracker, number)
+    except NotFound:
+        print(f"error: no customer with number {number}; nothing changed", file=sys.stderr)
+        return 1
+    done = "would be erased (dry run, nothing changed)" if dry_run else "erased"
+    print(f"customer {masked(number)} {done}:\n{report.text()}")
+    return 0
+
+
+def periods(settings: Settings) -> retention.Periods:
+    """The retention periods the settings give."""
+    return retention.Periods(
+        conversations=dt.timedelta(days=settings.retention_conversation_days),
+        phone_turns=dt.timedelta(days=settings.retention_phone_turn_days),
+        closed_cases=dt.timedelta(days=settings.retention_case_days),
+        audit=dt.timedelta(days=settings.retention_audit_days),
+        account_change_years=settings.retention_account_change_years,
+        identity_values=dt.timedelta(hours=settings.redact_identity_after_hours),
+    )
+
+
+def _purge_once(dry_run: bool) -> None:
+    with _stores(dry_run=dry_run) as (session, tracker):
+        report = retention.purge(session, tracker, periods(get_settings()))
+    done = "would be purged (dry run, nothing changed)" if dry_run else "purged"
+    print(f"{done}:\n{report.text()}", flush=True)
+
+
+def next_run(now: dt.datetime, at: dt.time) -> dt.datetime:
+    """The next time of day `at` after `now` (both in the utility's time zone)."""
+    today = now.replace(hour=at.hour, minute=at.minute, second=0, microsecond=0)
+    return today if today > now else today + dt.timedelta(days=1)
+
+
+def _purge(dry_run: bool, daily_at: str | None) -> int:
+    if daily_at is None:
+        _purge_once(dry_run)
+        return 0
+    try:
+        at = dt.time.fromisoformat(daily_at)
+    except ValueError:
+        print("error: --daily-at takes a time of day, HH:MM", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    while True:  # a container's job: every day, until it is stopped
+        wake = next_run(settings.now(), at)
+        print(f"next purge at {wake.isoformat(timespec='minutes')}", flush=True)
+        time.sleep(max(0.0, (wake - settings.now()).total_seconds()))
+        try:
+            _purge_once(dry_run)
+        except Exception as error:  # noqa: BLE001 - tomorrow's run tries again
+            print(f"error: purge failed ({type(error).__name__}); next run tomorrow", flush=True)
 
 
 def _create_agent(args: argparse.Namespace) -> int:
@@ -142,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
     imp.add_argument("file")
     exp = commands.add_parser("export-customer", help="print one customer as JSON")
     exp.add_argument("number")
+    forget = commands.add_parser("forget-customer", help="erase one customer (Art. 17 GDPR)")
+    forget.add_argument("number")
+    forget.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    purge = commands.add_parser("purge", help="delete what is past its retention period")
+    purge.add_argument("--dry-run", action="store_true", help="count, change nothing")
+    purge.add_argument("--daily-at", metavar="HH:MM", help="run every day at this local time")
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("shell", help="talk to the bot in this terminal (rasa shell)")
     agent = commands.add_parser("create-agent", help="add a login for the agent console")
@@ -155,6 +262,10 @@ def main(argv: list[str] | None = None) -> int:
         return _import(args.file)
     if args.command == "export-customer":
         return _export(args.number)
+    if args.command == "forget-customer":
+        return _forget(args.number, args.dry_run)
+    if args.command == "purge":
+        return _purge(args.dry_run, args.daily_at)
     if args.command == "shell":
         return _shell()
     if args.command == "create-agent":

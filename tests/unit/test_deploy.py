@@ -78,6 +78,10 @@ LIVENESS_PATHS = {"web": "/health"}
 # Our image's services besides the launcher's processes; the rest are images of others.
 COMPOSE_INFRASTRUCTURE = {"postgres": "postgres:15", "redis": "redis:7"}
 MIGRATE_COMMAND = ["python", "-m", "bot", "migrate"]
+# The retention purge (docs/data-protection.md): a daily job in every topology.
+PURGE_COMMAND = ["python", "-m", "bot", "purge"]
+# Our image's one-off and scheduled jobs in compose (not launcher processes).
+COMPOSE_JOBS = {"migrate", "purge"}
 ENTRYPOINT = ["python", "-m", "bot.ops.launcher", "--process"]
 UNIT_PREFIX = "/opt/stadtwerk/.venv/bin/python -m bot.ops.launcher --process "
 UNIT_ENVIRONMENT_FILE = "/etc/stadtwerk/stadtwerk.env"
@@ -396,11 +400,11 @@ def uses_our_image(service: Mapping[str, Any]) -> bool:
 
 
 def app_services() -> dict[str, dict[str, Any]]:
-    """Our image's services that run a launcher process (not the one-shot migrate)."""
+    """Our image's services that run a launcher process (not the jobs: migrate, purge)."""
     return {
         name: service
         for name, service in services().items()
-        if uses_our_image(service) and name != "migrate"
+        if uses_our_image(service) and name not in COMPOSE_JOBS
     }
 
 
@@ -452,7 +456,7 @@ def compose_settings(settings_for: SettingsFor) -> Settings:
 
 def test_compose_runs_the_launcher_processes(run_prod: Settings) -> None:
     assert set(app_services()) == set(process_ports(run_prod))
-    assert set(services()) == set(app_services()) | {"migrate"} | set(COMPOSE_INFRASTRUCTURE)
+    assert set(services()) == set(app_services()) | COMPOSE_JOBS | set(COMPOSE_INFRASTRUCTURE)
     for name, image in COMPOSE_INFRASTRUCTURE.items():
         assert services()[name]["image"].startswith(image)
     for name, service in app_services().items():
@@ -548,7 +552,7 @@ def test_compose_start_order(compose_settings: Settings) -> None:
                 assert "healthcheck" in services()[target], (name, target)
             if condition == "service_completed_successfully":
                 assert target == "migrate", (name, target)
-        if uses_our_image(service) and name != "migrate":
+        if uses_our_image(service) and name not in COMPOSE_JOBS:
             assert "healthcheck" in service, name
     assert depends_on("migrate") == {"postgres": "service_healthy"}
     migrated = {"migrate": "service_completed_successfully"}
@@ -563,6 +567,24 @@ def test_compose_start_order(compose_settings: Settings) -> None:
     assert depends_on(web).items() >= {**migrated, rasa_front: "service_healthy"}.items()
     actions = process_on(compose_settings, compose_settings.action_port)
     assert depends_on(actions).items() >= migrated.items()
+
+
+def test_compose_purges_every_day() -> None:
+    from bot.ops.cli import main
+
+    purge = services()["purge"]
+    assert uses_our_image(purge)
+    argv = [*purge["entrypoint"], *purge["command"]]
+    assert argv[: len(PURGE_COMMAND)] == PURGE_COMMAND
+    assert argv[len(PURGE_COMMAND) :] == ["--daily-at", "03:30"], "a long-running daily loop"
+    assert purge["restart"] == "unless-stopped"
+    assert depends_on("purge") == {
+        "migrate": "service_completed_successfully",
+        "postgres": "service_healthy",
+    }
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv[3:], "--help"])
+    assert exit_.value.code == 0
 
 
 # --- Kubernetes -----------------------------------------------------------------------
@@ -581,7 +603,10 @@ def k8s_objects(kind: str) -> dict[str, dict[str, Any]]:
 
 def pod_specs() -> dict[str, dict[str, Any]]:
     workloads = {**k8s_objects("Deployment"), **k8s_objects("Job")}
-    return {name: w["spec"]["template"]["spec"] for name, w in workloads.items()}
+    pods = {name: w["spec"]["template"]["spec"] for name, w in workloads.items()}
+    for name, cron in k8s_objects("CronJob").items():
+        pods[name] = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    return pods
 
 
 def only_container(pod: Mapping[str, Any]) -> dict[str, Any]:
@@ -726,6 +751,17 @@ def test_k8s_migrate_job_runs_the_migration() -> None:
     assert [*container["command"], *container["args"]] == MIGRATE_COMMAND
 
 
+def test_k8s_purge_runs_every_night() -> None:
+    (cron,) = k8s_objects("CronJob").values()
+    minute, hour, *every_day = cron["spec"]["schedule"].split()
+    assert every_day == ["*", "*", "*"] and minute.isdigit() and hour.isdigit()
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    container = only_container(pod)
+    assert [*container["command"], *container["args"]] == PURGE_COMMAND
+    assert pod["restartPolicy"] in ("Never", "OnFailure")
+
+
 # --- systemd --------------------------------------------------------------------------
 
 
@@ -771,8 +807,13 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-def target_units() -> list[str]:
+def target_wants() -> list[str]:
     return [u for value in unit_values(SYSTEMD_TARGET, "Unit", "Wants") for u in value.split()]
+
+
+def target_units() -> list[str]:
+    """The services the target starts (its timers start the scheduled jobs)."""
+    return [unit for unit in target_wants() if unit.endswith(".service")]
 
 
 def unit_processes() -> dict[str, str]:
@@ -823,7 +864,8 @@ def test_systemd_target_starts_the_launcher_processes(
 def test_systemd_units_are_alike_and_hardened() -> None:
     files = process_unit_files()
     assert {SYSTEMD / re.sub(r"@.+\.", "@.", unit) for unit in target_units()} == set(files)
-    for path in [*files, SYSTEMD / "stadtwerk-migrate.service"]:
+    jobs = [SYSTEMD / "stadtwerk-migrate.service", SYSTEMD / "stadtwerk-purge.service"]
+    for path in [*files, *jobs]:
         expected = {
             "EnvironmentFile": UNIT_ENVIRONMENT_FILE,
             "WorkingDirectory": UNIT_WORKING_DIRECTORY,
@@ -850,6 +892,19 @@ def test_systemd_migration_runs_first() -> None:
     assert unit_value(path, "Service", "Type") == "oneshot"
     python = UNIT_PREFIX.split(" -m ")[0]
     assert unit_value(path, "Service", "ExecStart") == " ".join([python, *MIGRATE_COMMAND[1:]])
+
+
+def test_systemd_timer_purges_every_night() -> None:
+    timer = SYSTEMD / "stadtwerk-purge.timer"
+    assert "stadtwerk-purge.timer" in target_wants()
+    assert set(target_wants()) - set(target_units()) == {timer.name}, "only the purge timer"
+    assert re.fullmatch(r"\*-\*-\* \d\d:\d\d:\d\d", unit_value(timer, "Timer", "OnCalendar"))
+    assert unit_value(timer, "Timer", "Persistent") == "true"
+    service = SYSTEMD / unit_value(timer, "Timer", "Unit")
+    assert service.name == "stadtwerk-purge.service"
+    assert unit_value(service, "Service", "Type") == "oneshot"
+    python = UNIT_PREFIX.split(" -m ")[0]
+    assert unit_value(service, "Service", "ExecStart") == " ".join([python, *PURGE_COMMAND[1:]])
 
 
 def test_systemd_balancer_starts_after_the_instances(systemd_settings: Settings) -> None:

@@ -3,6 +3,10 @@
 `import_customers` validates the whole file before writing anything, so a file
 with one bad record changes nothing; importing the same file twice is a no-op
 (records are matched by their numbers and updated in place).
+
+`export_customer` is also the customer's copy of their data (Art. 15 GDPR):
+the record as imported, what the assistant changed, and their conversations,
+cases and calls.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
 from bot.domain.errors import InvalidRecord, NotFound
@@ -20,10 +25,16 @@ from bot.domain.languages import LANGUAGES
 from bot.domain.models import (
     AdvancePaymentChange,
     Bill,
+    ChatMessage,
+    ChatSession,
     Contract,
     Customer,
     HandoffCase,
+    PhoneCall,
 )
+from bot.domain.privacy import is_pseudonym
+from bot.domain.services import tracker_events
+from bot.domain.transcript import transcript
 
 COMMODITIES = ("electricity", "gas", "water", "district_heating")
 BILL_KINDS = ("annual", "interim", "final")
@@ -310,8 +321,86 @@ def _quantity(value: Decimal) -> str:
     return text
 
 
-def export_customer(session: Session, customer_number: str) -> dict[str, Any]:
-    """One customer in the import format, plus what the assistant did for them."""
+def _time(moment: dt.datetime | str | None) -> str | None:
+    """A naive UTC time (or a transcript's ISO time) as the export writes times: `...Z`."""
+    if isinstance(moment, str):
+        return moment.replace("+00:00", "Z")
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Transcript lines as exported: who, what, when."""
+    return [
+        {"from": line.get("from"), "text": line.get("text"), "time": _time(line.get("time"))}
+        for line in lines
+    ]
+
+
+def own_conversations(session: Session, tracker: Connection | None, customer: Customer) -> set[str]:
+    """The conversations in which this customer proved who they are.
+
+    Found in the tracker store (the verified customer slot) and in what the
+    assistant recorded for them (cases, advance-payment changes).
+    """
+    found = set(
+        session.scalars(
+            select(HandoffCase.conversation_id).where(
+                HandoffCase.customer_number == customer.customer_number
+            )
+        )
+    )
+    found |= set(
+        session.scalars(
+            select(AdvancePaymentChange.conversation_id)
+            .join(Contract, Contract.id == AdvancePaymentChange.contract_id)
+            .where(Contract.customer_id == customer.id)
+        )
+    )
+    if tracker is not None:
+        found |= tracker_events.with_slot_value(
+            tracker, ("verified_customer",), customer.customer_number
+        )
+    return {conversation for conversation in found if not is_pseudonym(conversation)}
+
+
+def _conversation(
+    session: Session, conversation_id: str, events: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """One conversation as the customer had it: the web chat as stored, else Rasa's events."""
+    chat = session.scalar(select(ChatSession).where(ChatSession.conversation_id == conversation_id))
+    if chat is not None:
+        rows = session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.chat_session_id == chat.id)
+            .order_by(ChatMessage.id)
+        )
+        messages = [
+            {"from": row.sender, "text": row.text, "time": _time(row.created_at)} for row in rows
+        ]
+        channel = "web"
+    else:
+        messages = _lines(transcript(events, masked=False))
+        call = session.scalar(select(PhoneCall.id).where(PhoneCall.call_sid == conversation_id))
+        channel = "voice" if call is not None else "rest"
+    if not messages:
+        return None
+    return {
+        "conversation_id": conversation_id,
+        "channel": channel,
+        "started_at": messages[0]["time"],
+        "last_message_at": messages[-1]["time"],
+        "messages": messages,
+    }
+
+
+def export_customer(
+    session: Session, customer_number: str, tracker: Connection | None = None
+) -> dict[str, Any]:
+    """One customer in the import format, plus what the assistant did and said with them.
+
+    `tracker`: a connection to Rasa's tracker store, for the conversations
+    held only there (REST and phone); without it, web chats and cases only.
+    """
     customer = session.scalar(
         select(Customer)
         .where(Customer.customer_number == customer_number)
@@ -397,7 +486,36 @@ def export_customer(session: Session, customer_number: str) -> dict[str, Any]:
             "conversation_id": case.conversation_id,
             "created_at": case.created_at.isoformat(timespec="seconds") + "Z",
             "messages": len(case.transcript or []),
+            "closed_at": _time(case.closed_at),
+            "disposition": case.disposition,
+            "note": case.note,
+            "transcript": _lines(case.transcript or []),
         }
         for case in cases
+    ]
+    conversations = own_conversations(session, tracker, customer)
+    events = tracker_events.events_of(tracker, conversations) if tracker is not None else {}
+    found = [_conversation(session, c, events.get(c, [])) for c in sorted(conversations)]
+    record["conversations"] = sorted(
+        (c for c in found if c is not None), key=lambda c: c["started_at"] or ""
+    )
+    # calls in which they proved who they are, and calls from their number
+    linked = [PhoneCall.call_sid.in_(sorted(conversations))]
+    if customer.phone:
+        linked.append(PhoneCall.caller == customer.phone)
+    calls = session.scalars(
+        select(PhoneCall).where(or_(*linked)).order_by(PhoneCall.started_at, PhoneCall.id)
+    )
+    record["phone_calls"] = [
+        {
+            "call_sid": call.call_sid,
+            "caller": call.caller,
+            "language": call.language,
+            "status": call.status,
+            "started_at": _time(call.started_at),
+            "ended_at": _time(call.ended_at),
+            "duration_seconds": call.duration_seconds,
+        }
+        for call in calls
     ]
     return record

@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from bot.domain.errors import VerificationFailed
 from bot.domain.models import AuditEntry, Customer, IdentityGuard, utcnow
 
+# What the check compares, as the dialogue's slots name them.
+VALUES = ("customer_number", "postcode", "birth_date")
 # Tries within one conversation (then a person takes over).
 MAX_ATTEMPTS = 3
 # Failures of one customer number, and of one source (which may be many
@@ -73,7 +75,8 @@ def verify(
     )
 
 
-def _key(kind: str, value: str) -> str:
+def guard_key(kind: str, value: str) -> str:
+    """The key of a customer number's (`customer`) or a source's (`source`) failures."""
     digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:40]
     return f"{kind}:{digest}"
 
@@ -100,9 +103,9 @@ def check(
     the caller's transaction.
     """
     now = now or utcnow()
-    subjects = {_key("customer", customer_number): ("customer", CUSTOMER_LOCK_AFTER)}
+    subjects = {guard_key("customer", customer_number): ("customer", CUSTOMER_LOCK_AFTER)}
     if source:
-        subjects[_key("source", source)] = ("source", SOURCE_LOCK_AFTER)
+        subjects[guard_key("source", source)] = ("source", SOURCE_LOCK_AFTER)
     guards = _guards(session, list(subjects))
     locked = [
         key for key, guard in guards.items() if guard.locked_until and guard.locked_until > now
@@ -123,8 +126,8 @@ def check(
         return CheckResult(None, locked=False)
     # The customer proved who they are: their number's failures are forgotten
     # (a source's are not: one address may try many numbers).
-    guards[_key("customer", customer_number)].failures = 0
-    guards[_key("customer", customer_number)].locked_until = None
+    guards[guard_key("customer", customer_number)].failures = 0
+    guards[guard_key("customer", customer_number)].locked_until = None
     session.flush()
     return CheckResult(customer)
 

@@ -13,25 +13,17 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from bot.domain.languages import LANGUAGES
 from bot.domain.models import HandoffCase, utcnow
+from bot.domain.services.tracker_events import EVENTS
 
 CHANNELS = ("web", "voice", "rest")
-_events = Table(  # Rasa's SQL tracker store (read only)
-    "events",
-    MetaData(),
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("data", Text),
-)
+_events = EVENTS  # Rasa's SQL tracker store (read only here)
 
 
 def events_table() -> Table:
