@@ -25,6 +25,7 @@ from bot.domain.models import (
     PhoneCall,
     utcnow,
 )
+from bot.domain.privacy import redact
 from bot.domain.services import chat as chats
 
 DISPOSITIONS = ("resolved", "callback", "forwarded", "other")
@@ -139,12 +140,21 @@ def _summary(session: Session, case: HandoffCase, now: dt.datetime) -> CaseSumma
 
 
 def transcript(session: Session, case: HandoffCase) -> list[dict[str, Any]]:
-    """Everything said: the web chat as stored, other channels as handed over."""
+    """Everything said: the web chat as stored, other channels as handed over.
+
+    What the customer typed to the bot (up to the case) is shown masked, as
+    in a handed-over transcript (bot/domain/transcript.py).
+    """
     chat = session.scalar(
         select(ChatSession).where(ChatSession.conversation_id == case.conversation_id)
     )
     if chat is not None:
-        return [message.as_frame() for message in chats.history(session, chat.id)]
+        handed_over = chats.iso(case.created_at)
+        frames = [message.as_frame() for message in chats.history(session, chat.id)]
+        for frame in frames:
+            if frame["from"] == "customer" and frame["at"] <= handed_over:
+                frame["text"] = redact(frame["text"])
+        return frames
     return [
         {
             "type": "message",
