@@ -11,6 +11,11 @@ last for a few seconds. A request that reached an instance is never sent
 twice. A body over `BALANCER_MAX_BODY_BYTES` gets 413 without being read
 further. `GET /_balancer/health` says which instances answer. In a cluster, a
 Kubernetes Service or any load balancer does this job (see deploy/).
+
+The balancer is the Rasa side's public entry point (the edge proxy forwards
+to it), so it passes on only the channels' webhooks and Rasa's `/` (its
+health): Rasa's HTTP API (`/conversations`, `/model`, `/status`, ...) gets 404
+here; operators reach it on an instance's own port, on this host only.
 """
 
 from __future__ import annotations
@@ -46,6 +51,16 @@ TIMEOUT = httpx.Timeout(60.0, connect=2.0)
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 # An instance that could not be reached is tried last for this long.
 UNREACHABLE_SECONDS = 5.0
+# What is passed on besides `/`: the REST and phone webhooks, and the web app's
+# channel (its shared secret is checked by Rasa; the web app reaches Rasa here).
+CHANNEL_PATHS = ("/webhooks/rest/", "/webhooks/voice/", "/webhooks/web/")
+
+
+def passed_on(path: str) -> bool:
+    """Whether a request for `path` goes to Rasa (a channel's webhook, or `/`)."""
+    if any(segment in (".", "..") for segment in path.split("/")):
+        return False  # an instance would resolve them: /webhooks/rest/../../status
+    return path == "/" or path.startswith(CHANNEL_PATHS)
 
 
 class BodyTooLarge(Exception):
@@ -82,6 +97,8 @@ class Balancer:
         return bytes(body)
 
     async def forward(self, request: Request) -> Response:
+        if not passed_on(request.url.path):
+            return JSONResponse({"error": "not found"}, 404)
         try:
             body = await self._body(request)
         except BodyTooLarge:

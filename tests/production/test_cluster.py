@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 import shutil
+import socket
 import subprocess
 import time
 import uuid
@@ -18,7 +20,7 @@ from bot.domain.models import AdvancePaymentChange
 from bot.infra.db import session_scope
 from bot.infra.settings import DEV_TWILIO_TOKEN
 from bot.ops.phone_sim import PhoneCall
-from tests.harness.servers import Servers
+from tests.harness.servers import TOKEN, Servers
 from tests.production.conftest import joined, say
 
 # Single-contract demo customers: (language, number, postcode, birth date, current amount)
@@ -121,6 +123,85 @@ def test_action_server_down_gets_an_apology_then_the_conversation_continues(
         cluster.start_one("actions")
     # The form resumes where it was: the customer number is asked for again.
     assert "Postleitzahl" in joined(say(cluster.webhook, sender, "10000013"))
+
+
+# Rasa's HTTP API, with the token: the public entry point (the balancer) must not pass it on.
+RASA_API = [
+    ("GET", "/conversations/{sender}/tracker"),
+    ("POST", "/conversations/{sender}/tracker/events"),
+    ("GET", "/conversations/{sender}/story"),
+    ("POST", "/conversations/{sender}/trigger_intent"),
+    ("GET", "/status"),
+    ("GET", "/version"),
+    ("POST", "/model/parse"),
+    ("PUT", "/model"),
+    ("DELETE", "/model"),
+]
+
+
+def api_call(base: str, method: str, path: str) -> httpx.Response:
+    return httpx.request(
+        method,
+        base + path,
+        params={"token": TOKEN},
+        json={"text": "Rechnung", "name": "greet"},
+        timeout=30,
+    )
+
+
+@pytest.mark.parametrize(("method", "path"), RASA_API)
+def test_rasa_api_is_not_reachable_through_the_balancer(
+    cluster: Servers, method: str, path: str
+) -> None:
+    """Issue 12, finding 4. Before: the balancer, the public entry point of
+    compose and systemd, passed every path on, the API included."""
+    sender = f"api-{uuid.uuid4().hex[:8]}"
+    assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
+    answer = api_call(cluster.api, method, path.format(sender=sender))
+    assert answer.status_code == 404, answer.text
+    assert "Kundennummer" not in answer.text and "events" not in answer.text
+    if method == "GET":  # what the balancer refused: Rasa's API, open on an instance's own port
+        port = cluster.settings.rasa_instance_ports[0]
+        assert api_call(f"http://127.0.0.1:{port}", method, path.format(sender=sender)).is_success
+
+
+def raw_get(port: int, target: str) -> str:
+    """A GET with `target` exactly as written (HTTP clients resolve `..` before sending)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(
+            f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode()
+        )
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer.decode("latin-1")
+
+
+def test_dot_segments_do_not_lead_past_the_balancer_to_the_api(cluster: Servers) -> None:
+    for target in (
+        f"/webhooks/rest/../../status?token={TOKEN}",
+        f"/webhooks/voice/%2e%2e/%2e%2e/status?token={TOKEN}",
+    ):
+        answer = raw_get(cluster.settings.rasa_port, target)
+        assert answer.startswith("HTTP/1.1 404"), (target, answer[:200])
+        assert "model_file" not in answer
+
+
+def test_the_channels_still_pass_the_balancer(cluster: Servers) -> None:
+    sender = f"channels-{uuid.uuid4().hex[:8]}"
+    assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
+    # the web app's channel (compose and systemd reach Rasa through the balancer)
+    turn = httpx.post(
+        f"{cluster.api}/webhooks/web/turn",
+        json={"sender": f"web-{secrets.token_hex(12)}", "message": "Hallo", "language": "de"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    assert turn.status_code == 200 and turn.json()["messages"], turn.text
+    # the phone's webhook answers (here: refuses an unsigned request itself)
+    voice = httpx.post(f"{cluster.api}/webhooks/voice/webhook", data={}, timeout=30)
+    assert voice.status_code == 403
+    assert httpx.get(f"{cluster.api}/", timeout=10).status_code == 200  # the web app's readiness
 
 
 def _postgres(command: str) -> None:

@@ -486,6 +486,15 @@ def test_compose_ports_are_the_launchers(run_prod: Settings, compose_settings: S
             assert int(str(published).split(":")[-1]) == port, (name, published)
 
 
+def test_compose_publishes_only_the_entry_points_on_this_host() -> None:
+    """The Rasa instances and the action server publish no port; the balancer
+    (which refuses Rasa's API) and the web app only for the edge proxy here."""
+    published = {name: s["ports"] for name, s in services().items() if s.get("ports")}
+    assert set(published) == {"balancer", "web"}
+    for name, ports in published.items():
+        assert all(str(port).startswith("127.0.0.1:") for port in ports), name
+
+
 def test_compose_healthchecks_ask_the_health_paths(run_prod: Settings) -> None:
     ports = process_ports(run_prod)
     for name, path in probe_paths(run_prod).items():
@@ -760,6 +769,172 @@ def test_k8s_purge_runs_every_night() -> None:
     container = only_container(pod)
     assert [*container["command"], *container["args"]] == PURGE_COMMAND
     assert pod["restartPolicy"] in ("Never", "OnFailure")
+
+
+# What must stay inside the cluster: Rasa's HTTP API, the web app's own channel to
+# Rasa, the action server's webhook. What the public may reach, and where.
+INTERNAL_PATHS = [
+    "/conversations/someone/tracker",
+    "/conversations/someone/tracker/events",
+    "/conversations/someone/execute",
+    "/model",
+    "/model/parse",
+    "/status",
+    "/version",
+    "/webhooks/web/turn",
+    "/webhooks/rest/",
+    "/webhook",
+]
+PUBLIC_PATHS = {
+    "/webhooks/rest/webhook": "rasa",
+    "/webhooks/voice/webhook": "rasa",
+    "/webhooks/voice/status": "rasa",
+    "/": "web",
+    "/chat/ws": "web",
+    "/agent/login": "web",
+    "/static/widget.js": "web",
+}
+INGRESS_CONTROLLER = ("namespace", "ingress-nginx")
+
+
+def ingress_backend(path: str) -> str | None:
+    """The Service the Ingress sends `path` to (Kubernetes' matching: the
+    longest path wins, Exact before Prefix; Prefix by whole path elements)."""
+    (ingress,) = k8s_objects("Ingress").values()
+    assert "defaultBackend" not in ingress["spec"]
+    best: tuple[tuple[int, bool], str] | None = None
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            own, kind = entry["path"], entry["pathType"]
+            assert kind in ("Exact", "Prefix"), own
+            prefix = own.rstrip("/")
+            if kind == "Exact":
+                matched = path == own
+            else:
+                matched = own == "/" or path == prefix or path.startswith(prefix + "/")
+            rank = (len(own), kind == "Exact")
+            if matched and (best is None or rank > best[0]):
+                best = (rank, entry["backend"]["service"]["name"])
+    return best[1] if best else None
+
+
+def web_app_routes(path: str) -> bool:
+    """Whether the web app has a route for `path` (else it answers 404)."""
+    from starlette.routing import Match
+
+    from bot.web.app import create_app
+
+    scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
+    return any(route.matches(scope)[0] != Match.NONE for route in create_app().routes)
+
+
+def test_k8s_services_stay_inside_the_cluster() -> None:
+    for name, service in k8s_objects("Service").items():
+        assert service["spec"].get("type", "ClusterIP") == "ClusterIP", name
+        assert "externalIPs" not in service["spec"], name
+
+
+def test_k8s_ingress_exposes_only_the_public_entry_points(settings_for: SettingsFor) -> None:
+    settings_for({})
+    for path, service in PUBLIC_PATHS.items():
+        assert ingress_backend(path) == service, path
+    for path in INTERNAL_PATHS:
+        assert ingress_backend(path) == "web", path  # never Rasa, never the action server
+        assert not web_app_routes(path), path  # where it gets 404
+    (ingress,) = k8s_objects("Ingress").values()
+    for rule in ingress["spec"]["rules"]:
+        for entry in rule["http"]["paths"]:
+            backend = entry["backend"]["service"]
+            assert backend["name"] in ("web", "rasa"), entry
+            (port,) = k8s_objects("Service")[backend["name"]]["spec"]["ports"]
+            assert backend["port"] == {"name": port["name"]}, entry
+
+
+def pod_labels() -> dict[str, dict[str, str]]:
+    """Each of our workloads (Deployments, Jobs, CronJobs) -> its pods' labels."""
+    labels = {}
+    for kind in ("Deployment", "Job"):
+        for name, workload in k8s_objects(kind).items():
+            labels[name] = workload["spec"]["template"]["metadata"]["labels"]
+    for name, cron in k8s_objects("CronJob").items():
+        labels[name] = cron["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def policies(direction: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The NetworkPolicies for `direction` (Ingress, Egress) that select pods with `labels`."""
+    return [
+        policy
+        for policy in k8s_objects("NetworkPolicy").values()
+        if direction in policy["spec"]["policyTypes"]
+        and policy["spec"]["podSelector"].get("matchLabels", {}).items() <= labels.items()
+    ]
+
+
+def peers(direction: str, labels: Mapping[str, str]) -> set[tuple[str, str, int]]:
+    """Who pods with `labels` may hear from (Ingress) or talk to (Egress):
+    ("pods", component, port), ("namespace", name, port), or ("anywhere", "", port)."""
+    allowed = set()
+    for policy in policies(direction, labels):
+        for rule in policy["spec"].get(direction.lower(), []):
+            ports = [port["port"] for port in rule["ports"]]  # a rule names its ports
+            found = rule.get("from" if direction == "Ingress" else "to", [])
+            assert found or direction == "Egress", f"{policy['metadata']['name']}: from anyone"
+            for peer in found or [{}]:
+                assert "ipBlock" not in peer, policy["metadata"]["name"]
+                if "namespaceSelector" in peer:
+                    names = peer["namespaceSelector"]["matchLabels"]
+                    who = ("namespace", names["kubernetes.io/metadata.name"])
+                elif "podSelector" in peer:
+                    selector = peer["podSelector"]["matchLabels"]
+                    assert selector["app.kubernetes.io/name"] == "stadtwerk", policy
+                    who = ("pods", selector["app.kubernetes.io/component"])
+                else:
+                    who = ("anywhere", "")
+                allowed |= {(*who, port) for port in ports}
+    return allowed
+
+
+def test_k8s_nothing_comes_in_unless_a_policy_lets_it() -> None:
+    deny = [
+        p
+        for p in k8s_objects("NetworkPolicy").values()
+        if p["spec"]["podSelector"] == {} and "Ingress" in p["spec"]["policyTypes"]
+    ]
+    assert deny and all(not p["spec"].get("ingress") for p in deny)
+    for name, labels in pod_labels().items():
+        assert any(p in deny for p in policies("Ingress", labels)), name
+
+
+def test_k8s_only_rasa_reaches_the_action_server_and_rasa_only_the_web_and_ingress(
+    k8s_settings: Settings,
+) -> None:
+    rasa, actions, web = (pod_labels()[name] for name in ("rasa", "actions", "web"))
+    controller = INGRESS_CONTROLLER
+    assert peers("Ingress", actions) == {("pods", "rasa", k8s_settings.action_port)}
+    assert peers("Ingress", rasa) == {
+        ("pods", "web", k8s_settings.rasa_port),
+        (*controller, k8s_settings.rasa_port),
+    }
+    assert peers("Ingress", web) == {(*controller, k8s_settings.app_port)}
+    for job in set(pod_labels()) - {"rasa", "actions", "web"}:
+        assert peers("Ingress", pod_labels()[job]) == set(), job
+
+
+def test_k8s_pods_go_out_only_to_dns_the_databases_and_each_other(
+    k8s_settings: Settings,
+) -> None:
+    base = {("anywhere", "", 5432), ("anywhere", "", 6379)}
+    dns = {("namespace", "kube-system", 53)}
+    expected = {
+        "web": base | dns | {("pods", "rasa", k8s_settings.rasa_port)},
+        "rasa": base | dns | {("pods", "actions", k8s_settings.action_port)},
+    }
+    for name, labels in pod_labels().items():
+        assert peers("Egress", labels) == expected.get(name, base | dns), name
+    # The databases the Secret names are reached on the ports let out.
+    for url in (k8s_environment()["DATABASE_URL"], k8s_environment()["REDIS_URL"]):
+        assert ("anywhere", "", host_port(url)[1]) in base, url
 
 
 # --- systemd --------------------------------------------------------------------------
