@@ -168,6 +168,9 @@ class Settings(BaseSettings):
         "retention_case_days",
         "retention_audit_days",
         "redact_identity_after_hours",
+        "login_attempts_per_client",
+        "login_attempts_per_agent",
+        "login_checks",
     )
     def _positive(cls, value: int) -> int:  # noqa: N805
         if value < 1:
@@ -178,12 +181,6 @@ class Settings(BaseSettings):
     def _legal_minimum(cls, value: int) -> int:  # noqa: N805
         if value < 6:
             raise ValueError("must be at least 6 (HGB §257: business letters)")
-        return value
-
-    @validator("login_attempts_per_client", "login_attempts_per_agent", "login_checks")
-    def _at_least_one(cls, value: int) -> int:  # noqa: N805
-        if value < 1:
-            raise ValueError("must be at least 1")
         return value
 
     @validator("trusted_proxies")
