@@ -5,7 +5,9 @@
 # Every value can be overridden from the environment (see .env.example). It
 # runs in development mode with the demo data so it works on a fresh machine;
 # for real use set APP_ENV=production and the real secrets (deploy/ has the
-# same topology for Docker Compose, Kubernetes and systemd).
+# same topology for Docker Compose, Kubernetes and systemd). A process that
+# dies is started again with backoff while the balancer routes around it
+# (bot/ops/supervisor.py), so a crashed Rasa instance costs only its turns in flight.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/stadtwerk}"

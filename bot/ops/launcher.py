@@ -2,8 +2,9 @@
 
 `python -m bot.ops.launcher` (what `make run` and `make run-prod` call) runs them
 all in the foreground with prefixed logs: Rasa (one instance, or several
-behind the balancer), the action server and the web app. Ctrl-C or SIGTERM
-stops all of them, and if one dies the others are stopped too.
+behind the balancer), the action server and the web app. One that dies is
+started again with backoff while the others keep running (bot/ops/supervisor.py);
+Ctrl-C or SIGTERM stops all of them.
 
 `python -m bot.ops.launcher --process NAME` runs just one of them in place of
 the launcher (one process per container or systemd unit), with the same
@@ -15,15 +16,14 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from bot.infra.logs import CONFIG_FILE as LOG_CONFIG
 from bot.infra.settings import ROOT, Settings, get_settings
 from bot.ops.rasa_env import rasa_environment
+from bot.ops.supervisor import Supervisor
 
 BIN = Path(sys.executable).parent
 
@@ -115,12 +115,6 @@ def health_urls(settings: Settings) -> dict[str, str]:
     return urls
 
 
-def _relay(name: str, stream) -> None:  # type: ignore[no-untyped-def]
-    for line in iter(stream.readline, ""):
-        sys.stdout.write(f"{name:>8} | {line}")
-        sys.stdout.flush()
-
-
 SERVER_KEEP_ALIVE_SECONDS = 75
 
 
@@ -166,21 +160,14 @@ def main(argv: list[str] | None = None) -> int:
         return run_one(settings, args.process)
     if not settings.is_production:
         print("*** development mode: demo data, SQLite, development API token ***")
-    env = child_environment(settings)
-    processes: dict[str, subprocess.Popen] = {}
-    for name, argv in commands(settings, latest_model()).items():
-        proc = subprocess.Popen(
-            argv,
-            cwd=ROOT,
-            env=env,
-            text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        processes[name] = proc
-        threading.Thread(target=_relay, args=(name, proc.stdout), daemon=True).start()
-
+    supervisor = Supervisor(
+        commands(settings, latest_model()),
+        child_environment(settings),
+        ROOT,
+        say=_say,
+        output=sys.stdout,
+    )
+    supervisor.start_all()
     stopping = threading.Event()
 
     def stop(*_args: object) -> None:
@@ -192,24 +179,13 @@ def main(argv: list[str] | None = None) -> int:
         f"REST webhook http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook · "
         f"actions :{settings.action_port} · app http://127.0.0.1:{settings.app_port}/health"
     )
-    exit_code = 0
-    while not stopping.is_set():
-        for name, proc in processes.items():
-            if proc.poll() is not None:
-                print(f"{name} exited with code {proc.returncode}; stopping the others")
-                exit_code = proc.returncode or 1
-                stopping.set()
-        time.sleep(0.5)
-    for proc in processes.values():
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.time() + 15
-    for proc in processes.values():
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-    return exit_code
+    supervisor.run(stopping)
+    return 0
+
+
+def _say(line: str) -> None:
+    """The launcher's own lines, among the processes' output."""
+    print(f"{'launcher':>8} | {line}", flush=True)
 
 
 if __name__ == "__main__":

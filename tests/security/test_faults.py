@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -35,9 +38,10 @@ from bot.infra import db
 from bot.infra.db import session_scope
 from bot.infra.limits import RedisRateLimiter
 from bot.infra.settings import DOMAIN_DIR, ROOT, get_settings
-from bot.ops.launcher import BIN, child_environment, commands
+from bot.ops.launcher import BIN, child_environment, commands, health_urls
 from tests.harness.servers import TOKEN, Servers, free_port
 from tests.harness.web_clients import Console, Widget
+from tests.production.conftest import redis_server  # noqa: F401 - a fixture
 
 
 @contextlib.contextmanager
@@ -456,6 +460,144 @@ async def test_a_release_the_bot_cannot_follow_is_undone(web: Servers) -> None:
     # Once the bot is back, the release goes through and the customer is greeted.
     assert aylin.post(f"/agent/api/cases/{case.case_id}/release").status_code == 200
     assert _greetings_in_the_bot(web, case.conversation_id) == ["utter_agent_returned"]
+
+
+# --- a Rasa instance killed under load -----------------------------------------------------
+
+CONVERSATIONS = 20
+TURNS = ("Hallo", "Ich habe eine Frage zu meiner Rechnung", "Danke")
+
+
+class Load:
+    """Conversations that keep talking through the balancer; every turn's outcome."""
+
+    def __init__(self, url: str, conversations: int) -> None:
+        self.url, self.conversations = url, conversations
+        self.stopping = threading.Event()
+        self.outcomes: list[tuple[float, bool]] = []  # (when it was sent, answered)
+        self.threads = [
+            threading.Thread(target=self._talk, args=(number,), daemon=True)
+            for number in range(conversations)
+        ]
+
+    def _talk(self, number: int) -> None:
+        with httpx.Client(timeout=90) as client:
+            turn = 0
+            while not self.stopping.is_set():
+                sender = f"load-{number}-{turn // len(TURNS)}-{uuid.uuid4().hex[:6]}"
+                sent = time.monotonic()
+                try:
+                    answer = client.post(
+                        f"{self.url}/webhooks/rest/webhook",
+                        json={"sender": sender, "message": TURNS[turn % len(TURNS)]},
+                    )
+                    answered = answer.status_code == 200 and bool(answer.json())
+                except httpx.HTTPError:
+                    answered = False
+                self.outcomes.append((sent, answered))
+                turn += 1
+                time.sleep(0.2)
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout=120)
+
+    def failed(self) -> int:
+        return sum(1 for _, answered in self.outcomes if not answered)
+
+
+def _started(log: Path) -> dict[str, list[int]]:
+    """The processes the launcher started, by name: their pids in order."""
+    pids: dict[str, list[int]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("launcher | ") and " started (pid " in line:
+            name, pid = line.removeprefix("launcher | ").split(" started (pid ")
+            pids.setdefault(name, []).append(int(pid.rstrip(")")))
+    return pids
+
+
+def _wait_until(what: str, condition: Callable[[], bool], seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {seconds} s; see {log}"
+        time.sleep(1)
+
+
+def _serves(url: str) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        answer = httpx.post(
+            url, json={"sender": f"probe-{uuid.uuid4().hex}", "message": "Hallo"}, timeout=30
+        )
+        return answer.status_code == 200 and bool(answer.json())
+    return False
+
+
+def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
+    postgres_urls: tuple[str, str],
+    redis_server: str,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+) -> None:
+    """`make run-prod`'s launcher, 20 conversations, `kill -9` of one Rasa instance."""
+    data, tracker = postgres_urls
+    topology = Servers(
+        database_url=data,
+        log_dir=tmp_path,
+        tracker_store_url=tracker,
+        redis_url=redis_server,
+        rasa_instances=2,
+    )
+    settings = topology.settings
+    log = tmp_path / "launcher.log"
+    env = {**os.environ, **settings.environment(), "PYTHONPATH": str(ROOT)}
+    with open(log, "w") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "bot.ops.launcher"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        for name in health_urls(settings):
+            topology._wait(health_urls(settings)[name], need_model=name.startswith("rasa"))
+        first = _started(log)
+        assert set(first) == {"rasa-1", "rasa-2", "balancer", "actions", "web"}
+        with Load(settings.rasa_base_url, CONVERSATIONS) as load:
+            time.sleep(10)
+            os.kill(first["rasa-1"][0], signal.SIGKILL)
+            killed_at = time.monotonic()
+            _wait_until(
+                "rasa-1 started again", lambda: len(_started(log).get("rasa-1", [])) == 2, 60, log
+            )
+            instance = topology.instance_webhook(1)
+            _wait_until("rasa-1 serving again", lambda: _serves(instance), 300, log)
+            time.sleep(5)
+        assert launcher.poll() is None, "the launcher stopped"
+        text = log.read_text(errors="replace")
+        assert "rasa-1 exited with code -9; starting it again in 1 s" in text
+        assert "stopping the others" not in text
+        again = _started(log)
+        assert {name: pids for name, pids in again.items() if name != "rasa-1"} == {
+            name: pids for name, pids in first.items() if name != "rasa-1"
+        }  # no other process was restarted
+        after = [answered for sent, answered in load.outcomes if sent > killed_at]
+        print(f"turns {len(load.outcomes)}, after the kill {len(after)}, failed {load.failed()}")
+        assert len(load.outcomes) > 200 and len(after) > 100, len(load.outcomes)
+        # only the turns in flight on the killed instance may fail: one per conversation at most
+        assert load.failed() <= CONVERSATIONS, (load.failed(), len(load.outcomes))
+        assert _serves(topology.instance_webhook(1)) and _serves(topology.instance_webhook(2))
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        try:
+            launcher.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.kill()
 
 
 def test_settings_have_bounded_waits_by_default() -> None:
