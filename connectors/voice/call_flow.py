@@ -11,6 +11,11 @@ tests call it without a server.
 
 What keypad digits mean depends on the question the bot asked: its input
 hint (`expects`, bot/protocol.py) is kept with the call between requests.
+
+A handoff is a transfer only while people answer and a line to them is
+configured (`PersonLine`); otherwise the caller hears what really happens:
+the case number and a call back within the hotline hours (or, with the
+number withheld, when to call again), and the call ends politely.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from bot.domain.hotline import HotlineHours
 from bot.domain.language import detect, requested_language
 from bot.domain.languages import LANGUAGES, or_default
+from bot.domain.services.handoff import what_next
 from bot.domain.text import clean_message
-from bot.protocol import PERSON_PAYLOAD, BotReply, Expects, typed
-from connectors.voice.speech import choice_prompt
+from bot.protocol import PERSON_PAYLOAD, BotReply, Expects, Handoff, typed
+from connectors.voice.speech import choice_prompt, spoken_hours
 
 MAX_SILENCES = 3
 MAX_SPEECH_CHARS = 500
@@ -32,6 +39,16 @@ MAX_DIGITS = 20
 LANGUAGE_KEYS = {"1": "de", "2": "tr"}
 #: A response's text in a language (the loaded domain's texts).
 Texts = Callable[[str, str], str]
+# What Twilio sends as `From` when the caller withheld their number.
+WITHHELD = {
+    "anonymous",
+    "restricted",
+    "unknown",
+    "+266696687",
+    "+86282452253",
+    "+7378742833",
+    "+2562533",
+}
 
 
 # --- what the channel knows -----------------------------------------------------------
@@ -67,6 +84,32 @@ class CallerInput:
             speech=typed(clean_message(params.get("SpeechResult", "")))[:MAX_SPEECH_CHARS],
             digits=re.sub(r"[^0-9*]", "", params.get("Digits", ""))[:MAX_DIGITS],
         )
+
+
+@dataclass(frozen=True)
+class PersonLine:
+    """How a caller can reach a person: connected now, or called back later."""
+
+    #: a queue, SIP address or number takes transferred calls (settings)
+    connected: bool
+    hours: HotlineHours
+    #: the utility's local time
+    now: dt.datetime
+    #: the number a person can call back (None: withheld)
+    caller: str | None = None
+
+    @property
+    def open_now(self) -> bool:
+        """Whether a call can be passed to a person right now."""
+        return self.connected and self.hours.is_open(self.now)
+
+
+def callable_number(raw: str | None) -> str | None:
+    """The caller's number if a person can call it back (None when withheld or malformed)."""
+    number = (raw or "").strip()
+    if number.lower() in WITHHELD or not re.fullmatch(r"\+?[1-9]\d{5,14}", number):
+        return None
+    return number
 
 
 # --- what the caller hears next -------------------------------------------------------
@@ -120,6 +163,8 @@ class TechnicalProblem:
 
     lines: dict[str, str]
     case_id: str = ""
+    #: connected to a person (else the call ends after the apology)
+    passed_on: bool = True
 
 
 Decision = LanguageMenu | Ask | Transfer | Goodbye | OneMoment | TechnicalProblem
@@ -178,7 +223,14 @@ def on_request(call: CallState, caller: CallerInput, texts: Texts, utility: str)
     return _step(BotTurn(text, or_default(language)), call, language=or_default(language))
 
 
-def on_reply(call: CallState, caller: CallerInput, reply: BotReply, language: str) -> Step:
+def on_reply(
+    call: CallState,
+    caller: CallerInput,
+    reply: BotReply,
+    language: str,
+    texts: Texts,
+    line: PersonLine,
+) -> Step:
     """The next decision after the bot answered the caller's turn."""
     if reply.technical_problem and reply.handoff is None:
         return _step(PassOn(language), call, language=language, silences=0)
@@ -195,9 +247,11 @@ def on_reply(call: CallState, caller: CallerInput, reply: BotReply, language: st
         "expects": reply.expects,
     }
     if reply.handoff is not None:
-        if reply.handoff.agents_available:
+        if reply.handoff.agents_available and line.connected:
             return _step(Transfer(spoken, language, reply.handoff.case_id), call, **changes)
-        return _step(Goodbye(spoken, language), call, **changes)
+        # The handoff's own line (the last text) promised a person; say what really happens.
+        said = (*reply.texts[:-1], call_back(reply.handoff, language, texts, line))
+        return _step(Goodbye(said, language), call, **changes)
     if reply.end_of_conversation:
         return _step(Goodbye(spoken, language), call, **changes)
     return _step(Ask(spoken, language, caller.turn + 1, reply.expects), call, **changes)
@@ -231,13 +285,27 @@ def language_menu(texts: Texts, utility: str, turn: int) -> LanguageMenu:
     return LanguageMenu(welcome, turn)
 
 
+def call_back(handoff: Handoff, language: str, texts: Texts, line: PersonLine) -> str:
+    """What a caller hears whose case waits for a person: its number, and when they hear back."""
+    then = what_next(handoff.case_id, language, hours=line.hours, wait_minutes=0, now=line.now)
+    values = {**then.values, "hours": spoken_hours(line.hours, language)}
+    if line.caller is None:
+        name = "utter_voice_no_callback"
+    elif then.agents_available:
+        name = "utter_voice_callback"
+    else:
+        name = "utter_voice_callback_later"
+    return texts(name, language).format(**values)
+
+
 def technical_problem(
-    language: str | None, texts: Texts, has_agent_line: bool, case_id: str = ""
+    language: str | None, texts: Texts, person_now: bool, case_id: str = ""
 ) -> TechnicalProblem:
-    """The apology in the call's language (both when it is not known yet)."""
-    name = "utter_voice_technical_transfer" if has_agent_line else "utter_voice_technical_goodbye"
+    """The apology in the call's language (both when it is not known yet); then a person
+    if one takes calls now (`PersonLine.open_now`), else the request to call again."""
+    name = "utter_voice_technical_transfer" if person_now else "utter_voice_technical_goodbye"
     spoken = [language] if language in LANGUAGES else list(LANGUAGES)
-    return TechnicalProblem({lang: texts(name, lang) for lang in spoken}, case_id)
+    return TechnicalProblem({lang: texts(name, lang) for lang in spoken}, case_id, person_now)
 
 
 def still_working(turn: int, texts: Texts) -> OneMoment:

@@ -178,6 +178,8 @@ class VoiceInput(InputChannel):
         call_sid = params.get("CallSid", "")
         if not PHONE_CONVERSATION.fullmatch(call_sid):
             return response.text("missing or malformed CallSid", status=400)
+        if params.get("CallStatus") in ENDED_STATUSES:
+            self.slow_turns.forget(call_sid)  # the caller is gone: their slow turns go to no one
         caller = CallerInput.from_twilio(
             request.args.get("step", "start"), request.args.get("turn", "0"), params
         )
@@ -251,7 +253,11 @@ class VoiceInput(InputChannel):
                 asked.text, collector, call_sid, input_channel=self.name(), metadata=metadata
             )
         )
-        after = call_flow.on_reply(step.state, caller, collector.reply(), asked.language)
+        line = self._person_line(caller_number)
+        texts = _texts(request)
+        after = call_flow.on_reply(
+            step.state, caller, collector.reply(), asked.language, texts, line
+        )
         if isinstance(after.decision, PassOn):
             twiml_ = await self._pass_on(request, call_sid, after.decision.language)
             return Answer(twiml_, after.state, step.changed | after.changed)
@@ -264,13 +270,15 @@ class VoiceInput(InputChannel):
         return Answer(self._render(step.decision), step.state, changed_before | step.changed)
 
     async def _pass_on(self, request: Request, call_sid: str, language: str | None) -> str:
-        """The bot cannot serve the call now (its action server failed): a person can.
+        """The bot cannot serve the call now (its action server failed): a person can,
+        while one takes calls (else the caller is asked to call again).
 
         The case, with what was said so far, is opened here; if even that
         fails the call is still passed on (the agent hears there is no case).
         """
         case_id = ""
-        if twiml.has_agent_line(self.settings):
+        passed_on = self._person_line(None).open_now
+        if passed_on:
             try:
                 lines = await conversation.transcript(request, call_sid)
                 case_id = await self.store.open_case(call_sid, language or "de", lines)
@@ -279,13 +287,24 @@ class VoiceInput(InputChannel):
             logger.info(
                 "call passed on after a technical problem call=%s case=%s", call_sid, case_id
             )
-        return self._render(self._technical_problem(language, _texts(request), case_id))
+        texts = _texts(request)
+        return self._render(call_flow.technical_problem(language, texts, passed_on, case_id))
 
     def _technical_problem(
         self, language: str | None, texts: Texts, case_id: str = ""
     ) -> call_flow.TechnicalProblem:
-        return call_flow.technical_problem(
-            language, texts, twiml.has_agent_line(self.settings), case_id
+        """The apology; a person too, if one can take the call now."""
+        passed_on = self._person_line(None).open_now
+        return call_flow.technical_problem(language, texts, passed_on, case_id)
+
+    def _person_line(self, caller: str | None) -> call_flow.PersonLine:
+        """Whether a person can take a call now; else who is called back."""
+        settings = self.settings
+        return call_flow.PersonLine(
+            connected=twiml.has_agent_line(settings),
+            hours=settings.hotline_hours,
+            now=settings.now(),
+            caller=call_flow.callable_number(caller),
         )
 
     def _render(self, decision: call_flow.Decision) -> str:

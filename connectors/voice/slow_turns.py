@@ -5,6 +5,12 @@ than `REPLY_BUDGET_SECONDS` (a busy action server) is parked: the caller
 hears "one moment" and Twilio asks again with `step=pending`. The parked
 turn's answer is stored when it is ready, so whichever process (behind a
 balancer) gets the pending request can deliver it.
+
+A parked turn lives no longer than its call: when Twilio reports the call
+over (`forget`) it is cancelled and dropped, its answer never stored; and a
+turn nobody asked for within `KEEP_PARKED_SECONDS` (the caller hung up and
+no status callback came) is given up the same way. So the registry holds
+only the turns of calls that are still waiting.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 # After this many seconds the caller hears "one moment"; Twilio then asks again.
 REPLY_BUDGET_SECONDS = 8.0
+# Twilio asks for a parked turn within seconds; one nobody asked for by then is given up.
+KEEP_PARKED_SECONDS = 60.0
 
 
 def result_key(turn: int) -> str:
@@ -29,10 +37,21 @@ def result_key(turn: int) -> str:
 class SlowTurns:
     """Runs bot turns within Twilio's patience; parks and later delivers the slow ones."""
 
-    def __init__(self, store: PhoneStore, budget: float = REPLY_BUDGET_SECONDS) -> None:
+    def __init__(
+        self,
+        store: PhoneStore,
+        budget: float = REPLY_BUDGET_SECONDS,
+        keep_for: float = KEEP_PARKED_SECONDS,
+    ) -> None:
         self.store = store
         self.budget = budget
+        self.keep_for = keep_for
         self._parked: dict[tuple[str, int], asyncio.Task[Answer]] = {}
+
+    @property
+    def parked(self) -> int:
+        """How many turns wait for Twilio to ask for them."""
+        return len(self._parked)
 
     async def within_budget(
         self, call_sid: str, turn: int, work: Awaitable[Answer]
@@ -44,6 +63,7 @@ class SlowTurns:
             return task.result()
         self._parked[(call_sid, turn)] = task
         task.add_done_callback(self._store_when_done(call_sid, turn))
+        asyncio.get_running_loop().call_later(self.keep_for, self._give_up, call_sid, turn, task)
         return None
 
     async def answer_of(self, call_sid: str, turn: int) -> str | None:
@@ -55,11 +75,23 @@ class SlowTurns:
             return (await asyncio.wait_for(asyncio.shield(task), self.budget)).twiml
         except asyncio.TimeoutError:
             return None
+        except asyncio.CancelledError:
+            if task.cancelled():  # given up meanwhile (the call ended)
+                return None
+            raise
 
     def forget(self, call_sid: str) -> None:
-        """The call ended: its parked turns are delivered to no one."""
+        """The call ended: its parked turns are cancelled and delivered to no one."""
         for key in [key for key in self._parked if key[0] == call_sid]:
-            del self._parked[key]
+            self._parked.pop(key).cancel()
+
+    def _give_up(self, call_sid: str, turn: int, task: asyncio.Task[Answer]) -> None:
+        """Nobody asked for the turn in time: the caller is gone."""
+        if self._parked.get((call_sid, turn)) is task:
+            del self._parked[(call_sid, turn)]
+        if not task.done():
+            logger.info("slow turn given up call=%s turn=%s", call_sid, turn)
+            task.cancel()
 
     def _store_when_done(self, call_sid: str, turn: int):  # type: ignore[no-untyped-def]
         async def store(answer: Answer) -> None:

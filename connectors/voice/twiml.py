@@ -187,8 +187,11 @@ def transfer(texts: list[str], language: str, settings: Settings, case_id: str) 
     return response.to_xml()
 
 
-def technical_problem(lines: dict[str, str], settings: Settings, case_id: str = "") -> str:
-    """The apology in each given language, then a person if there is an agent line.
+def technical_problem(
+    lines: dict[str, str], settings: Settings, case_id: str = "", passed_on: bool = True
+) -> str:
+    """The apology in each given language, then a person (if `passed_on` and there is
+    an agent line) or the end of the call.
 
     Used when the bot cannot answer the call's turn. Without a case (the
     database is down too) the agent hears so in the whisper.
@@ -196,7 +199,10 @@ def technical_problem(lines: dict[str, str], settings: Settings, case_id: str = 
     response = VoiceResponse()
     for language, text in lines.items():
         response.append(say([text], language, settings))
-    _connect(response, settings, case_id, next(iter(lines), "de"))
+    if passed_on:
+        _connect(response, settings, case_id, next(iter(lines), "de"))
+    else:
+        response.hangup()
     return response.to_xml()
 
 
@@ -233,5 +239,5 @@ def render(decision: Decision, settings: Settings) -> str:
         url = action_url(settings, step="pending", turn=decision.turn)
         return wait_then(list(decision.texts), decision.language, settings, url)
     if isinstance(decision, TechnicalProblem):
-        return technical_problem(decision.lines, settings, decision.case_id)
+        return technical_problem(decision.lines, settings, decision.case_id, decision.passed_on)
     raise TypeError(f"not a decision of the call flow: {decision!r}")

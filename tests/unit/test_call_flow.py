@@ -7,11 +7,16 @@ and the TwiML Twilio would get.
 
 from __future__ import annotations
 
+import datetime as dt
 import xml.etree.ElementTree as ET
+from dataclasses import replace
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.infra.settings import Settings
+from bot.domain.hotline import HotlineHours
+from bot.domain.responses import load_responses, response_text
+from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.protocol import PERSON_PAYLOAD, BotReply, Button, Expects, Handoff, Message
 from connectors.voice import call_flow, twiml
 from connectors.voice.call_flow import (
@@ -28,6 +33,15 @@ from connectors.voice.call_flow import (
 
 SID = "CA" + "0" * 32
 SETTINGS = Settings(public_base_url="https://hotline.example.de")
+RESPONSES = load_responses(DOMAIN_DIR)
+SUNDAY_NOON = dt.datetime(2026, 3, 1, 12, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+# People answer around the clock, a line takes transfers, the caller's number is known.
+LINE = call_flow.PersonLine(
+    connected=True,
+    hours=HotlineHours.parse("Mo-So 00:00-24:00"),
+    now=SUNDAY_NOON,
+    caller="+4915100000000",
+)
 
 
 def texts(name: str, language: str) -> str:
@@ -141,7 +155,7 @@ def test_a_question_is_asked_with_speech_hints_for_what_it_expects():
     answer = reply(
         "Danke.", "Wie lautet Ihre Postleitzahl?", expects=Expects("digits", 5), language="de"
     )
-    step = call_flow.on_reply(call, request(), answer, "de")
+    step = call_flow.on_reply(call, request(), answer, "de", texts, LINE)
     assert step.decision == Ask(
         ("Danke.", "Wie lautet Ihre Postleitzahl?"), "de", 4, Expects("digits", 5)
     )
@@ -157,7 +171,7 @@ def test_buttons_become_a_keypad_menu_and_are_remembered():
         expects=Expects("choice"),
         language="de",
     )
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de")
+    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de", texts, LINE)
     assert isinstance(step.decision, Ask)
     assert step.decision.texts[-1].startswith("Drücken Sie die 1 für Strom; die 2 für Gas")
     assert step.state.choices == (("Strom", "/a"), ("Gas", "/b"))
@@ -165,42 +179,112 @@ def test_buttons_become_a_keypad_menu_and_are_remembered():
 
 def test_a_switch_of_language_is_followed_by_the_voice():
     answer = reply("Tabii, Türkçe devam ediyoruz.", language="tr")
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de")
+    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de", texts, LINE)
     assert step.decision.language == "tr" and step.state.language == "tr"
     say = ET.fromstring(twiml.render(step.decision, SETTINGS)).find("Gather/Say")
     assert say.get("voice") == SETTINGS.voice_name_tr
 
 
-def test_a_handoff_transfers_while_people_answer_and_says_goodbye_otherwise():
+def test_a_handoff_transfers_while_people_answer_and_a_line_takes_calls():
     open_ = reply("Ich verbinde Sie.", handoff=Handoff("H-1A2B3C4D", "customer_request", "de"))
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), open_, "de")
+    step = call_flow.on_reply(CallState(SID, language="de"), request(), open_, "de", texts, LINE)
     assert step.decision == Transfer(("Ich verbinde Sie.",), "de", "H-1A2B3C4D")
-    closed = reply(
-        "Wir rufen zurück.",
-        handoff=Handoff("H-1", "customer_request", "de", agents_available=False),
+
+
+def domain_texts(name: str, language: str) -> str:
+    return response_text(RESPONSES, name, language)
+
+
+def handed_off(language: str, line: call_flow.PersonLine, available: bool = True) -> Goodbye:
+    """What the caller hears after the bot's handoff (its last line promised a person)."""
+    said = {"de": ("Das kann ich nicht prüfen.", "Ich verbinde Sie."), "tr": ("Bağlıyorum.",)}
+    answer = reply(
+        *said[language],
+        handoff=Handoff("H-1A2B3C4D", "customer_request", language, agents_available=available),
+        language=language,
     )
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), closed, "de")
-    assert step.decision == Goodbye(("Wir rufen zurück.",), "de")
+    step = call_flow.on_reply(
+        CallState(SID, language=language), request(), answer, language, domain_texts, line
+    )
+    assert isinstance(step.decision, Goodbye)
+    root = ET.fromstring(twiml.render(step.decision, SETTINGS))
+    assert [child.tag for child in root] == ["Say", "Hangup"]  # what Twilio accepts
+    return step.decision
+
+
+def test_without_an_agent_line_the_caller_hears_the_case_and_the_call_back():
+    line = replace(LINE, connected=False)
+    german = handed_off("de", line)
+    assert german.texts[0] == "Das kann ich nicht prüfen."
+    assert "Ich verbinde Sie." not in german.texts  # the promise the phone cannot keep
+    callback = german.texts[-1]
+    assert "nicht direkt verbinden" in callback and "H-1A2B3C4D" in callback
+    assert "ruft Sie unter dieser Nummer zurück" in callback
+    assert "täglich rund um die Uhr" in callback and callback.endswith("Auf Wiederhören!")
+    turkish = handed_off("tr", line)
+    assert turkish.texts == (
+        domain_texts("utter_voice_callback", "tr").format(
+            case_id="H-1A2B3C4D", hours="her gün 24 saat"
+        ),
+    )
+    assert "geri arayacak" in turkish.texts[0] and turkish.texts[0].endswith("Hoşça kalın!")
+
+
+def test_outside_the_hotline_hours_the_call_back_says_when():
+    weekdays = replace(LINE, hours=HotlineHours.parse("Mo-Sa 08:00-20:00"), now=SUNDAY_NOON)
+    german = handed_off("de", weekdays, available=False).texts[-1]
+    assert "nicht besetzt" in german and "Ab Montag, 08:00 Uhr ruft Sie" in german
+    turkish = handed_off("tr", weekdays, available=False).texts[-1]
+    assert "Pazartesi, 08:00 itibarıyla" in turkish
+
+
+def test_a_caller_who_withheld_their_number_is_told_when_to_call_again():
+    withheld = replace(
+        LINE, connected=False, hours=HotlineHours.parse("Mo-Sa 08:00-20:00"), caller=None
+    )
+    german = handed_off("de", withheld).texts[-1]
+    assert "Rufnummer wurde nicht übertragen" in german and "H-1A2B3C4D" in german
+    assert "Montag bis Samstag von 8 bis 20 Uhr" in german
+    turkish = handed_off("tr", withheld).texts[-1]
+    assert "Pazartesiden Cumartesiye saat 8 ile 20 arası" in turkish
+
+
+@pytest.mark.parametrize(
+    ("raw", "number"),
+    [
+        ("+4915100000000", "+4915100000000"),
+        ("anonymous", None),
+        ("Anonymous", None),
+        ("+266696687", None),
+        ("", None),
+        (None, None),
+        ("client:alice", None),
+    ],
+)
+def test_only_a_real_number_is_called_back(raw, number):
+    assert call_flow.callable_number(raw) == number
 
 
 def test_goodbye_ends_the_call():
     answer = reply("Auf Wiederhören!", end_of_conversation=True, language="de")
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de")
+    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de", texts, LINE)
     assert step.decision == Goodbye(("Auf Wiederhören!",), "de")
 
 
 def test_a_failed_action_server_passes_the_call_on():
     answer = reply("Technisches Problem.", technical_problem=True, language="de")
-    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de")
+    step = call_flow.on_reply(CallState(SID, language="de"), request(), answer, "de", texts, LINE)
     assert step.decision == PassOn("de")
-    apology = call_flow.technical_problem(None, texts, has_agent_line=True, case_id="H-1")
+    apology = call_flow.technical_problem(None, texts, person_now=True, case_id="H-1")
     assert apology.lines == {
         "de": "utter_voice_technical_transfer@de",
         "tr": "utter_voice_technical_transfer@tr",
     }
-    assert call_flow.technical_problem("tr", texts, has_agent_line=False).lines == {
-        "tr": "utter_voice_technical_goodbye@tr"
-    }
+    goodbye = call_flow.technical_problem("tr", texts, person_now=False)
+    assert goodbye.lines == {"tr": "utter_voice_technical_goodbye@tr"}
+    # a configured line outside the hotline hours: nobody would answer, so no transfer
+    root = ET.fromstring(twiml.render(goodbye, SETTINGS.replace(voice_queue="agents")))
+    assert [child.tag for child in root] == ["Say", "Hangup"]
 
 
 def test_a_slow_bot_keeps_the_line_alive():

@@ -51,3 +51,57 @@ async def test_the_turns_of_a_call_that_hung_up_are_forgotten() -> None:
     assert await turns.within_budget("CA2", 5, slow(0.2, "<late/>")) is None
     turns.forget("CA1")
     assert set(turns._parked) == {("CA2", 5)}
+
+
+class Turn:
+    """A bot turn that takes `seconds`; whether it ran to its end or was cancelled."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.finished = False
+        self.cancelled = False
+
+    async def run(self) -> Answer:
+        try:
+            await asyncio.sleep(self.seconds)
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        self.finished = True
+        return Answer("<late/>")
+
+
+async def test_the_slow_turns_of_many_calls_that_hung_up_are_cancelled_and_dropped() -> None:
+    store = Store()
+    turns = SlowTurns(store, budget=0.01)  # type: ignore[arg-type]
+    calls = [(f"CA{number:032d}", Turn(2.0)) for number in range(50)]
+    for call_sid, turn in calls:
+        assert await turns.within_budget(call_sid, 2, turn.run()) is None
+    assert turns.parked == 50
+    for call_sid, _ in calls:  # Twilio: CallStatus=completed
+        turns.forget(call_sid)
+    assert turns.parked == 0
+    await asyncio.sleep(2.2)  # when the turns would have ended
+    assert all(turn.cancelled and not turn.finished for _, turn in calls)
+    assert store.saved == {}  # no answer stored for a call that is over
+
+
+async def test_a_slow_turn_nobody_asks_for_is_given_up() -> None:
+    """The caller hung up and no status callback came: the registry still empties."""
+    store = Store()
+    turns = SlowTurns(store, budget=0.01, keep_for=0.2)  # type: ignore[arg-type]
+    calls = [(f"CA{number:032d}", Turn(5)) for number in range(20)]
+    for call_sid, turn in calls:
+        assert await turns.within_budget(call_sid, 4, turn.run()) is None
+    assert turns.parked == 20
+    await asyncio.sleep(0.4)
+    assert turns.parked == 0
+    assert all(turn.cancelled for _, turn in calls) and store.saved == {}
+
+
+async def test_a_turn_asked_for_in_time_is_still_delivered() -> None:
+    turns = SlowTurns(Store(), budget=0.2, keep_for=5)  # type: ignore[arg-type]
+    turn = Turn(0.3)
+    assert await turns.within_budget("CA1", 2, turn.run()) is None
+    assert await turns.answer_of("CA1", 2) == "<late/>"
+    assert turns.parked == 0 and turn.finished

@@ -2,7 +2,8 @@
 
 import pytest
 
-from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speakable
+from bot.domain.hotline import HotlineHours
+from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speakable, spoken_hours
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,31 @@ def test_buttons_become_a_spoken_menu():
     assert choice_prompt(["elektrik", "doğalgaz"], "tr").startswith(
         "Seçenekler: elektrik için 1; doğalgaz için 2."
     )
+
+
+@pytest.mark.parametrize(
+    ("hours", "german", "turkish"),
+    [
+        (
+            "Mo-Sa 08:00-20:00",
+            "Montag bis Samstag von 8 bis 20 Uhr",
+            "Pazartesiden Cumartesiye saat 8 ile 20 arası",
+        ),
+        (
+            "Di-Fr 08:30-16:00",
+            "Dienstag bis Freitag von 8:30 bis 16 Uhr",
+            "Salıdan Cumaya saat 8:30 ile 16 arası",
+        ),
+        (
+            "Mi-So 10:00-24:00",
+            "Mittwoch bis Sonntag von 10 bis 24 Uhr",
+            "Çarşambadan Pazara saat 10 ile 24 arası",
+        ),
+        ("Sa-Sa 09:00-12:00", "Samstag von 9 bis 12 Uhr", "Cumartesi saat 9 ile 12 arası"),
+        ("Mo-So 00:00-24:00", "täglich rund um die Uhr", "her gün 24 saat"),
+    ],
+)
+def test_hotline_hours_are_said_as_people_say_them(hours: str, german: str, turkish: str) -> None:
+    parsed = HotlineHours.parse(hours)
+    assert spoken_hours(parsed, "de") == german
+    assert spoken_hours(parsed, "tr") == turkish
