@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from bot.domain.models import AuditEntry, ChatMessage, ChatSession, HandoffCase
@@ -39,6 +39,7 @@ from bot.infra.db import session_scope
 from bot.infra.limits import RedisRateLimiter
 from bot.infra.settings import DOMAIN_DIR, ROOT, get_settings
 from bot.ops.launcher import BIN, child_environment, commands, health_urls
+from bot.rasa_runtime.tracker_sqlite import engine_kwargs as tracker_engine_kwargs
 from tests.harness.servers import TOKEN, Servers, free_port
 from tests.harness.web_clients import Console, Widget
 from tests.production.conftest import redis_server  # noqa: F401 - a fixture
@@ -112,6 +113,19 @@ def test_a_statement_waiting_on_a_stuck_transaction_gives_up(
         waiting.dispose()
     assert "statement timeout" in str(outcome.get("error")), outcome
     assert outcome["seconds"] < 5
+
+
+def test_rasas_tracker_store_on_postgresql_has_the_same_timeouts(
+    postgres_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conversation store (Rasa's own engine) cannot hang a turn either."""
+    _timeouts(monkeypatch, database_statement_timeout_seconds="1")
+    engine = create_engine(postgres_server, **tracker_engine_kwargs(postgres_server))
+    try:
+        with pytest.raises(OperationalError, match="statement timeout"), engine.connect() as c:
+            c.execute(text("SELECT pg_sleep(5)"))
+    finally:
+        engine.dispose()
 
 
 def test_migrations_are_not_cut_short_by_the_statement_timeout(
