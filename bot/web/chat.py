@@ -25,6 +25,7 @@ from bot.domain.services.chat import ChatInfo
 from bot.domain.text import clean_message
 from bot.protocol import MAX_MESSAGE_CHARS, PERSON_PAYLOAD, BotReply, Button, Message, typed
 from bot.web.context import WebContext
+from bot.web.frame_budget import POLICY_VIOLATION, FrameBudget, Verdict
 from bot.web.rasa_client import BotUnavailable
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,23 @@ async def chat_socket(socket: WebSocket) -> None:
     if chat is None:
         return
     await web.hub.join_chat(chat.conversation_id, socket)
-    if chat.case_id:
-        await web.push_queue()  # the console shows the customer as connected
+    if _with_a_person(chat):
+        await web.push_case(chat.case_id)  # the console shows the customer as connected
+    budget = FrameBudget()
     try:
         while True:
             raw = await socket.receive_text()
+            verdict = await budget.spend()
+            if verdict is Verdict.CLOSE:
+                logger.warning(
+                    "web chat closed: a flood of frames conversation=%s", chat.conversation_id
+                )
+                await _close(socket)
+                break
+            if verdict is Verdict.DROP:
+                if _is_message(raw):  # answered politely, as over the message limit
+                    await _notice(web, socket, chat, "rate_limited")
+                continue
             try:
                 chat = await _on_frame(web, socket, chat, _frame(raw))
             except SQLAlchemyError:  # the database is down: say so, keep the socket
@@ -61,8 +74,13 @@ async def chat_socket(socket: WebSocket) -> None:
         pass
     finally:
         await web.hub.leave_chat(chat.conversation_id, socket)
-        if chat.case_id:
-            await web.push_queue()
+        if _with_a_person(chat):
+            await web.push_case(chat.case_id)
+
+
+def _with_a_person(chat: ChatInfo) -> bool:
+    """Whether the chat's case is in the agents' queue (waiting or taken)."""
+    return bool(chat.case_id) and chat.state in ("waiting", "agent")
 
 
 async def _on_frame(
@@ -95,6 +113,11 @@ def _frame(raw: str) -> dict[str, Any] | None:
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         return None
     return frame
+
+
+def _is_message(raw: str) -> bool:
+    frame = _frame(raw)
+    return frame is not None and frame["type"] == "message"
 
 
 async def _hello(web: WebContext, socket: WebSocket) -> ChatInfo | None:
@@ -131,7 +154,7 @@ async def _hello(web: WebContext, socket: WebSocket) -> ChatInfo | None:
 
 async def _close(socket: WebSocket) -> None:
     with contextlib.suppress(RuntimeError):  # already closed by the browser
-        await socket.close(code=1008)
+        await socket.close(code=POLICY_VIOLATION)
 
 
 async def _notice(web: WebContext, socket: WebSocket, chat: ChatInfo, code: str) -> None:
@@ -254,7 +277,8 @@ async def _wait_for_person(web: WebContext, chat: ChatInfo, case_id: str | None)
         chat.conversation_id, {"type": "state", "state": "waiting", "agent_name": None}
     )
     logger.info("web chat handed off conversation=%s case=%s", chat.conversation_id, case_id)
-    await web.push_queue()
+    if case_id:
+        await web.push_case(case_id)
 
 
 async def _on_typing(web: WebContext, chat: ChatInfo, frame: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ from bot.infra.db import get_engine
 from bot.infra.settings import ROOT
 from bot.web import use_cases
 from bot.web.context import WebContext
+from bot.web.frame_budget import POLICY_VIOLATION, FrameBudget, Verdict
 from bot.web.logins import Busy
 from bot.web.rasa_client import BotUnavailable
 from bot.web.schemas import CloseBody, ReplyBody
@@ -331,9 +332,15 @@ async def console_socket(socket: WebSocket) -> None:
     try:
         await web.db(lambda s: agents.mark_seen(s, agent_id))
         await socket.send_json({"type": "queue", "cases": await web.queue_for(agent_id)})
+        budget = FrameBudget()
         while True:
             frame = await socket.receive_json()
-            if not isinstance(frame, dict):
+            verdict = await budget.spend()
+            if verdict is Verdict.CLOSE:
+                logger.warning("console socket closed: a flood of frames agent=%s", agent_id)
+                await socket.close(code=POLICY_VIOLATION)
+                break
+            if verdict is Verdict.DROP or not isinstance(frame, dict):
                 continue
             # Logged out, expired or deactivated: the console hears nothing more
             # (the console pings every 15 s, so that is the longest it could).

@@ -1,17 +1,17 @@
 """What every part of the web app shares: settings, database, Rasa, the hub.
 
 One `WebContext` lives on `app.state.web`. Its helpers are the only way the
-routes store a chat message (`say`) and tell consoles that the queue changed
-(`push_queue`), so the stored conversation and what browsers see agree.
+routes store a chat message (`say`) and tell consoles that a case changed
+(`push_case`), so the stored conversation and what browsers see agree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
 
-import redis.asyncio
+import redis
 from fastapi import Request, WebSocket
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from bot.domain.services.chat import ChatInfo, MessageInfo
 from bot.infra.db import run_in_transaction
 from bot.infra.limits import Limiter, limiter
 from bot.infra.network import client_address, trusted_set
+from bot.infra.redis_clients import redis_client
 from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.web.hub import Hub, RedisHub
 from bot.web.logins import Logins
@@ -47,7 +48,11 @@ class WebContext:
     def __post_init__(self) -> None:
         # Several app processes share the hub and the limits through Redis when there is one.
         redis_url = self.settings.redis_url
-        self.hub = RedisHub(redis_url, self._send_queue) if redis_url else Hub(self._send_queue)
+        self.hub = (
+            RedisHub(redis_url, self.settings.redis_timeout_seconds, self._send_case)
+            if redis_url
+            else Hub(self._send_case)
+        )
         self.limiter = limiter(redis_url, "chat", CHAT_MESSAGES_PER_30_SECONDS, 30.0)
         self.logins = Logins(self.settings)
         self.metrics = Metrics(self.settings, self.hub.live_chats)
@@ -84,10 +89,10 @@ class WebContext:
         return checks
 
     async def _redis_alive(self) -> bool:
-        client = redis.asyncio.from_url(self.settings.redis_url, socket_timeout=2)
+        client = redis_client(self.settings.redis_url, self.settings.redis_timeout_seconds)
         try:
             return bool(await client.ping())
-        except redis.RedisError:
+        except (redis.RedisError, OSError):
             return False
         finally:
             await client.close()
@@ -128,33 +133,33 @@ class WebContext:
             await self.hub.to_chat(conversation_id, frame)
         for frame in broadcast.consoles:
             await self.hub.to_consoles(frame)
-        if broadcast.queue_changed:
-            await self.push_queue()
+        for case_id in broadcast.cases:
+            await self.push_case(case_id)
 
     async def queue_for(self, agent_id: int) -> list[dict[str, Any]]:
+        """The whole queue as `agent_id` sees it (a console asks once, when it connects)."""
         cases = await self.db(agent_queue.active_cases)
         live = await self.hub.live_conversations()
         return [case.as_json(agent_id, case.conversation_id in live) for case in cases]
 
     async def is_live(self, conversation_id: str) -> bool:
-        return conversation_id in await self.hub.live_conversations()
+        return await self.hub.is_live(conversation_id)
 
-    async def push_queue(self) -> None:
-        """The queue changed: every console, in every app process, gets it again."""
-        await self.hub.queue_changed()
+    async def push_case(self, case_id: str) -> None:
+        """A case changed: every console, in every app process, gets that case again.
 
-    async def _send_queue(self) -> None:
-        """Send this process's consoles the current queue (each sees which cases are theirs)."""
-        consoles = self.hub.consoles()
-        if not consoles:
-            return
-        cases = await self.db(agent_queue.active_cases)
-        live = await self.hub.live_conversations()
-        for socket, agent_id in consoles:
-            frame = {
-                "type": "queue",
-                "cases": [c.as_json(agent_id, c.conversation_id in live) for c in cases],
-            }
+        Its summary is read once, here; the consoles get nothing else, so a
+        change costs the same however many cases are in the queue.
+        """
+        summary = await self.db(lambda s: agent_queue.case_summary(s, case_id))
+        live = await self.hub.is_live(summary.conversation_id)
+        await self.hub.case_changed({"summary": asdict(summary), "live": live})
+
+    async def _send_case(self, change: dict[str, Any]) -> None:
+        """Send this process's consoles a changed case (each sees whether it is theirs)."""
+        summary = agent_queue.CaseSummary(**change["summary"])
+        for socket, agent_id in self.hub.consoles():
+            frame = {"type": "case", "case": summary.as_json(agent_id, change["live"] is True)}
             try:
                 await socket.send_json(frame)
             except Exception:  # noqa: BLE001 - closed consoles are removed by their reader

@@ -6,10 +6,16 @@ database; the hub only delivers live frames and knows who is online.
 
 `Hub` serves one app process. `RedisHub` (used when REDIS_URL is set) lets
 several app processes behind a load balancer act as one: frames go through
-Redis pub/sub to whichever process holds the sockets, "the queue changed"
+Redis pub/sub to whichever process holds the sockets, "this case changed"
 reaches every process's consoles, and each process publishes which
 conversations have a widget connected to it (a set that expires if the
 process dies).
+
+While Redis cannot be reached (an outage, a restart, a hung network) a
+`RedisHub` delivers in its own process: its widgets and consoles get every
+frame of what happens there and no caller sees an error. A warning is
+logged once per outage; when its subscription is back, frames go through
+Redis again.
 """
 
 from __future__ import annotations
@@ -23,18 +29,23 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import redis.asyncio
+import redis
 from fastapi import WebSocket
 
+from bot.infra.redis_clients import redis_client
+
 logger = logging.getLogger(__name__)
-QueueChanged = Callable[[], Awaitable[None]]
+# A case changed: each process tells its consoles (`change` as WebContext made it).
+CaseChanged = Callable[[dict[str, Any]], Awaitable[None]]
+# How a call to Redis fails when Redis is gone or does not answer.
+REDIS_FAILURES = (redis.RedisError, OSError, asyncio.TimeoutError)
 
 
 class Hub:
-    def __init__(self, on_queue_changed: QueueChanged | None = None) -> None:
+    def __init__(self, on_case_changed: CaseChanged | None = None) -> None:
         self.customers: dict[str, set[WebSocket]] = defaultdict(set)
         self.agents: dict[WebSocket, int] = {}
-        self.on_queue_changed = on_queue_changed
+        self.on_case_changed = on_case_changed
 
     async def start(self) -> None:
         """Nothing to connect to for one process."""
@@ -62,6 +73,10 @@ class Hub:
         """Conversations whose customer has the widget open (in any process)."""
         return set(self.customers)
 
+    async def is_live(self, conversation_id: str) -> bool:
+        """Whether this conversation's customer has the widget open (in any process)."""
+        return conversation_id in self.customers
+
     async def to_chat(self, conversation_id: str, frame: dict[str, Any]) -> None:
         await _send_all(list(self.customers.get(conversation_id, ())), frame)
 
@@ -80,21 +95,29 @@ class Hub:
     async def to_consoles(self, frame: dict[str, Any]) -> None:
         await _send_all(list(self.agents), frame)
 
-    async def queue_changed(self) -> None:
-        """Every console (in every process) should get the queue again."""
-        if self.on_queue_changed is not None:
-            await self.on_queue_changed()
+    async def case_changed(self, change: dict[str, Any]) -> None:
+        """One case changed: the consoles of every process are told."""
+        if self.on_case_changed is not None:
+            await self.on_case_changed(change)
 
 
 class RedisHub(Hub):
     PREFIX = "stadtwerk:hub"
     LIVE = "stadtwerk:live"
     LIVE_SECONDS = 30  # a dead process's widgets stop counting after this
+    POLL_SECONDS = 1.0  # the subscription is read in steps this long
+    RETRY_SECONDS = 1.0  # after losing Redis, subscribe again this often
 
-    def __init__(self, url: str, on_queue_changed: QueueChanged | None = None) -> None:
-        super().__init__(on_queue_changed)
-        self.redis = redis.asyncio.from_url(url)
+    def __init__(
+        self, url: str, timeout: float, on_case_changed: CaseChanged | None = None
+    ) -> None:
+        super().__init__(on_case_changed)
+        self.redis = redis_client(url, timeout)  # a call gives up after `timeout` seconds
         self.instance = secrets.token_hex(6)
+        # Subscribed, so frames published through Redis reach this process's
+        # sockets too; while False, everything is delivered in this process.
+        self.through_redis = False
+        self._outage_logged = False
         self._tasks: list[asyncio.Task] = []
 
     @property
@@ -113,43 +136,94 @@ class RedisHub(Hub):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(redis.RedisError):
-            await self.redis.delete(self._live_key)
+        if self.through_redis:
+            with contextlib.suppress(*REDIS_FAILURES):
+                await self.redis.delete(self._live_key)
         await self.redis.close()
+
+    # --- Redis lost and found ---------------------------------------------------------
+
+    def _lost(self, error: BaseException) -> None:
+        """Redis failed: deliver in this process until the subscription is back."""
+        self.through_redis = False
+        if not self._outage_logged:
+            # The error's type only: its text may name the server (never the URL's password).
+            logger.warning(
+                "hub: Redis unreachable (%s); delivering in this process until it answers",
+                type(error).__name__,
+            )
+            self._outage_logged = True
+
+    def _found(self) -> None:
+        self.through_redis = True
+        if self._outage_logged:  # the outage's end, as visible as its start
+            logger.warning("hub: Redis answers again; frames go through it")
+            self._outage_logged = False
 
     async def _listen(self) -> None:
         """Deliver frames published by any process to this process's sockets."""
         while True:
+            pubsub = self.redis.pubsub()
             try:
-                pubsub = self.redis.pubsub()
                 await pubsub.psubscribe(f"{self.PREFIX}:*")
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
+                await self._publish_presence()
+                self._found()
+                while self.through_redis:  # a failed publish elsewhere ends this
+                    message = await pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=self.POLL_SECONDS
+                    )
+                    if message is not None and message["type"] == "pmessage":
                         await self._deliver(message["channel"].decode(), message["data"])
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - Redis restarting: subscribe again
-                logger.warning("hub lost its Redis subscription; retrying", exc_info=True)
-                await asyncio.sleep(1)
+            except Exception as error:  # noqa: BLE001 - Redis gone or restarting: subscribe again
+                self._lost(error)
+            finally:
+                with contextlib.suppress(Exception):  # the connection may be gone already
+                    await pubsub.close()
+            await asyncio.sleep(self.RETRY_SECONDS)
 
     async def _deliver(self, channel: str, data: bytes) -> None:
+        """One frame from Redis to this process's sockets (a bad one is skipped)."""
         kind = channel[len(self.PREFIX) + 1 :]
-        if kind == "queue":
-            await super().queue_changed()
-            return
-        frame = json.loads(data)
-        if kind == "consoles":
-            await super().to_consoles(frame)
-        elif kind.startswith("chat:"):
-            await super().to_chat(kind.removeprefix("chat:"), frame)
+        try:
+            payload = json.loads(data)
+            if kind == "case":
+                await Hub.case_changed(self, payload)
+            elif kind == "consoles":
+                await Hub.to_consoles(self, payload)
+            elif kind.startswith("chat:"):
+                await Hub.to_chat(self, kind.removeprefix("chat:"), payload)
+        except Exception:  # noqa: BLE001 - one bad frame must not end the subscription
+            logger.exception("hub: a frame from Redis could not be delivered")
+
+    async def _publish(
+        self, channel: str, payload: dict[str, Any], here: Callable[[], Awaitable[None]]
+    ) -> None:
+        """To every process through Redis; while Redis is away, `here` (this process)."""
+        if self.through_redis:
+            try:
+                await self.redis.publish(f"{self.PREFIX}:{channel}", json.dumps(payload))
+                return
+            except REDIS_FAILURES as error:
+                self._lost(error)
+        await here()
+
+    # --- who is online ----------------------------------------------------------------
 
     async def _keep_presence(self) -> None:
         while True:
             await asyncio.sleep(self.LIVE_SECONDS / 3)
-            try:
-                await self._publish_presence()
-            except redis.RedisError:
-                logger.warning("hub could not refresh its presence in Redis")
+            await self._refresh_presence()
+
+    async def _refresh_presence(self) -> None:
+        """Tell Redis which conversations have a widget here (again when it is back)."""
+        if not self.through_redis:
+            return
+        try:
+            await self._publish_presence()
+        except REDIS_FAILURES as error:
+            self._lost(error)
 
     async def _publish_presence(self) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -159,29 +233,56 @@ class RedisHub(Hub):
                 pipe.expire(self._live_key, self.LIVE_SECONDS)
             await pipe.execute()
 
+    async def _live_keys(self) -> list[bytes]:
+        return [key async for key in self.redis.scan_iter(match=f"{self.LIVE}:*")]
+
     async def join_chat(self, conversation_id: str, socket: WebSocket) -> None:
         await super().join_chat(conversation_id, socket)
-        await self._publish_presence()
+        await self._refresh_presence()
 
     async def leave_chat(self, conversation_id: str, socket: WebSocket) -> None:
         await super().leave_chat(conversation_id, socket)
-        with contextlib.suppress(redis.RedisError):
-            await self._publish_presence()
+        await self._refresh_presence()
 
     async def live_conversations(self) -> set[str]:
-        keys = [key async for key in self.redis.scan_iter(match=f"{self.LIVE}:*")]
-        if not keys:
-            return set()
-        return {member.decode() for member in await self.redis.sunion(keys)}
+        here = await super().live_conversations()
+        if not self.through_redis:
+            return here
+        try:
+            keys = await self._live_keys()
+            members = await self.redis.sunion(keys) if keys else set()
+        except REDIS_FAILURES as error:
+            self._lost(error)
+            return here
+        return here | {member.decode() for member in members}
+
+    async def is_live(self, conversation_id: str) -> bool:
+        if await super().is_live(conversation_id):
+            return True
+        if not self.through_redis:
+            return False
+        try:
+            keys = await self._live_keys()
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.sismember(key, conversation_id)
+                return any(await pipe.execute())
+        except REDIS_FAILURES as error:
+            self._lost(error)
+            return False
+
+    # --- delivering -------------------------------------------------------------------
 
     async def to_chat(self, conversation_id: str, frame: dict[str, Any]) -> None:
-        await self.redis.publish(f"{self.PREFIX}:chat:{conversation_id}", json.dumps(frame))
+        await self._publish(
+            f"chat:{conversation_id}", frame, lambda: Hub.to_chat(self, conversation_id, frame)
+        )
 
     async def to_consoles(self, frame: dict[str, Any]) -> None:
-        await self.redis.publish(f"{self.PREFIX}:consoles", json.dumps(frame))
+        await self._publish("consoles", frame, lambda: Hub.to_consoles(self, frame))
 
-    async def queue_changed(self) -> None:
-        await self.redis.publish(f"{self.PREFIX}:queue", "{}")
+    async def case_changed(self, change: dict[str, Any]) -> None:
+        await self._publish("case", change, lambda: Hub.case_changed(self, change))
 
 
 async def _send_all(sockets: list[WebSocket], frame: dict[str, Any]) -> None:

@@ -44,7 +44,11 @@ class Broadcast:
 
     chat: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (conversation, frame)
     consoles: list[dict[str, Any]] = field(default_factory=list)
-    queue_changed: bool = False
+    cases: list[str] = field(default_factory=list)  # cases whose place in the queue changed
+
+    @property
+    def queue_changed(self) -> bool:
+        return bool(self.cases)
 
     def message(self, chat: ChatInfo, message: MessageInfo) -> None:
         """A stored chat message: to the customer's widget and to the case's console view."""
@@ -81,7 +85,7 @@ def claim(session: Session, case_id: str, agent: AgentInfo, texts: Texts) -> Out
     """The agent takes the case; a web chat's customer sees who joined."""
     summary = agent_queue.claim(session, case_id, agent.id)
     agents.mark_seen(session, agent.id)
-    broadcast = Broadcast(queue_changed=True)
+    broadcast = Broadcast(cases=[case_id])
     chat = chats.by_conversation(session, summary.conversation_id)
     if chat is not None:
         line = texts("utter_agent_joined", chat.language, agent_name=agent.first_name)
@@ -124,7 +128,7 @@ def release(session: Session, case_id: str, agent: AgentInfo) -> Outcome:
     """The case goes back to the bot, if this agent still holds it (NotYours otherwise)."""
     summary = agent_queue.release(session, case_id, agent.id)
     chat = chats.by_conversation(session, summary.conversation_id)
-    return Outcome(summary, Broadcast(queue_changed=True), chat)
+    return Outcome(summary, Broadcast(cases=[case_id]), chat)
 
 
 def close(
@@ -137,7 +141,7 @@ def close(
     """The case is done, if this agent still holds it; a web chat goes back to the bot."""
     summary = agent_queue.close(session, case_id, agent.id, disposition, note)
     chat = chats.by_conversation(session, summary.conversation_id)
-    return Outcome(summary, Broadcast(queue_changed=True), chat)
+    return Outcome(summary, Broadcast(cases=[case_id]), chat)
 
 
 def take_back(session: Session, case_id: str, agent: AgentInfo, action: str) -> None:
@@ -152,5 +156,5 @@ def requeue(session: Session, silent_for: dt.timedelta) -> Broadcast:
     for case in agent_queue.requeue_abandoned(session, silent_for):
         logger.info("case back in the queue (console silent) case=%s", case.case_id)
         broadcast.state(case.conversation_id, "waiting")
-        broadcast.queue_changed = True
+        broadcast.cases.append(case.case_id)
     return broadcast

@@ -12,6 +12,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -125,12 +126,13 @@ class Servers:
         """The web app (chat gateway, agent console) too; after `start()`."""
         self.start_one("web")
 
-    def start_another_web(self) -> str:
-        """A second web app process (same databases, Redis, Rasa) on its own port."""
-        other = self.settings.replace(app_port=free_port())
-        self._spawn("web-2", commands(other, self.model)["web"], child_environment(other))
+    def start_another_web(self, name: str = "web-2", ready: str = "/ready", **changes: Any) -> str:
+        """Another web app process on its own port: same databases, Redis and Rasa,
+        unless `changes` to its settings say otherwise; its URL once `ready` answers."""
+        other = self.settings.replace(app_port=free_port(), **changes)
+        self._spawn(name, commands(other, self.model)["web"], child_environment(other))
         url = f"http://127.0.0.1:{other.app_port}"
-        self._wait(f"{url}/ready")
+        self._wait(f"{url}{ready}")
         return url
 
     def start_one(self, name: str, wait: bool = True) -> None:

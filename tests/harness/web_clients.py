@@ -29,12 +29,15 @@ class Widget:
     app_url: str
     language: str = "de"
     token: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. what our proxy adds
     session: dict[str, Any] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)
     socket: Any = None
 
     async def __aenter__(self) -> Widget:
-        self.socket = await websockets.connect(ws_url(self.app_url, "/chat/ws"))
+        self.socket = await websockets.connect(
+            ws_url(self.app_url, "/chat/ws"), extra_headers=self.headers
+        )
         await self.send(type="hello", token=self.token, language=self.language)
         self.session = await self.next("session")
         self.token = self.session["token"]

@@ -19,6 +19,7 @@ from bot.domain.errors import DomainError, NotFound
 from bot.domain.models import (
     Agent,
     AuditEntry,
+    ChatMessage,
     ChatSession,
     Customer,
     HandoffCase,
@@ -119,8 +120,7 @@ def _summary(session: Session, case: HandoffCase, now: dt.datetime) -> CaseSumma
         caller = session.scalar(
             select(PhoneCall.caller).where(PhoneCall.call_sid == case.conversation_id)
         )
-    lines = transcript(session, case)
-    customer_lines = [line["text"] for line in lines if line["from"] == "customer"]
+    last_message = _last_customer_message(session, case)
     end = case.claimed_at if case.status != "open" and case.claimed_at else now
     return CaseSummary(
         case_id=case.case_id,
@@ -134,9 +134,28 @@ def _summary(session: Session, case: HandoffCase, now: dt.datetime) -> CaseSumma
         claimed_by_id=case.claimed_by_id,
         caller=caller,
         customer=_customer(session, case.customer_number),
-        last_message=customer_lines[-1][:200] if customer_lines else None,
+        # a preview in the queue: never an identity value
+        last_message=redact(last_message)[:200] if last_message else None,
         conversation_id=case.conversation_id,
     )
+
+
+def _last_customer_message(session: Session, case: HandoffCase) -> str | None:
+    """What the customer said last (one query; a summary never reads the whole transcript)."""
+    said = session.scalar(
+        select(ChatMessage.text)
+        .join(ChatSession, ChatSession.id == ChatMessage.chat_session_id)
+        .where(
+            ChatSession.conversation_id == case.conversation_id, ChatMessage.sender == "customer"
+        )
+        .order_by(ChatMessage.id.desc())
+        .limit(1)
+    )
+    if said is not None:
+        return said
+    lines = [line for line in case.transcript or [] if isinstance(line, dict)]
+    customer = [line.get("text") for line in lines if line.get("from", "customer") == "customer"]
+    return customer[-1] if customer else None
 
 
 def transcript(session: Session, case: HandoffCase) -> list[dict[str, Any]]:
@@ -185,6 +204,11 @@ def active_cases(session: Session) -> list[CaseSummary]:
         .order_by(HandoffCase.created_at, HandoffCase.id)
     ).all()
     return [_summary(session, case, now) for case in cases]
+
+
+def case_summary(session: Session, case_id: str) -> CaseSummary:
+    """One case as the queue shows it (NotFound if there is no such case)."""
+    return _summary(session, _case(session, case_id), utcnow())
 
 
 def case_detail(session: Session, case_id: str) -> tuple[CaseSummary, list[dict[str, Any]]]:

@@ -38,7 +38,7 @@
 
   const state = {
     cases: [],
-    receivedAt: Date.now(), // when `cases` arrived; waiting times count on from there
+    receivedAt: new Map(), // case id → when its summary arrived; waiting times count on from there
     selectedId: null,
     detail: null, // the selected case with its transcript
     unread: new Set(), // cases with messages the agent has not looked at
@@ -113,7 +113,8 @@
   }
 
   function waitingSeconds(summary) {
-    return (Number(summary.waiting_seconds) || 0) + (Date.now() - state.receivedAt) / 1000;
+    const received = state.receivedAt.get(summary.case_id) || Date.now();
+    return (Number(summary.waiting_seconds) || 0) + (Date.now() - received) / 1000;
   }
 
   function findCase(caseId) {
@@ -207,9 +208,25 @@
   // Queue
   // ---------------------------------------------------------------------------
 
+  // The whole queue (when the console connects or catches up).
   function setCases(cases) {
     state.cases = Array.isArray(cases) ? cases : [];
-    state.receivedAt = Date.now();
+    const now = Date.now();
+    state.receivedAt = new Map(state.cases.map((summary) => [summary.case_id, now]));
+    renderQueue();
+    syncSelectedSummary();
+  }
+
+  // One case changed: waiting or claimed cases are (re)placed, oldest first; others leave.
+  function setCase(summary) {
+    const cases = state.cases.filter((known) => known.case_id !== summary.case_id);
+    state.receivedAt.delete(summary.case_id);
+    if (summary.status === "waiting" || summary.status === "claimed") {
+      cases.push(summary);
+      cases.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at))); // stable
+      state.receivedAt.set(summary.case_id, Date.now());
+    }
+    state.cases = cases;
     renderQueue();
     syncSelectedSummary();
   }
@@ -723,6 +740,8 @@
     }
     if (frame.type === "queue") {
       setCases(frame.cases);
+    } else if (frame.type === "case" && frame.case && typeof frame.case.case_id === "string") {
+      setCase(frame.case);
     } else if (frame.type === "message" && frame.message) {
       onCaseMessage(frame.case_id, frame.message);
     } else if (frame.type === "typing" && frame.case_id === state.selectedId) {

@@ -1,0 +1,272 @@
+"""Flooding the assistant (issue 12, finding 6).
+
+Before: anyone could open unlimited handoff cases; every change of the
+queue read every active case's transcript again and sent the whole queue to
+every console; typing and language frames had no limit; `/metrics` was
+public and counted whole tables on every scrape. Each test here floods the
+real servers the way an attacker would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+import websockets
+from fastapi.testclient import TestClient
+from sqlalchemy import event, select, update
+
+from bot.domain.models import ChatSession, HandoffCase
+from bot.domain.services import agents, handoff
+from bot.domain.services import chat as chats
+from bot.domain.services.agents import token_hash
+from bot.infra.db import get_engine, session_scope
+from bot.web import app as web_app
+from bot.web.frame_budget import FRAMES, POLICY_VIOLATION
+from bot.web.security import SESSION_COOKIE
+from tests.harness.servers import Servers
+from tests.harness.web_clients import Widget
+from tests.security.test_agent_sessions import live_console_of_new_agent
+
+PERSON = "Ich möchte mit einem Mitarbeiter sprechen"
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+def waiting_web_chat(database_url: str, lines: int = 30) -> tuple[str, str]:
+    """A customer's web chat waiting for a person, `lines` messages long: (token, case id)."""
+    with session_scope(database_url) as session:
+        token, chat = chats.start(session, "de")
+        for number in range(lines):
+            chats.add_message(session, chat.id, "customer", f"Nachricht {number}")
+        case = handoff.open_case(
+            session,
+            conversation_id=chat.conversation_id,
+            reason="customer_request",
+            language="de",
+            channel="web",
+            customer_number="10000001",
+            transcript=[],
+        )
+        chats.update(session, chat.id, state="waiting", case_id=case.case_id)
+        return token, case.case_id
+
+
+def close_cases(database_url: str, case_ids: list[str]) -> None:
+    """Take a test's cases out of the shared queue again."""
+    with session_scope(database_url) as session:
+        session.execute(
+            update(HandoffCase).where(HandoffCase.case_id.in_(case_ids)).values(status="closed")
+        )
+
+
+async def frames_until(
+    live: websockets.WebSocketClientProtocol, done: Any, timeout: float = 30
+) -> list[dict[str, Any]]:
+    """The console's frames up to the first one `done` accepts."""
+    seen: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        while True:
+            frame = json.loads(await live.recv())
+            seen.append(frame)
+            if done(frame):
+                return
+
+    await asyncio.wait_for(read(), timeout)
+    return seen
+
+
+@contextmanager
+def statements_on(database_url: str) -> Iterator[list[str]]:
+    """Every SQL statement run on this database while the block runs."""
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = get_engine(database_url)
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+# --- 2. a queue change costs what changed ------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_customer_reconnecting_sends_consoles_only_their_case(web: Servers) -> None:
+    """A waiting customer reconnects in a loop; each time every console hears of the queue."""
+    others = [waiting_web_chat(web.database_url)[1] for _ in range(25)]
+    token, case_id = waiting_web_chat(web.database_url)
+    _, live = await live_console_of_new_agent(web, "flood-watch")
+    try:
+        for _ in range(5):
+            async with Widget(web.app_url, token=token):
+                opened = await frames_until(live, lambda f: f.get("type") != "typing")
+            closed = await frames_until(live, lambda f: f.get("type") != "typing")
+            for frame in (*opened, *closed):
+                # One case, not the queue of 26 (with every transcript read again).
+                assert frame["type"] == "case", frame["type"]
+                assert frame["case"]["case_id"] == case_id
+                assert len(json.dumps(frame)) < 2000
+            assert opened[-1]["case"]["live"] is True and closed[-1]["case"]["live"] is False
+    finally:
+        await live.close()
+        close_cases(web.database_url, [*others, case_id])
+
+
+def test_a_case_change_costs_the_same_however_long_the_queue(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database work of one change, with 2 and with 30 cases in the queue, is the same."""
+    monkeypatch.setenv("REDIS_URL", "")  # one process: the hub delivers itself
+    monkeypatch.setattr(web_app, "REQUEUE_CHECK_SECONDS", 3600)  # no background work meanwhile
+    with session_scope(database_url) as session:
+        agent_id = agents.create_agent(
+            session,
+            username="queue-cost",
+            first_name="Test",
+            last_name="Agent",
+            password="a-long-test-password",
+        ).id
+        console_token, _ = agents.start_session(session, agent_id)
+    work: dict[int, int] = {}  # queue length → SQL statements of one change
+    frames: dict[int, dict[str, Any]] = {}
+    cases: dict[int, str] = {}
+    with TestClient(web_app.create_app()) as client:
+        for queue_length in (2, 30):
+            while _active(database_url) < queue_length - 1:
+                waiting_web_chat(database_url)
+            token, case_id = waiting_web_chat(database_url)
+            cookie = {"cookie": f"{SESSION_COOKIE}={console_token}"}
+            with client.websocket_connect("/agent/ws", headers=cookie) as console:
+                assert len(console.receive_json()["cases"]) == queue_length
+                with client.websocket_connect("/chat/ws") as widget:
+                    # The customer opens the chat: consoles show the case as live.
+                    with statements_on(database_url) as statements:
+                        widget.send_json({"type": "hello", "token": token, "language": "de"})
+                        assert widget.receive_json()["type"] == "session"
+                        frames[queue_length] = console.receive_json()
+                    work[queue_length] = len(statements)
+            cases[queue_length] = case_id
+    assert work[2] == work[30], work
+    for queue_length, frame in frames.items():
+        assert frame["type"] == "case" and frame["case"]["case_id"] == cases[queue_length]
+        assert frame["case"]["live"] is True
+
+
+def _active(database_url: str) -> int:
+    with session_scope(database_url) as session:
+        return session.query(HandoffCase).filter(HandoffCase.status == "open").count()
+
+
+# --- 3. every frame type is rate-limited ------------------------------------------------
+
+
+async def flood(socket: websockets.WebSocketClientProtocol, frames: list[dict[str, Any]]) -> None:
+    """Send `frames` as fast as the socket takes them (the server may close it meanwhile)."""
+    with contextlib.suppress(websockets.ConnectionClosed):
+        for frame in frames:
+            await socket.send(json.dumps(frame))
+
+
+async def frames_until_closed(
+    socket: websockets.WebSocketClientProtocol, timeout: float = 60
+) -> list[dict[str, Any]]:
+    """What the server sends until it closes the socket (fails if it never does)."""
+    seen: list[dict[str, Any]] = []
+
+    async def read() -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            while True:
+                seen.append(json.loads(await socket.recv()))
+
+    await asyncio.wait_for(read(), timeout)
+    return seen
+
+
+@pytest.mark.asyncio
+async def test_a_customer_flooding_typing_frames_is_cut_off(web: Servers) -> None:
+    _, live = await live_console_of_new_agent(web, "typing-flood-watch")
+    try:
+        async with Widget(web.app_url) as widget:
+            await widget.say(PERSON)
+            case_id = case_of(web, widget)
+            typing = {"type": "typing", "active": True}
+            await flood(widget.socket, [typing] * 40 + [{"type": "message", "text": "Hallo?"}])
+            await flood(widget.socket, [typing] * 300)
+            answered = await frames_until_closed(widget.socket)
+            # The message over the limit got the polite word of any message over a limit.
+            notices = [f for f in answered if f["type"] == "notice"]
+            assert notices and notices[0]["code"] == "rate_limited"
+            assert "Moment" in notices[0]["text"]
+            assert widget.socket.close_code == POLICY_VIOLATION
+        # The agents saw no more of it than the limit lets through.
+        seen = await frames_for(live, seconds=3)
+        forwarded = [f for f in seen if f["type"] == "typing" and f["case_id"] == case_id]
+        assert len(forwarded) <= FRAMES
+    finally:
+        await live.close()
+
+
+@pytest.mark.asyncio
+async def test_a_customer_flooding_language_frames_is_cut_off(web: Servers) -> None:
+    async with Widget(web.app_url) as widget:
+        switches = [{"type": "language", "language": lang} for lang in ("tr", "de") * 200]
+        await flood(widget.socket, switches)
+        await frames_until_closed(widget.socket)
+        assert widget.socket.close_code == POLICY_VIOLATION
+
+
+@pytest.mark.asyncio
+async def test_an_agent_flooding_the_console_socket_is_cut_off(web: Servers) -> None:
+    console, live = await live_console_of_new_agent(web, "console-flood")
+    try:
+        async with Widget(web.app_url) as widget:
+            await widget.say(PERSON)
+            case_id = case_of(web, widget)
+            assert console.post(f"/agent/api/cases/{case_id}/claim").status_code == 200
+            typing = {"type": "typing", "case_id": case_id, "active": True}
+            await flood(live, [typing] * 60 + [{"type": "ping"}] * 300)
+            await frames_until_closed(live)
+            assert live.close_code == POLICY_VIOLATION
+            # The customer saw no more typing than the limit lets through.
+            with contextlib.suppress(asyncio.TimeoutError):
+                while True:
+                    await widget.next("typing", timeout=3)
+            shown = [f for f in widget.frames if f["type"] == "typing" and f["from"] == "agent"]
+            assert 0 < len(shown) <= FRAMES
+    finally:
+        await live.close()
+
+
+def case_of(web: Servers, widget: Widget) -> str:
+    """The case of the widget's chat (found by its token, as the browser keeps it)."""
+    with session_scope(web.database_url) as session:
+        case_id = session.scalars(
+            select(ChatSession.case_id).where(
+                ChatSession.token_hash == token_hash(widget.token or "")
+            )
+        ).one()
+    assert case_id, "the chat was not handed off"
+    return case_id
+
+
+async def frames_for(
+    live: websockets.WebSocketClientProtocol, seconds: float
+) -> list[dict[str, Any]]:
+    """Whatever the console hears in the next `seconds`."""
+    seen: list[dict[str, Any]] = []
+    with contextlib.suppress(asyncio.TimeoutError):
+        while True:
+            seen.append(json.loads(await asyncio.wait_for(live.recv(), seconds)))
+    return seen
