@@ -1,4 +1,9 @@
-"""Handing the conversation to a person: store the case, tell the customer, pause."""
+"""Handing the conversation to a person: store the case, tell the customer, pause.
+
+A source that has opened its share of cases (HANDOFF_CASES_PER_SOURCE_PER_HOUR)
+gets no new one: the customer hears that the request is already waiting and
+the bot stays in the conversation.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from actions.common import (
     language_of,
     latest_intent,
     next_step,
+    source_of,
 )
 from bot.domain.privacy import masked
 from bot.domain.services import handoff
@@ -59,17 +65,41 @@ async def hand_off(
     settings = get_settings()
     language = language_of(tracker)
     lines = transcript(tracker.events)
-    case = await run_in_transaction(
-        lambda s: handoff.open_case(
-            s,
-            conversation_id=tracker.sender_id,
-            reason=reason,
-            language=language,
-            channel=channel_of(tracker),
-            customer_number=tracker.get_slot("verified_customer"),
-            transcript=lines,
-        )
+    source = source_of(tracker)
+    limit = (
+        handoff.SourceLimit(source, settings.handoff_cases_per_source_per_hour) if source else None
     )
+    # An identity check cut short by the handoff is over: its values go.
+    forgotten = [SlotSet(name, None) for name in IDENTITY_SLOTS if tracker.get_slot(name)]
+    stopped = [
+        ActiveLoop(None),
+        *forgotten,
+        SlotSet("requested_slot", None),
+        SlotSet("handoff_reason", None),
+        SlotSet("pending_request", None),
+    ]
+    try:
+        case = await run_in_transaction(
+            lambda s: handoff.open_case(
+                s,
+                conversation_id=tracker.sender_id,
+                reason=reason,
+                language=language,
+                channel=channel_of(tracker),
+                customer_number=tracker.get_slot("verified_customer"),
+                transcript=lines,
+                limit=limit,
+            )
+        )
+    except handoff.TooManyCases:
+        logger.info(
+            "handoff refused: the source has its cases reason=%s conversation=%s",
+            reason,
+            tracker.sender_id,
+        )
+        refused = handoff.when_refused(language, hours=settings.hotline_hours, now=settings.now())
+        dispatcher.utter_message(response=refused.response, **refused.values)
+        return [*stopped, next_step(None)]
     logger.info(
         "handoff case=%s reason=%s language=%s conversation=%s customer=%s",
         case.case_id,
@@ -97,15 +127,4 @@ async def hand_off(
             }
         }
     )
-    # An identity check cut short by the handoff is over: its values go.
-    forgotten = [SlotSet(name, None) for name in IDENTITY_SLOTS if tracker.get_slot(name)]
-    return [
-        ActiveLoop(None),
-        *forgotten,
-        SlotSet("requested_slot", None),
-        SlotSet("handoff_reason", None),
-        SlotSet("pending_request", None),
-        SlotSet("handoff_case", case.case_id),
-        next_step(None),
-        ConversationPaused(),
-    ]
+    return [*stopped, SlotSet("handoff_case", case.case_id), next_step(None), ConversationPaused()]

@@ -48,6 +48,18 @@ def conversation_channel(conversation_id: str) -> str:
 
 # --- what channels send to the bot --------------------------------------------------------
 
+#: Where a customer's message comes from (its metadata's `source`:
+#: `web:<address>`, `rest:<address>`, `voice:<caller>`); failed identity checks
+#: and handoff cases are counted per source.
+MAX_SOURCE_CHARS = 64
+
+
+def web_source(client: str | None, conversation_id: str) -> str:
+    """A web chat's source: the browser's address as our proxies report it, else
+    (this machine, our own proxies) the conversation itself."""
+    return f"web:{(client or conversation_id)[:MAX_SOURCE_CHARS]}"
+
+
 #: The payload of "I want a person" (the phone's 0 key, the web chat's button).
 PERSON_PAYLOAD = "/request_human"
 #: Customer messages longer than this are refused politely, in every channel.

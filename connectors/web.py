@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from bot.domain.languages import known
 from bot.domain.text import clean_message
 from bot.infra.settings import get_settings
-from bot.protocol import WEB_CONVERSATION, input_problem
+from bot.protocol import WEB_CONVERSATION, input_problem, web_source
 from bot.rasa_runtime import conversation
 from connectors.collector import ReplyCollector
 
@@ -65,8 +65,8 @@ def _language(body: dict[str, Any]) -> str:
 
 
 def _source(body: dict[str, Any]) -> str:
-    source = body.get("source")
-    return source[:64] if isinstance(source, str) and source else body["sender"]
+    client = body.get("source")
+    return web_source(client if isinstance(client, str) else None, body["sender"])
 
 
 class WebInput(InputChannel):
@@ -152,7 +152,7 @@ class WebInput(InputChannel):
                     "language": _language(body),
                     "channel": "web",
                     # the browser's address as the app saw it (identity checks count per source)
-                    "source": f"web:{_source(body)}",
+                    "source": _source(body),
                 },
             )
         )

@@ -146,8 +146,25 @@ class HandoffCase(Base):
     closed_at = Column(DateTime, nullable=True)
     disposition = Column(String(20), nullable=True)
     note = Column(Text, nullable=True)
+    # where the case came from (bot/domain/services/handoff.py): a digest, never the address
+    source_key = Column(String(80), nullable=True, index=True)
 
     claimed_by = relationship("Agent")
+
+
+class HandoffSource(Base):
+    """A source that opened handoff cases (a client address, a caller's number).
+
+    The key is a digest, never the address or number itself. Opening a case
+    updates the source's row first, so parallel openings of one source are
+    counted one after the other (bot/domain/services/handoff.py).
+    """
+
+    __tablename__ = "handoff_sources"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(80), nullable=False, unique=True)
+    last_case_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Agent(Base):

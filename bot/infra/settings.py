@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # webhook messages per client address and minute (REST chat; the phone's Twilio)
     rest_messages_per_minute: int = 60
     voice_requests_per_minute: int = 1200
+    # handoff cases one source (client address, caller) may open: its cases of
+    # the last hour and those still in the queue (bot/domain/services/handoff.py)
+    handoff_cases_per_source_per_hour: int = 5
     # Console logins (bot/web/logins.py), failures per 5 minutes: per client
     # address and agent (and per browser the agent logged in with before), and
     # per agent from all other browsers together
@@ -171,6 +174,7 @@ class Settings(BaseSettings):
         "login_attempts_per_client",
         "login_attempts_per_agent",
         "login_checks",
+        "handoff_cases_per_source_per_hour",
     )
     def _positive(cls, value: int) -> int:  # noqa: N805
         if value < 1:

@@ -23,7 +23,15 @@ from bot.domain.services import chat as chats
 from bot.domain.services import handoff
 from bot.domain.services.chat import ChatInfo
 from bot.domain.text import clean_message
-from bot.protocol import MAX_MESSAGE_CHARS, PERSON_PAYLOAD, BotReply, Button, Message, typed
+from bot.protocol import (
+    MAX_MESSAGE_CHARS,
+    PERSON_PAYLOAD,
+    BotReply,
+    Button,
+    Message,
+    typed,
+    web_source,
+)
 from bot.web.context import WebContext
 from bot.web.frame_budget import POLICY_VIOLATION, FrameBudget, Verdict
 from bot.web.rasa_client import BotUnavailable
@@ -225,7 +233,7 @@ async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text:
         chat = await web.db(lambda s: chats.update(s, chat.id, language=language))
     if reply.technical_problem and reply.handoff is None and wants_person:
         # The bot cannot hand over now (its action server failed): the app does.
-        await _hand_off_here(web, chat)
+        await _hand_off_here(web, chat, web_source(web.client_of(socket), chat.conversation_id))
         return
     messages = list(reply.messages)
     if reply.technical_problem and messages:
@@ -246,20 +254,32 @@ async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text:
         await _wait_for_person(web, chat, reply.handoff.case_id or None)
 
 
-async def _hand_off_here(web: WebContext, chat: ChatInfo) -> None:
-    """Open the case without the bot; the agent reads the chat as stored here."""
-    case = await web.db(
-        lambda s: handoff.open_case(
-            s,
-            conversation_id=chat.conversation_id,
-            reason=handoff.TECHNICAL_PROBLEM,
-            language=chat.language,
-            channel="web",
-            customer_number=None,
-            transcript=[],
-        )
-    )
+async def _hand_off_here(web: WebContext, chat: ChatInfo, source: str) -> None:
+    """Open the case without the bot; the agent reads the chat as stored here.
+
+    Limited per source like the bot's handoffs (bot/domain/services/handoff.py).
+    """
     settings = web.settings
+    limit = handoff.SourceLimit(source, settings.handoff_cases_per_source_per_hour)
+    try:
+        case = await web.db(
+            lambda s: handoff.open_case(
+                s,
+                conversation_id=chat.conversation_id,
+                reason=handoff.TECHNICAL_PROBLEM,
+                language=chat.language,
+                channel="web",
+                customer_number=None,
+                transcript=[],
+                limit=limit,
+            )
+        )
+    except handoff.TooManyCases:
+        refused = handoff.when_refused(
+            chat.language, hours=settings.hotline_hours, now=settings.now()
+        )
+        await web.say(chat, "bot", web.text(refused.response, chat.language, **refused.values))
+        return
     then = handoff.what_next(
         case.case_id,
         chat.language,

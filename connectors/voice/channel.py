@@ -245,8 +245,9 @@ class VoiceInput(InputChannel):
             "language": asked.language,
             "channel": "voice",
             "caller": caller_number,
-            # failed identity checks count per caller (per call when the number is withheld)
-            "source": f"voice:{caller_number or call_sid}",
+            # failed identity checks and handoff cases count per caller (per call
+            # when the number is withheld: all withheld callers are not one source)
+            "source": f"voice:{call_flow.callable_number(caller_number) or call_sid}",
         }
         await on_new_message(
             UserMessage(

@@ -95,6 +95,7 @@ class Servers:
             # (tests/security floods addresses of its own up to them)
             rest_messages_per_minute=1000,
             voice_requests_per_minute=2000,
+            handoff_cases_per_source_per_hour=20,
         )
 
     @property

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,6 +33,7 @@ from bot.web.frame_budget import FRAMES, POLICY_VIOLATION
 from bot.web.security import SESSION_COOKIE
 from tests.harness.servers import Servers
 from tests.harness.web_clients import Widget
+from tests.security.conftest import Attacker, new_address
 from tests.security.test_agent_sessions import live_console_of_new_agent
 
 PERSON = "Ich möchte mit einem Mitarbeiter sprechen"
@@ -97,6 +100,94 @@ def statements_on(database_url: str) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", count)
+
+
+# --- 1. cases per source ------------------------------------------------------------------
+
+
+def cases_of(database_url: str, conversations: list[str]) -> dict[str, str]:
+    """conversation → case id, for those of `conversations` that have a case."""
+    with session_scope(database_url) as session:
+        rows = session.execute(
+            select(HandoffCase.conversation_id, HandoffCase.case_id).where(
+                HandoffCase.conversation_id.in_(conversations)
+            )
+        )
+        return dict(rows.all())
+
+
+def test_one_address_cannot_fill_the_queue_over_rest(servers: Servers) -> None:
+    """New conversations from one address, all at once, each asking for a person."""
+    address = new_address()
+    limit = servers.settings.handoff_cases_per_source_per_hour
+    attackers = [Attacker(servers, address) for _ in range(limit + 5)]
+    with ThreadPoolExecutor(8) as pool:
+        answers = dict(zip(attackers, pool.map(lambda a: a.say(PERSON), attackers), strict=True))
+    opened = cases_of(servers.database_url, [a.sender for a in attackers])
+    assert len(opened) == limit
+    refused = [a for a in attackers if a.sender not in opened]
+    assert len(refused) == 5
+    for attacker in refused:
+        # Told politely that the request is already waiting; the bot stays with them.
+        assert "bereits vor" in answers[attacker] and "H-" not in answers[attacker]
+        assert not attacker.slots().get("handoff_case")
+    turkish = Attacker(servers, address)
+    assert "zaten iletildi" in turkish.say("bir temsilciyle görüşmek istiyorum")
+    assert not cases_of(servers.database_url, [turkish.sender])
+    # Everybody else still reaches a person.
+    assert "H-" in Attacker(servers).say(PERSON)
+
+
+@pytest.mark.asyncio
+async def test_one_address_cannot_fill_the_queue_over_web_chat(web: Servers) -> None:
+    proxy_says = {"X-Forwarded-For": new_address()}  # what the edge proxy adds
+    limit = web.settings.handoff_cases_per_source_per_hour
+    for _ in range(limit):
+        async with Widget(web.app_url, headers=proxy_says) as widget:
+            await widget.say(PERSON)
+            assert case_of(web, widget)
+    async with Widget(web.app_url, headers=proxy_says, language="tr") as widget:
+        said = " ".join(m["text"] for m in await widget.say("bir temsilciyle görüşmek istiyorum"))
+        assert "zaten iletildi" in said
+        assert not any(f["type"] == "state" for f in widget.frames)  # still with the bot
+        assert stored_case(web, widget) is None
+    async with Widget(web.app_url, headers={"X-Forwarded-For": new_address()}) as elsewhere:
+        await elsewhere.say(PERSON)
+        assert case_of(web, elsewhere)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_parallel_openings_of_one_source_stop_at_the_limit(
+    database: str, request: pytest.FixtureRequest
+) -> None:
+    """Twenty openings of one source at the same moment: exactly the limit gets a case."""
+    if database == "sqlite":
+        url = request.getfixturevalue("database_url")
+    else:
+        url = request.getfixturevalue("postgres_urls")[0]
+    source = f"rest:{new_address()}"
+    barrier = threading.Barrier(20, timeout=10)
+
+    def open_one(number: int) -> str:
+        barrier.wait()
+        try:
+            with session_scope(url) as session:
+                return handoff.open_case(
+                    session,
+                    conversation_id=f"parallel-{source}-{number}",
+                    reason="customer_request",
+                    language="de",
+                    channel="rest",
+                    customer_number=None,
+                    transcript=[],
+                    limit=handoff.SourceLimit(source, 3),
+                ).case_id
+        except handoff.TooManyCases:
+            return "refused"
+
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(open_one, range(20)))
+    assert outcomes.count("refused") == 17
 
 
 # --- 2. a queue change costs what changed ------------------------------------------------
@@ -249,14 +340,18 @@ async def test_an_agent_flooding_the_console_socket_is_cut_off(web: Servers) -> 
         await live.close()
 
 
-def case_of(web: Servers, widget: Widget) -> str:
-    """The case of the widget's chat (found by its token, as the browser keeps it)."""
+def stored_case(web: Servers, widget: Widget) -> str | None:
+    """The case of the widget's chat, if it has one (found by the token the browser keeps)."""
     with session_scope(web.database_url) as session:
-        case_id = session.scalars(
+        return session.scalars(
             select(ChatSession.case_id).where(
                 ChatSession.token_hash == token_hash(widget.token or "")
             )
         ).one()
+
+
+def case_of(web: Servers, widget: Widget) -> str:
+    case_id = stored_case(web, widget)
     assert case_id, "the chat was not handed off"
     return case_id
 

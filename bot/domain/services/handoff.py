@@ -3,22 +3,30 @@
 A case holds the conversation's transcript (bot/domain/transcript.py) so the
 agent sees what was said; the customer is told how long the wait is while
 the hotline is staffed (bot/domain/hotline.py), else when it opens again.
+
+One source (a client address, a caller's number, as the channel names it)
+opens at most a few cases an hour, across conversations and channels: its
+cases of the last hour and those still in the queue are counted in the
+database, so a flood of new conversations cannot fill the agents' queue.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
 from babel.dates import format_datetime
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot.domain.errors import DomainError
 from bot.domain.hotline import HotlineHours
 from bot.domain.languages import locale_for
-from bot.domain.models import HandoffCase
+from bot.domain.models import HandoffCase, HandoffSource, utcnow
 
 # The bot could not serve the customer (its action server failed), so a
 # channel opened the case itself.
@@ -32,6 +40,20 @@ REASONS = (
     "service_request",
     TECHNICAL_PROBLEM,
 )
+ACTIVE = ("open", "claimed")  # in the agents' queue
+SOURCE_WINDOW = dt.timedelta(hours=1)
+
+
+class TooManyCases(DomainError):
+    """This source has opened its cases for now; no new one is opened."""
+
+
+@dataclass(frozen=True)
+class SourceLimit:
+    """At most `per_hour` cases from `source` (its cases of the last hour and those still open)."""
+
+    source: str
+    per_hour: int
 
 
 @dataclass(frozen=True)
@@ -55,8 +77,13 @@ def open_case(
     channel: str,
     customer_number: str | None,
     transcript: list[dict[str, Any]],
+    limit: SourceLimit | None = None,
 ) -> CaseInfo:
-    """Store a handoff case; an open case of the same conversation is reused."""
+    """Store a handoff case; an open case of the same conversation is reused.
+
+    With a `limit`, a new case is refused (`TooManyCases`) once its source has
+    opened its share; the case that is reused never counts.
+    """
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
     case = session.scalar(
@@ -70,6 +97,7 @@ def open_case(
         case.customer_number = case.customer_number or customer_number
         session.flush()
         return CaseInfo(case.case_id, case.reason, case.language, created=False)
+    source_key = _admit(session, limit) if limit is not None else None
     case = HandoffCase(
         case_id=_new_case_id(),
         conversation_id=conversation_id,
@@ -79,10 +107,55 @@ def open_case(
         customer_number=customer_number,
         transcript=transcript,
         status="open",
+        source_key=source_key,
     )
     session.add(case)
     session.flush()
     return CaseInfo(case.case_id, reason, language, created=True)
+
+
+def _admit(session: Session, limit: SourceLimit) -> str:
+    """The source's key if it may open one more case now (TooManyCases otherwise).
+
+    The source's row is updated first: that locks it (PostgreSQL's row lock,
+    SQLite's write lock) until the transaction ends, so parallel openings of
+    one source are counted one after the other, never both below the limit.
+    """
+    key = _source_key(limit.source)
+    now = utcnow()
+    if not _touch(session, key, now):
+        try:
+            with session.begin_nested():
+                session.add(HandoffSource(key=key, last_case_at=now))
+        except IntegrityError:  # another transaction made it first: wait for it
+            _touch(session, key, now)
+    cases = session.scalar(
+        select(func.count())
+        .select_from(HandoffCase)
+        .where(
+            HandoffCase.source_key == key,
+            or_(HandoffCase.created_at > now - SOURCE_WINDOW, HandoffCase.status.in_(ACTIVE)),
+        )
+    )
+    if cases >= limit.per_hour:
+        raise TooManyCases(key)
+    return key
+
+
+def _touch(session: Session, key: str, now: dt.datetime) -> bool:
+    """Lock the source's row for this transaction; False if it has none yet."""
+    touched = session.execute(
+        update(HandoffSource)
+        .where(HandoffSource.key == key)
+        .values(last_case_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return touched.rowcount == 1
+
+
+def _source_key(source: str) -> str:
+    """A source as stored: a digest, never the address or number itself."""
+    return "source:" + hashlib.sha256(f"handoff:{source}".encode()).hexdigest()[:40]
 
 
 def get_case(session: Session, case_id: str) -> HandoffCase | None:
@@ -96,6 +169,14 @@ class WhatNext:
     response: str
     values: dict[str, Any]
     agents_available: bool  # whether a person can take over now
+
+
+def when_refused(language: str, *, hours: HotlineHours, now: dt.datetime) -> WhatNext:
+    """What a source over its limit is told: its case waits; when people answer (local `now`)."""
+    if hours.is_open(now):
+        return WhatNext("utter_handoff_limit_open", {}, agents_available=True)
+    opening = format_datetime(hours.next_opening(now), "EEEE, HH:mm", locale=locale_for(language))
+    return WhatNext("utter_handoff_limit_closed", {"opening": opening}, agents_available=False)
 
 
 def what_next(
