@@ -5,14 +5,20 @@ The second fallback in a row hands the conversation to a person.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.exc import SQLAlchemyError
 
 from actions.common import language_of, next_step, response_text
 from actions.handoff import hand_off
+from bot.domain.services import stats
+from bot.infra.db import run_in_transaction
+
+logger = logging.getLogger(__name__)
 
 # Intents a customer can be asked to choose between (the rest are answered
 # by a rephrase prompt: asking "did you mean 'no'?" helps nobody).
@@ -58,6 +64,14 @@ def close_candidates(tracker: Tracker) -> list[str]:
     return []
 
 
+async def _count_fallback() -> None:
+    """One more message the bot did not understand (for /metrics); never in the customer's way."""
+    try:
+        await run_in_transaction(lambda s: stats.count(s, "fallbacks"))
+    except SQLAlchemyError:
+        logger.warning("a fallback was not counted: the database did not answer")
+
+
 class ActionFallback(Action):
     def name(self) -> str:
         return "action_fallback"
@@ -65,6 +79,7 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        await _count_fallback()
         if repeated_fallback(tracker):
             return await hand_off(dispatcher, tracker, "repeated_fallback")
         language = language_of(tracker)

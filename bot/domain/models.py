@@ -139,7 +139,7 @@ class HandoffCase(Base):
     customer_number = Column(String(8), nullable=True, index=True)
     transcript = Column(JSON, nullable=False, default=list)
     # open (waiting for a person) → claimed → closed, or returned to the bot
-    status = Column(String(10), nullable=False, default="open")
+    status = Column(String(10), nullable=False, default="open", index=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     claimed_by_id = Column(ForeignKey("agents.id"), nullable=True, index=True)
     claimed_at = Column(DateTime, nullable=True)
@@ -263,7 +263,7 @@ class PhoneCall(Base):
     # the input hint of the bot's last question (bot/protocol.py): what keypad
     # digits mean in the answer
     expects = Column(JSON, nullable=True)
-    status = Column(String(20), nullable=False, default="in-progress")
+    status = Column(String(20), nullable=False, default="in-progress", index=True)
     duration_seconds = Column(Integer, nullable=True)
     started_at = Column(DateTime, nullable=False, default=utcnow)
     ended_at = Column(DateTime, nullable=True)
@@ -300,3 +300,21 @@ class IdentityGuard(Base):
     failures = Column(Integer, nullable=False, default=0)
     last_failure_at = Column(DateTime, nullable=False, default=utcnow)
     locked_until = Column(DateTime, nullable=True)
+
+
+class MetricCounter(Base):
+    """How often something happened (a handoff, a fallback), for `/metrics`.
+
+    Counted where it happens, in the same transaction, by whichever process
+    it happens in, so a scrape reads these few rows instead of counting
+    whole tables. `labels` are the metric's label values joined by `|`
+    (channels, reasons: never personal data).
+    """
+
+    __tablename__ = "metric_counters"
+    __table_args__ = (UniqueConstraint("name", "labels", name="uq_metric_counter"),)
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(40), nullable=False)
+    labels = Column(String(200), nullable=False, default="")
+    value = Column(Integer, nullable=False, default=0)

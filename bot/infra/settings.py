@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # webhook messages per client address and minute (REST chat; the phone's Twilio)
     rest_messages_per_minute: int = 60
     voice_requests_per_minute: int = 1200
+    # GET /metrics from anywhere but this machine and our proxies needs
+    # `Authorization: Bearer <this>` (empty: nobody else may scrape)
+    metrics_token: str = ""
     # handoff cases one source (client address, caller) may open: its cases of
     # the last hour and those still in the queue (bot/domain/services/handoff.py)
     handoff_cases_per_source_per_hour: int = 5
@@ -208,6 +211,10 @@ class Settings(BaseSettings):
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
             if values["twilio_auth_token"] in PLACEHOLDER_SECRETS | {DEV_TWILIO_TOKEN}:
                 raise SettingsError("TWILIO_AUTH_TOKEN must be set to the real token in production")
+            if values["metrics_token"] in PLACEHOLDER_SECRETS - {""}:
+                raise SettingsError(
+                    "METRICS_TOKEN is a placeholder: set a real secret or leave it empty"
+                )
             if not values["public_base_url"].startswith("https://"):
                 raise SettingsError(
                     "PUBLIC_BASE_URL must be the https URL Twilio calls in production "

@@ -21,7 +21,7 @@ from bot.domain.languages import or_default
 from bot.infra.settings import ROOT, get_settings
 from bot.web import chat, console, schemas, use_cases
 from bot.web.context import WebContext
-from bot.web.metrics import CONTENT_TYPE
+from bot.web.metrics import CONTENT_TYPE, may_scrape
 from bot.web.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -98,9 +98,12 @@ def create_app() -> FastAPI:
         return {"status": "ok", "environment": settings.app_env}
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
-        """Prometheus metrics (no personal data)."""
-        body = await asyncio.to_thread(app.state.web.metrics.exposition)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics (no personal data), for Prometheus only (bot/web/metrics.py)."""
+        web = app.state.web
+        if not may_scrape(settings, web.client_of(request), request.headers.get("authorization")):
+            return JSONResponse({"detail": "metrics are for Prometheus only"}, status_code=403)
+        body = await asyncio.to_thread(web.metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE)
 
     @app.get("/ready")

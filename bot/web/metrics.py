@@ -1,34 +1,47 @@
 """Prometheus metrics of the whole assistant, served by the app at `GET /metrics`.
 
-Turn latency is measured where the app sees it (web chat turns). Counts that
-every channel and every Rasa instance contribute to (fallbacks, handoffs,
-calls in progress) are read from the shared databases at scrape time, so
-they are right however many processes run. No personal data: labels are
-channels, languages, reasons and states only.
+Turn latency is measured where the app sees it (web chat turns). What every
+channel and every Rasa instance contributes to (handoffs, fallbacks) is
+counted in the database when it happens (bot/domain/services/stats.py), and
+what is going on now (the queue, calls in progress) is read through indexes,
+so a scrape costs a few small queries however much is stored. No personal
+data: labels are channels, languages, reasons and states only.
+
+Only Prometheus may scrape: requests from this machine or our own proxies
+(naming no client), or with `Authorization: Bearer <METRICS_TOKEN>`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import hmac
 from collections.abc import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
 
-from bot.domain.models import HandoffCase, PhoneCall, utcnow
-from bot.domain.services.stats import events_table
-from bot.infra.db import get_engine, session_scope
+from bot.domain.services import stats
+from bot.infra.db import session_scope
 from bot.infra.settings import Settings
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-CALL_MAX_HOURS = 2  # a call "in progress" longer than this lost its status callback
+
+
+def may_scrape(settings: Settings, client: str | None, authorization: str | None) -> bool:
+    """Whether a request may read the metrics.
+
+    `client` is None for this machine and our own proxies (bot/web/context.py);
+    anyone else needs the bearer token, if one is set.
+    """
+    if client is None:
+        return True
+    token = settings.metrics_token
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
 
 
 class StoreCollector(Collector):
-    """Counts from the databases, read when Prometheus scrapes."""
+    """Counters and the current queue from the database, read when Prometheus scrapes."""
 
     def __init__(self, settings: Settings, live_chats: Callable[[], int]) -> None:
         self.settings = settings
@@ -37,6 +50,9 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
         handoffs = CounterMetricFamily(
             "stadtwerk_handoffs", "Conversations handed to a person", labels=["channel", "reason"]
+        )
+        fallbacks = CounterMetricFamily(
+            "stadtwerk_fallbacks", "Customer messages the bot did not understand"
         )
         queue = GaugeMetricFamily(
             "stadtwerk_handoff_queue", "Handoff cases by state", labels=["status"]
@@ -47,49 +63,20 @@ class StoreCollector(Collector):
             labels=["channel"],
         )
         with session_scope(self.settings.database_url) as session:
-            for channel, reason, count in session.execute(
-                select(HandoffCase.channel, HandoffCase.reason, func.count()).group_by(
-                    HandoffCase.channel, HandoffCase.reason
-                )
-            ):
-                handoffs.add_metric([channel, reason], count)
-            for status, count in session.execute(
-                select(HandoffCase.status, func.count())
-                .where(HandoffCase.status.in_(("open", "claimed")))
-                .group_by(HandoffCase.status)
-            ):
-                queue.add_metric([status], count)
-            calls = session.scalar(
-                select(func.count())
-                .select_from(PhoneCall)
-                .where(
-                    PhoneCall.status == "in-progress",
-                    PhoneCall.started_at > utcnow() - dt.timedelta(hours=CALL_MAX_HOURS),
-                )
-            )
+            counted = stats.counted(session)
+            waiting = stats.queue_now(session)
+            calls = stats.calls_now(session)
+        for (channel, reason), value in counted.get("handoffs", {}).items():
+            handoffs.add_metric([channel, reason], value)
+        fallbacks.add_metric([], counted.get("fallbacks", {}).get((), 0))
+        for status, value in waiting.items():
+            queue.add_metric([status], value)
         active.add_metric(["web"], self.live_chats())
-        active.add_metric(["voice"], calls or 0)
+        active.add_metric(["voice"], calls)
         yield handoffs
         yield queue
         yield active
-        yield self._fallbacks()
-
-    def _fallbacks(self) -> CounterMetricFamily:
-        fallbacks = CounterMetricFamily(
-            "stadtwerk_fallbacks", "Customer messages the bot did not understand"
-        )
-        table = events_table()
-        try:
-            with get_engine(self.settings.tracker_store_url).connect() as connection:
-                count = connection.execute(
-                    select(func.count())
-                    .select_from(table)
-                    .where(table.c.type_name == "user", table.c.intent_name == "nlu_fallback")
-                ).scalar_one()
-        except DBAPIError:  # no conversations stored yet
-            count = 0
-        fallbacks.add_metric([], count)
-        return fallbacks
+        yield fallbacks
 
 
 class Metrics:

@@ -25,6 +25,7 @@ from bot.ops.launcher import child_environment, commands, health_urls
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
 TOKEN = "e2e-test-token"
+METRICS_TOKEN = "e2e-metrics-token"
 
 
 def demo_database(path: Path) -> str:
@@ -96,6 +97,7 @@ class Servers:
             rest_messages_per_minute=1000,
             voice_requests_per_minute=2000,
             handoff_cases_per_source_per_hour=20,
+            metrics_token=METRICS_TOKEN,
         )
 
     @property

@@ -16,8 +16,10 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 from fastapi.testclient import TestClient
@@ -27,11 +29,14 @@ from bot.domain.models import ChatSession, HandoffCase
 from bot.domain.services import agents, handoff
 from bot.domain.services import chat as chats
 from bot.domain.services.agents import token_hash
+from bot.domain.services.stats import events_table
 from bot.infra.db import get_engine, session_scope
+from bot.infra.settings import load_settings
 from bot.web import app as web_app
 from bot.web.frame_budget import FRAMES, POLICY_VIOLATION
+from bot.web.metrics import Metrics
 from bot.web.security import SESSION_COOKIE
-from tests.harness.servers import Servers
+from tests.harness.servers import METRICS_TOKEN, Servers
 from tests.harness.web_clients import Widget
 from tests.security.conftest import Attacker, new_address
 from tests.security.test_agent_sessions import live_console_of_new_agent
@@ -87,12 +92,12 @@ async def frames_until(
 
 
 @contextmanager
-def statements_on(database_url: str) -> Iterator[list[str]]:
-    """Every SQL statement run on this database while the block runs."""
-    seen: list[str] = []
+def statements_on(database_url: str) -> Iterator[list[tuple[str, Any]]]:
+    """Every SQL statement (with its parameters) run on this database while the block runs."""
+    seen: list[tuple[str, Any]] = []
 
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
+    def count(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        seen.append((statement, parameters))
 
     engine = get_engine(database_url)
     event.listen(engine, "before_cursor_execute", count)
@@ -365,3 +370,72 @@ async def frames_for(
         while True:
             seen.append(json.loads(await asyncio.wait_for(live.recv(), seconds)))
     return seen
+
+
+# --- 4. /metrics: for Prometheus only, and cheap -------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_metrics_are_for_prometheus_only(web: Servers) -> None:
+    url = f"{web.app_url}/metrics"
+    outside = {"X-Forwarded-For": new_address()}  # a stranger, through our proxy
+    async with httpx.AsyncClient(timeout=30) as client:
+        stranger = await client.get(url, headers=outside)
+        guessing = await client.get(url, headers={**outside, "Authorization": "Bearer guess"})
+        prometheus = await client.get(
+            url, headers={**outside, "Authorization": f"Bearer {METRICS_TOKEN}"}
+        )
+        here = await client.get(url)  # this machine (a sidecar, the node's agent)
+    for refused in (stranger, guessing):
+        assert refused.status_code == 403 and "stadtwerk_" not in refused.text
+    for allowed in (prometheus, here):
+        assert allowed.status_code == 200 and "stadtwerk_handoff_queue" in allowed.text
+
+
+def test_what_happens_is_counted_when_it_happens(web: Servers) -> None:
+    def scraped(name: str) -> float:
+        text = httpx.get(f"{web.app_url}/metrics", timeout=30).text
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name))
+
+    fallbacks, handoffs = scraped("stadtwerk_fallbacks_total"), scraped("stadtwerk_handoffs_total")
+    customer = Attacker(web)
+    customer.say("xqzt vbnmk plorf")  # the bot did not understand
+    customer.say(PERSON)
+    assert scraped("stadtwerk_fallbacks_total") == fallbacks + 1
+    assert scraped("stadtwerk_handoffs_total") == handoffs + 1
+
+
+def test_a_scrape_reads_no_whole_table(database_url: str, tmp_path: Path) -> None:
+    """Every query of a scrape finds its rows through an index (SQLite's query plans)."""
+    tracker_store = f"sqlite:///{tmp_path / 'tracker.db'}"
+    events_table().metadata.create_all(get_engine(tracker_store))
+    with get_engine(tracker_store).begin() as connection:
+        connection.execute(
+            events_table().insert(),
+            [
+                {"sender_id": f"c{n}", "type_name": "user", "intent_name": "nlu_fallback"}
+                for n in range(50)
+            ],
+        )
+    for _ in range(30):
+        waiting_web_chat(database_url, lines=2)
+    settings = load_settings().replace(database_url=database_url, tracker_store_url=tracker_store)
+    metrics = Metrics(settings, live_chats=lambda: 0)
+    with statements_on(database_url) as ours, statements_on(tracker_store) as rasas:
+        text = metrics.exposition().decode()
+    assert 'stadtwerk_handoffs_total{channel="web",reason="customer_request"} 30.0' in text
+    scans = [
+        (statement, step)
+        for url, statements in ((database_url, ours), (tracker_store, rasas))
+        for statement, parameters in statements
+        for step in query_plan(url, statement, parameters)
+        if step.startswith("SCAN") and "metric_counters" not in step  # a row per label set
+    ]
+    assert scans == []
+
+
+def query_plan(url: str, statement: str, parameters: Any) -> list[str]:
+    """SQLite's plan for a statement: `SCAN t` reads all of t, `SEARCH t USING INDEX` does not."""
+    with get_engine(url).connect() as connection:
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        return [row[-1] for row in rows]

@@ -27,6 +27,7 @@ from bot.domain.errors import DomainError
 from bot.domain.hotline import HotlineHours
 from bot.domain.languages import locale_for
 from bot.domain.models import HandoffCase, HandoffSource, utcnow
+from bot.domain.services import stats
 
 # The bot could not serve the customer (its action server failed), so a
 # channel opened the case itself.
@@ -111,6 +112,7 @@ def open_case(
     )
     session.add(case)
     session.flush()
+    stats.count(session, "handoffs", channel, reason)  # for /metrics
     return CaseInfo(case.case_id, reason, language, created=True)
 
 

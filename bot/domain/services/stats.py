@@ -4,6 +4,11 @@ Conversations of every channel pass through Rasa, so they are counted from
 Rasa's SQL tracker store (its documented `events` table: one row per event
 with sender, type, timestamp, intent and the event as JSON). Handoffs and
 waiting times come from our own handoff cases.
+
+For `/metrics`, what happens is counted when it happens (`count`: a row per
+metric and label values, in the same transaction), and what is going on now
+(the queue, calls in progress) through indexes; a scrape never reads a whole
+table.
 """
 
 from __future__ import annotations
@@ -13,16 +18,17 @@ import json
 from collections import Counter, defaultdict
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.languages import LANGUAGES
-from bot.domain.models import HandoffCase, utcnow
+from bot.domain.models import HandoffCase, MetricCounter, PhoneCall, utcnow
 from bot.domain.services.tracker_events import EVENTS
 
 CHANNELS = ("web", "voice", "rest")
+CALL_MAX_HOURS = 2  # a call "in progress" longer than this lost its status callback
 _events = EVENTS  # Rasa's SQL tracker store (read only here)
 
 
@@ -130,3 +136,59 @@ def dashboard(session: Session, tracker_store: Engine, days: int = 14) -> dict[s
         "top_intents": [[name, count] for name, count in intents.most_common(10)],
         "average_wait_seconds": round(sum(waits) / len(waits), 1) if waits else None,
     }
+
+
+# --- for /metrics -------------------------------------------------------------------------
+
+
+def count(session: Session, name: str, *labels: str) -> None:
+    """One more `name` with these label values, in the caller's transaction."""
+    joined = "|".join(labels)
+    if _add_one(session, name, joined):
+        return
+    try:
+        with session.begin_nested():
+            session.add(MetricCounter(name=name, labels=joined, value=1))
+    except IntegrityError:  # another transaction made the row first
+        _add_one(session, name, joined)
+
+
+def _add_one(session: Session, name: str, labels: str) -> bool:
+    added = session.execute(
+        update(MetricCounter)
+        .where(MetricCounter.name == name, MetricCounter.labels == labels)
+        .values(value=MetricCounter.value + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return added.rowcount == 1
+
+
+def counted(session: Session) -> dict[str, dict[tuple[str, ...], int]]:
+    """Every counter: name → label values → how often (a few rows, one per combination)."""
+    found: dict[str, dict[tuple[str, ...], int]] = defaultdict(dict)
+    rows = session.execute(select(MetricCounter.name, MetricCounter.labels, MetricCounter.value))
+    for name, labels, value in rows:
+        found[name][tuple(labels.split("|")) if labels else ()] = value
+    return found
+
+
+def queue_now(session: Session) -> dict[str, int]:
+    """Cases waiting (`open`) and taken (`claimed`) now, through the status index."""
+    rows = session.execute(
+        select(HandoffCase.status, func.count())
+        .where(HandoffCase.status.in_(("open", "claimed")))
+        .group_by(HandoffCase.status)
+    )
+    return dict(rows.all())
+
+
+def calls_now(session: Session) -> int:
+    """Phone calls in progress now, through the status index."""
+    return session.scalar(
+        select(func.count())
+        .select_from(PhoneCall)
+        .where(
+            PhoneCall.status == "in-progress",
+            PhoneCall.started_at > utcnow() - dt.timedelta(hours=CALL_MAX_HOURS),
+        )
+    )
