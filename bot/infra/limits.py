@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import redis.asyncio
 
+from bot.infra.redis_clients import redis_client
 from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -133,8 +134,7 @@ class RedisRateLimiter:
 
     def __init__(self, url: str, name: str, events: int, seconds: float) -> None:
         # a Redis that stops answering costs one timeout, then this process limits alone
-        wait = get_settings().redis_timeout_seconds
-        self.redis = redis.asyncio.from_url(url, socket_timeout=wait, socket_connect_timeout=wait)
+        self.redis = redis_client(url, get_settings().redis_timeout_seconds)
         self.name = name
         self.events = events
         self.window_ms = int(seconds * 1000)

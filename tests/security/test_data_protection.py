@@ -48,13 +48,14 @@ from bot.domain.models import (
     Contract,
     Customer,
     HandoffCase,
+    HandoffSource,
     IdentityGuard,
     PhoneCall,
     PhoneTurn,
     utcnow,
 )
 from bot.domain.privacy import MASKED_DATE, is_pseudonym
-from bot.domain.services import chat, customer_data, identity
+from bot.domain.services import chat, customer_data, handoff, identity
 from bot.infra import db
 from bot.infra.db import drop_database, session_scope
 from bot.infra.settings import DEV_TWILIO_TOKEN, ROOT
@@ -382,6 +383,51 @@ def test_purge_deletes_what_is_past_its_period_and_keeps_the_rest(
         assert [a.created_at for a in session.scalars(select(AuditEntry))] == [NOW - DAY]
         assert [s.token_hash for s in session.scalars(select(AgentSession))] == ["valid"]
         assert [g.key for g in session.scalars(select(IdentityGuard))] == ["customer:locked"]
+
+
+def test_where_cases_came_from_is_forgotten_once_the_limit_no_longer_counts_them(
+    stores: Stores, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A source's digest stays only while its cases count against the per-source limit."""
+
+    def opened(session: Any, conversation: str, source: str) -> HandoffCase:
+        info = handoff.open_case(
+            session,
+            conversation_id=conversation,
+            reason="customer_request",
+            language="de",
+            channel="rest",
+            customer_number=None,
+            transcript=[],
+            limit=handoff.SourceLimit(source, 5),
+        )
+        return session.scalars(select(HandoffCase).where(HandoffCase.case_id == info.case_id)).one()
+
+    with session_scope(stores.database_url) as session:
+        done = opened(session, "rest-done", "rest:203.0.113.7")
+        waiting = opened(session, "rest-waiting", "rest:198.51.100.9")
+        recent = opened(session, "rest-recent", "rest:192.0.2.44")
+        done.status, done.closed_at = "closed", NOW - 2 * DAY
+        for case in (done, waiting):
+            case.created_at = NOW - 2 * DAY
+        session.execute(
+            HandoffSource.__table__.update()
+            .where(HandoffSource.key.in_([done.source_key, waiting.source_key]))
+            .values(last_case_at=NOW - 2 * DAY)
+        )
+        recent.status = "closed"
+        keys = (done.source_key, waiting.source_key, recent.source_key)
+
+    code, output = run_cli(capsys, "purge")
+    assert code == 0
+    assert report_count(output, "handoff_sources", "forgotten, deleted") == 1
+    assert report_count(output, "handoff_cases", "source digest removed") == 1
+    with session_scope(stores.database_url) as session:
+        assert set(session.scalars(select(HandoffSource.key))) == set(keys[1:])
+        by_id = {c.conversation_id: c.source_key for c in session.scalars(select(HandoffCase))}
+        # the closed case's source is forgotten; the waiting and the recent one still count
+        assert by_id["rest-done"] is None
+        assert (by_id["rest-waiting"], by_id["rest-recent"]) == keys[1:]
 
 
 def test_account_changes_stay_for_the_legal_period_without_free_text(

@@ -28,6 +28,7 @@ from bot.domain.hotline import HotlineHours
 from bot.domain.languages import locale_for
 from bot.domain.models import HandoffCase, HandoffSource, utcnow
 from bot.domain.services import stats
+from bot.domain.services.agent_queue import ACTIVE  # in the agents' queue
 
 # The bot could not serve the customer (its action server failed), so a
 # channel opened the case itself.
@@ -41,7 +42,6 @@ REASONS = (
     "service_request",
     TECHNICAL_PROBLEM,
 )
-ACTIVE = ("open", "claimed")  # in the agents' queue
 SOURCE_WINDOW = dt.timedelta(hours=1)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -38,13 +38,14 @@ from bot.domain.models import (
     ChatMessage,
     ChatSession,
     HandoffCase,
+    HandoffSource,
     IdentityGuard,
     PhoneCall,
     PhoneTurn,
     utcnow,
 )
 from bot.domain.privacy import is_pseudonym, pseudonym, redact
-from bot.domain.services import identity, tracker_events
+from bot.domain.services import handoff, identity, tracker_events
 from bot.domain.services.agent_queue import ACTIVE
 
 # How far back the daily run looks for conversations to blank (a run missed
@@ -119,6 +120,7 @@ def purge(
         or_(IdentityGuard.locked_until.is_(None), IdentityGuard.locked_until < now),
     )
     report.add("identity_guards", "forgotten, deleted", rows_affected(session, forgotten))
+    _case_sources(session, now - handoff.SOURCE_WINDOW, report)
     session.flush()
     return report
 
@@ -243,6 +245,27 @@ def _closed_cases(session: Session, before: dt.datetime, report: Report) -> None
             case.conversation_id = pseudonym(case.conversation_id)
         cleared += 1
     report.add("handoff_cases", "transcript, note, customer removed", cleared)
+
+
+def _case_sources(session: Session, before: dt.datetime, report: Report) -> None:
+    """Forget where cases came from once the per-source limit no longer counts them."""
+    done = delete(HandoffSource).where(
+        HandoffSource.last_case_at < before,
+        ~select(HandoffCase.id)
+        .where(HandoffCase.source_key == HandoffSource.key, HandoffCase.status.in_(ACTIVE))
+        .exists(),
+    )
+    report.add("handoff_sources", "forgotten, deleted", rows_affected(session, done))
+    unlinked = (
+        update(HandoffCase)
+        .where(
+            HandoffCase.source_key.is_not(None),
+            HandoffCase.created_at < before,
+            HandoffCase.status.not_in(ACTIVE),
+        )
+        .values(source_key=None)
+    )
+    report.add("handoff_cases", "source digest removed", rows_affected(session, unlinked))
 
 
 def account_changes_expire_before(now: dt.datetime, years: int) -> dt.datetime:
