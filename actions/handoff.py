@@ -67,7 +67,11 @@ async def hand_off(
     lines = transcript(tracker.events)
     source = source_of(tracker)
     limit = (
-        handoff.SourceLimit(source, settings.handoff_cases_per_source_per_hour) if source else None
+        handoff.SourceLimit(
+            source, settings.handoff_cases_per_source_per_hour, settings.pseudonym_key.encode()
+        )
+        if source
+        else None
     )
     # An identity check cut short by the handoff is over: its values go.
     forgotten = [SlotSet(name, None) for name in IDENTITY_SLOTS if tracker.get_slot(name)]

@@ -155,8 +155,11 @@ class ValidateIdentityForm(CancellableFormValidation):
         number, postcode = slots["customer_number"], slots["postcode"]
         birth_date = dt.date.fromisoformat(slots["birth_date"])
         source = source_of(tracker)
+        pseudonym_key = get_settings().pseudonym_key.encode()
         result = await run_in_transaction(
-            lambda s: identity.check(s, number, postcode, birth_date, source=source)
+            lambda s: identity.check(
+                s, number, postcode, birth_date, source=source, pseudonym_key=pseudonym_key
+            )
         )
         customer = result.customer
         if customer is None:

@@ -155,9 +155,10 @@ class HandoffCase(Base):
 class HandoffSource(Base):
     """A source that opened handoff cases (a client address, a caller's number).
 
-    The key is a digest, never the address or number itself. Opening a case
-    updates the source's row first, so parallel openings of one source are
-    counted one after the other (bot/domain/services/handoff.py).
+    The key is a keyed digest (`PSEUDONYM_KEY`), never the address or number
+    itself. Opening a case updates the source's row first, so parallel
+    openings of one source are counted one after the other
+    (bot/domain/services/handoff.py).
     """
 
     __tablename__ = "handoff_sources"
@@ -289,8 +290,8 @@ class PhoneTurn(Base):
 class IdentityGuard(Base):
     """Failed identity checks of one customer number or one source, across conversations.
 
-    The key is a digest (`customer:…` or `source:…`), never the number or
-    address itself. Enough failures lock the key for a while that grows.
+    The key is a keyed digest (`customer:…` or `source:…`, `PSEUDONYM_KEY`),
+    never the number or address itself. Enough failures lock the key for a while that grows.
     """
 
     __tablename__ = "identity_guards"

@@ -7,12 +7,17 @@ enough to tell two records apart in an incident, not enough to identify one.
 `redact` does the same to what a customer typed, where the typed values have
 served their purpose: the transcript an agent reads (the case shows the
 verified customer itself) and conversations kept after they ended.
+
+`pseudonymous_key` is how an identifier is stored where only its sameness
+counts (failed identity checks per customer number, cases and rate limits
+per source): a keyed digest, which nobody without the key can trace back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import re
 
 from bot.domain.parsing import date_spans
@@ -78,3 +83,18 @@ def pseudonym(value: str) -> str:
 def is_pseudonym(value: str | None) -> bool:
     """Whether `value` is what `pseudonym` makes."""
     return bool(value) and _PSEUDONYM.fullmatch(value or "") is not None
+
+
+def pseudonymous_key(label: str, value: str, key: bytes) -> str:
+    """`value` as stored where only its sameness counts: `label:` and its keyed digest.
+
+    HMAC-SHA256 with the server's secret (`PSEUDONYM_KEY`): the same value
+    under the same key always gives the same result, so a counter finds its
+    row again; without the key nobody can tell which value it came from, not
+    even by trying every customer number, address or phone number. `label`
+    keeps the uses apart: one value has another digest under another label.
+    """
+    if not key:
+        raise ValueError("a pseudonymous key needs a secret key")
+    digest = hmac.new(key, f"{label}:{value}".encode(), hashlib.sha256).hexdigest()
+    return f"{label}:{digest[:40]}"

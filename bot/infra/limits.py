@@ -3,8 +3,9 @@
 `RateLimiter` keeps the window in this process. `RedisRateLimiter` (used when
 REDIS_URL is set) keeps it in Redis, so several app processes behind a load
 balancer count a customer's messages and an address's failed logins together;
-while Redis cannot be reached it limits in this process instead. Both have the
-same async interface:
+while Redis cannot be reached it limits in this process instead. Redis sees
+only the keys' keyed digests (they name chats, client addresses and agents;
+`bot/domain/privacy.py`, `PSEUDONYM_KEY`). Both have the same async interface:
 
 - `allow(key)` counts one event, or says no (and counts nothing) when `key`
   has used up its events;
@@ -17,7 +18,6 @@ same async interface:
 from __future__ import annotations
 
 import bisect
-import hashlib
 import logging
 import time
 import uuid
@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 import redis.asyncio
 
+from bot.domain.privacy import pseudonymous_key
 from bot.infra.redis_clients import redis_client
 from bot.infra.settings import get_settings
 
@@ -133,8 +134,10 @@ class RedisRateLimiter:
     PREFIX = "stadtwerk:limit"
 
     def __init__(self, url: str, name: str, events: int, seconds: float) -> None:
+        settings = get_settings()
         # a Redis that stops answering costs one timeout, then this process limits alone
-        self.redis = redis_client(url, get_settings().redis_timeout_seconds)
+        self.redis = redis_client(url, settings.redis_timeout_seconds)
+        self._pseudonym_key = settings.pseudonym_key.encode()
         self.name = name
         self.events = events
         self.window_ms = int(seconds * 1000)
@@ -142,7 +145,8 @@ class RedisRateLimiter:
         self.fallback = RateLimiter(events, seconds)
 
     def _key(self, key: str) -> str:
-        return f"{self.PREFIX}:{self.name}:{_digest(key)}"
+        """Keys name chats and client addresses: Redis sees only their keyed digest."""
+        return f"{self.PREFIX}:{pseudonymous_key(self.name, key, self._pseudonym_key)}"
 
     async def take(self, key: str) -> Event | None:
         event = uuid.uuid4().hex  # distinct members: two events in one millisecond both count
@@ -167,11 +171,6 @@ class RedisRateLimiter:
 
     async def close(self) -> None:
         await self.redis.close()
-
-
-def _digest(key: str) -> str:
-    """Keys name chats and client addresses: Redis sees only their digest."""
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 Limiter = RateLimiter | RedisRateLimiter

@@ -34,6 +34,9 @@ PLACEHOLDER_SECRETS = {"", "change-me", "dev-token-change-me"}
 DEV_RASA_TOKEN = "dev-token-change-me"
 # Signs the local phone simulator's requests in development mode only.
 DEV_TWILIO_TOKEN = "dev-twilio-token"
+# Keys the stored digests in development mode only (public, so production refuses it).
+DEV_PSEUDONYM_KEY = "dev-pseudonym-key-public-not-for-production"
+PSEUDONYM_KEY_MIN_LENGTH = 32
 
 
 class SettingsError(RuntimeError):
@@ -64,6 +67,11 @@ class Settings(BaseSettings):
     action_port: int = 5055
     app_port: int = 8000
     rasa_auth_token: str = DEV_RASA_TOKEN
+    # The secret of the keyed digests (HMAC-SHA256, bot/domain/privacy.py) that
+    # stand for customer numbers, client addresses and phone numbers where only
+    # their sameness is stored: identity-check counters, cases per source, rate
+    # limits in Redis. Production needs a real one of 32+ characters.
+    pseudonym_key: str = DEV_PSEUDONYM_KEY
     utility_name: str = "Stadtwerke Rheinruhr"
     handoff_wait_minutes: int = 5
     # a verified customer who is silent this long must prove who they are again
@@ -209,6 +217,15 @@ class Settings(BaseSettings):
         if values["app_env"] == "production":
             if values["rasa_auth_token"] in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
+            pseudonym_key = values["pseudonym_key"]
+            if (
+                pseudonym_key in PLACEHOLDER_SECRETS | {DEV_PSEUDONYM_KEY}
+                or len(pseudonym_key) < PSEUDONYM_KEY_MIN_LENGTH
+            ):
+                raise SettingsError(
+                    f"PSEUDONYM_KEY must be a real secret of at least {PSEUDONYM_KEY_MIN_LENGTH} "
+                    "characters in production (e.g. openssl rand -hex 32)"
+                )
             if values["twilio_auth_token"] in PLACEHOLDER_SECRETS | {DEV_TWILIO_TOKEN}:
                 raise SettingsError("TWILIO_AUTH_TOKEN must be set to the real token in production")
             if values["metrics_token"] in PLACEHOLDER_SECRETS - {""}:

@@ -106,9 +106,10 @@ def _forget(number: str, dry_run: bool) -> int:
     if not re.fullmatch(r"\d{8}", number):
         print("error: a customer number has eight digits", file=sys.stderr)
         return 2
+    pseudonym_key = get_settings().pseudonym_key.encode()  # finds their identity counters
     try:
         with _stores(dry_run=dry_run) as (session, tracker):
-            report = erasure.forget_customer(session, tracker, number)
+            report = erasure.forget_customer(session, tracker, number, pseudonym_key)
     except NotFound:
         print(f"error: no customer with number {number}; nothing changed", file=sys.stderr)
         return 1

@@ -260,7 +260,9 @@ async def _hand_off_here(web: WebContext, chat: ChatInfo, source: str) -> None:
     Limited per source like the bot's handoffs (bot/domain/services/handoff.py).
     """
     settings = web.settings
-    limit = handoff.SourceLimit(source, settings.handoff_cases_per_source_per_hour)
+    limit = handoff.SourceLimit(
+        source, settings.handoff_cases_per_source_per_hour, settings.pseudonym_key.encode()
+    )
     try:
         case = await web.db(
             lambda s: handoff.open_case(

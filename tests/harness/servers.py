@@ -26,6 +26,7 @@ MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
 TOKEN = "e2e-test-token"
 METRICS_TOKEN = "e2e-metrics-token"
+PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789abcdef"
 
 
 def demo_database(path: Path) -> str:
@@ -87,6 +88,7 @@ class Servers:
             action_port=free_port(),
             app_port=free_port(),
             rasa_auth_token=TOKEN,
+            pseudonym_key=PSEUDONYM_KEY,
             twilio_auth_token="",
             public_base_url="",
             voice_queue="stadtwerk-agents",

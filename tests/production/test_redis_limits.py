@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 
@@ -84,6 +85,9 @@ async def test_redis_holds_no_addresses_and_forgets(redis_server: str) -> None:
         keys = [key.decode() for key in plain.scan_iter(match=f"*{limit.name}*")]
         assert len(keys) == 1
         assert "192.168" not in keys[0] and "aylin" not in keys[0]
+        # a keyed digest (PSEUDONYM_KEY): the plain one, which trying addresses finds, is not it
+        unkeyed = hashlib.sha256(b"login:192.168.17.4:aylin").hexdigest()
+        assert unkeyed[:32] not in keys[0] and unkeyed[:40] not in keys[0]
         assert 0 < plain.pttl(keys[0]) <= 30_000
         plain.close()
     finally:

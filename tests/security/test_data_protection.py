@@ -70,6 +70,8 @@ from tests.security.test_commands_in_chat import conversation_of
 
 NOW = utcnow()
 DAY = dt.timedelta(days=1)
+# The CLI's PSEUDONYM_KEY in the tests on stored data (`stores`).
+CLI_KEY = "cli-test-pseudonym-key-0123456789"
 # Demo customers: the one erased or purged, and the one whose data must stay.
 KAETHE = {"number": "10000011", "postcode": "45130", "birth": "05.10.1940"}
 AYSE = {"number": "10000001", "postcode": "47051", "birth": "12.04.1980"}
@@ -148,6 +150,7 @@ def stores(
             customer_data.import_customers(session, demo_document())
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("TRACKER_STORE_URL", tracker_url)
+    monkeypatch.setenv("PSEUDONYM_KEY", CLI_KEY)
     tracker = SQLTrackerStore(rasa_domain, host=tracker_url)
     yield Stores(database_url, tracker_url, tracker)
     tracker.engine.dispose()
@@ -399,7 +402,7 @@ def test_where_cases_came_from_is_forgotten_once_the_limit_no_longer_counts_them
             channel="rest",
             customer_number=None,
             transcript=[],
-            limit=handoff.SourceLimit(source, 5),
+            limit=handoff.SourceLimit(source, 5, CLI_KEY.encode()),
         )
         return session.scalars(select(HandoffCase).where(HandoffCase.case_id == info.case_id)).one()
 
@@ -503,7 +506,8 @@ def test_forget_customer_erases_one_customer_everywhere(
                 )
             )
         for number in (KAETHE["number"], AYSE["number"]):
-            session.add(IdentityGuard(key=identity.guard_key("customer", number), failures=2))
+            key = identity.guard_key("customer", number, CLI_KEY.encode())
+            session.add(IdentityGuard(key=key, failures=2))
     ayse_before = export_of(AYSE["number"])
 
     code, output = run_cli(capsys, "forget-customer", KAETHE["number"])
@@ -528,7 +532,7 @@ def test_forget_customer_erases_one_customer_everywhere(
         assert set(session.scalars(select(PhoneTurn.call_sid))) == {"ayse-call"}
         assert not session.scalars(select(ChatSession)).all()
         guards = set(session.scalars(select(IdentityGuard.key)))
-        assert guards == {identity.guard_key("customer", AYSE["number"])}
+        assert guards == {identity.guard_key("customer", AYSE["number"], CLI_KEY.encode())}
         erased = session.scalars(
             select(AuditEntry).where(AuditEntry.action == "customer_erased")
         ).one()
@@ -618,6 +622,7 @@ def servers_cli(servers: Servers, monkeypatch: pytest.MonkeyPatch) -> Servers:
     """The CLI pointed at the running servers' database and tracker store."""
     monkeypatch.setenv("DATABASE_URL", servers.database_url)
     monkeypatch.setenv("TRACKER_STORE_URL", servers.settings.tracker_store_url)
+    monkeypatch.setenv("PSEUDONYM_KEY", servers.settings.pseudonym_key)
     return servers
 
 

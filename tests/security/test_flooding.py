@@ -185,7 +185,7 @@ def test_parallel_openings_of_one_source_stop_at_the_limit(
                     channel="rest",
                     customer_number=None,
                     transcript=[],
-                    limit=handoff.SourceLimit(source, 3),
+                    limit=handoff.SourceLimit(source, 3, b"test-pseudonym-key-0123456789abcdef"),
                 ).case_id
         except handoff.TooManyCases:
             return "refused"

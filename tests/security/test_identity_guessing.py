@@ -4,14 +4,25 @@ Before: the three tries lived in one conversation's slots, so a fresh
 conversation, or a typed `/restart`, started afresh, and with all three
 values in one message a birth date could be guessed in minutes. Now
 failures are counted in the database per customer number and per source.
+
+Before (data protection follow-up): those counters, and the sources of
+handoff cases, were keyed by plain SHA-256 digests, so anyone with a copy of
+the database could try every customer number or address and find whose they
+were. Now they are keyed digests (HMAC with PSEUDONYM_KEY).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Callable, Iterable
 
 import httpx
+from sqlalchemy import select
 
+from bot.domain.models import HandoffCase, HandoffSource, IdentityGuard
+from bot.domain.services import identity
+from bot.infra.db import session_scope
 from tests.harness.servers import Servers
 from tests.security.conftest import Attacker, new_address
 
@@ -19,6 +30,7 @@ from tests.security.conftest import Attacker, new_address
 ERDOGAN = ("10000018", "44137", "22.02.1957")
 KOC = ("10000022", "44787", "31.01.1995")
 ROESSLER = ("10000024", "47051", "07.07.1949")
+TANRIVERDI = ("10000014", "47053", "29.03.1979")
 UNKNOWN = "10099999"
 
 
@@ -106,3 +118,50 @@ def test_the_voice_webhook_is_rate_limited_per_client_address(servers: Servers) 
     assert statuses[-1] == 429
     with httpx.Client(timeout=30, headers={"X-Forwarded-For": new_address()}) as client:
         assert client.post(url, data={"CallSid": "x"}).status_code == 403
+
+
+def sha256_40(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def found_by_trying(
+    stored: set[str], candidates: Iterable[str], digest_of: Callable[[str], str]
+) -> list[str]:
+    """The candidates whose digest is among the stored keys."""
+    return [candidate for candidate in candidates if digest_of(candidate) in stored]
+
+
+def test_a_copy_of_the_database_does_not_tell_whose_number_or_address_failed(
+    servers: Servers,
+) -> None:
+    """Someone with the tables tries every customer number and address against the digests."""
+    number, postcode, _ = TANRIVERDI
+    address = new_address()
+    attacker = Attacker(servers, address)
+    check_identity(attacker, number, postcode, "01.01.1950")
+    attacker.say("Ich möchte mit einem Mitarbeiter sprechen")
+    with session_scope(servers.database_url) as session:
+        guards = set(session.scalars(select(IdentityGuard.key)))
+        sources = set(session.scalars(select(HandoffSource.key)))
+        case_source = session.scalars(
+            select(HandoffCase.source_key).where(HandoffCase.conversation_id == attacker.sender)
+        ).one()
+    # The failure was counted, under the servers' key.
+    key = servers.settings.pseudonym_key.encode()
+    assert identity.guard_key("customer", number, key) in guards
+    assert identity.guard_key("source", f"rest:{address}", key) in guards
+    assert case_source in sources
+    # Every customer number of the range, every address of the attacker's /16:
+    # none of their plain digests is stored (an attacker with the unkeyed
+    # SHA-256 of the stored form finds nothing).
+    numbers = (str(n) for n in range(10_000_000, 10_100_000))
+    assert not found_by_trying(guards, numbers, lambda n: "customer:" + sha256_40(f"customer:{n}"))
+    first, second, *_ = address.split(".")
+    addresses = [f"{first}.{second}.{c}.{d}" for c in range(256) for d in range(256)]
+    assert address in addresses
+    assert not found_by_trying(
+        guards, addresses, lambda ip: "source:" + sha256_40(f"source:rest:{ip}")
+    )
+    assert not found_by_trying(
+        sources, addresses, lambda ip: "source:" + sha256_40(f"handoff:rest:{ip}")
+    )

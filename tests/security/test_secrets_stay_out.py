@@ -14,7 +14,7 @@ import pytest
 
 from bot.infra.settings import DEV_TWILIO_TOKEN
 from bot.ops.phone_sim import PhoneCall
-from tests.harness.servers import TOKEN, Servers
+from tests.harness.servers import PSEUDONYM_KEY, TOKEN, Servers
 from tests.harness.web_clients import Console, Widget
 from tests.security.conftest import Attacker
 
@@ -45,6 +45,7 @@ async def test_no_secret_on_a_command_line_or_in_a_log(web: Servers) -> None:
 
     secrets = {
         "Rasa API token": TOKEN,
+        "pseudonym key": PSEUDONYM_KEY,
         "Twilio token": DEV_TWILIO_TOKEN,
         "agent session": agent_cookie,
         "chat token": chat_token,

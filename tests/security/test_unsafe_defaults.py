@@ -5,7 +5,8 @@ URL (so every real Twilio request failed its signature) and `change-me`
 database passwords; development mode, whose tokens are public, listened
 wherever it was told without a word; the image started in development mode;
 and `make run-prod` in production mode loaded the demo customers and then
-stopped at the demo agents.
+stopped at the demo agents. Production now also refuses the public
+development PSEUDONYM_KEY and keys shorter than 32 characters.
 """
 
 from __future__ import annotations
@@ -20,11 +21,18 @@ from sqlalchemy import func, select
 
 from bot.domain.models import Agent, Customer
 from bot.infra.db import session_scope
-from bot.infra.settings import DEV_TWILIO_TOKEN, ROOT, Settings, SettingsError
+from bot.infra.settings import (
+    DEV_PSEUDONYM_KEY,
+    DEV_TWILIO_TOKEN,
+    ROOT,
+    Settings,
+    SettingsError,
+)
 
 PRODUCTION = {
     "app_env": "production",
     "rasa_auth_token": "a-real-secret-0123456789",
+    "pseudonym_key": "a-real-pseudonym-key-0123456789abcdef",
     "twilio_auth_token": "a-real-twilio-token-0123",
     "public_base_url": "https://hotline.stadtwerk.example",
     "database_url": "postgresql://stadtwerk:s3cret-pw@db:5432/stadtwerk",
@@ -45,11 +53,22 @@ def test_a_complete_production_configuration_starts() -> None:
         ("database_url", "postgresql://stadtwerk:change-me@db:5432/stadtwerk"),
         ("tracker_store_url", "postgresql://stadtwerk:change-me@db:5432/rasa"),
         ("redis_url", "redis://:change-me@redis:6379/0"),
+        ("pseudonym_key", ""),  # unset: the public development key
+        ("pseudonym_key", DEV_PSEUDONYM_KEY),
+        ("pseudonym_key", "change-me"),
+        ("pseudonym_key", "only-31-characters-long-0123456"),
     ],
 )
 def test_production_refuses_public_or_placeholder_values(field: str, value: str) -> None:
     with pytest.raises(SettingsError):
         Settings(**{**PRODUCTION, field: value})
+
+
+def test_a_refused_pseudonym_key_is_named_not_shown() -> None:
+    short = "only-31-characters-long-0123456"
+    with pytest.raises(SettingsError, match="PSEUDONYM_KEY") as refused:
+        Settings(**{**PRODUCTION, "pseudonym_key": short})
+    assert short not in str(refused.value)
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10", "::"])
@@ -69,6 +88,7 @@ def test_setup_in_production_loads_no_demo_data(tmp_path: Path) -> None:
         **os.environ,
         "APP_ENV": "production",
         "RASA_AUTH_TOKEN": PRODUCTION["rasa_auth_token"],
+        "PSEUDONYM_KEY": PRODUCTION["pseudonym_key"],
         "TWILIO_AUTH_TOKEN": PRODUCTION["twilio_auth_token"],
         "PUBLIC_BASE_URL": PRODUCTION["public_base_url"],
         "DATABASE_URL": database,

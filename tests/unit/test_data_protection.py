@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.domain.privacy import MASKED_DATE, is_pseudonym, pseudonym, redact
+from bot.domain.privacy import MASKED_DATE, is_pseudonym, pseudonym, pseudonymous_key, redact
 from bot.domain.services.retention import account_changes_expire_before, blank_identity
 from bot.infra.settings import Settings, SettingsError
 from bot.ops.cli import next_run
@@ -44,6 +44,17 @@ def test_pseudonyms_are_stable_and_recognisable() -> None:
     assert pseudonym("rest-abc") == pseudonym("rest-abc") != pseudonym("rest-abd")
     assert is_pseudonym(pseudonym("my.name@example.org"))
     assert not is_pseudonym("p-not-one") and not is_pseudonym("10000011")
+
+
+def test_pseudonymous_keys_are_stable_under_one_key_and_nothing_without_it() -> None:
+    key, other = b"a-pseudonym-key-0123456789abcdef", b"another-key-0123456789abcdef"
+    stored = pseudonymous_key("customer", "10000002", key)
+    assert stored == pseudonymous_key("customer", "10000002", key)
+    assert stored.startswith("customer:") and "10000002" not in stored
+    assert stored != pseudonymous_key("customer", "10000002", other)
+    assert stored.partition(":")[2] != pseudonymous_key("source", "10000002", key).partition(":")[2]
+    with pytest.raises(ValueError):
+        pseudonymous_key("customer", "10000002", b"")
 
 
 def test_account_changes_expire_a_full_period_after_their_years_end() -> None:

@@ -67,8 +67,9 @@ RUNTIME_VARIABLES = frozenset(
     }
 )
 # What production refuses to start without (test_secrets_are_what_production_requires).
-SECRETS = ("RASA_AUTH_TOKEN", "TWILIO_AUTH_TOKEN")
-TEST_SECRET = "test-secret-0123456789"
+SECRETS = ("RASA_AUTH_TOKEN", "TWILIO_AUTH_TOKEN", "PSEUDONYM_KEY")
+# as long as the longest a secret must be (PSEUDONYM_KEY: 32 characters)
+TEST_SECRET = "test-secret-0123456789abcdef0123456789"
 TEST_PUBLIC_URL = "https://hotline.test.example"
 # Connection URLs whose example passwords are placeholders production refuses.
 URLS_WITH_PASSWORDS = ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL")
@@ -417,7 +418,7 @@ def interpolate(value: str) -> str:
             return argument
         if name == "PUBLIC_BASE_URL":
             return TEST_PUBLIC_URL
-        return f"test-{name.lower().replace('_', '-')}"
+        return f"test-{name.lower().replace('_', '-')}-0123456789abcdef0123456789"
 
     return re.sub(r"\$\{(\w+)(?:(:\?|:-)([^}]*))?\}", one, value)
 

@@ -14,6 +14,7 @@ from bot.domain.models import HandoffCase, HandoffSource
 from bot.domain.services import handoff
 
 SOURCE = "rest:198.51.100.7"
+KEY = b"unit-test-pseudonym-key-0123456789"
 
 
 def open_from(session: Session, source: str | None, conversation: str | None = None) -> str:
@@ -25,7 +26,7 @@ def open_from(session: Session, source: str | None, conversation: str | None = N
         channel="rest",
         customer_number=None,
         transcript=[],
-        limit=handoff.SourceLimit(source, 2) if source else None,
+        limit=handoff.SourceLimit(source, 2, KEY) if source else None,
     )
     return case.case_id
 

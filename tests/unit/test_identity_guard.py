@@ -4,6 +4,7 @@ and who a request comes from (bot/infra/network.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import pytest
 from sqlalchemy import select
@@ -17,43 +18,53 @@ from bot.protocol import typed
 MUELLER = ("10000002", "44137", dt.date(1975, 3, 12))
 WRONG = dt.date(1975, 3, 13)
 NOW = dt.datetime(2026, 12, 4, 12, 0)
+KEY = b"unit-test-pseudonym-key-0123456789"
 
 
-def fail(session: Session, number: str = "10000002", source: str | None = None, at=NOW) -> None:
-    result = identity.check(session, number, "44137", WRONG, source=source, now=at)
+def fail(
+    session: Session, number: str = "10000002", source: str | None = None, at=NOW, key=KEY
+) -> None:
+    result = identity.check(
+        session, number, "44137", WRONG, source=source, pseudonym_key=key, now=at
+    )
     assert result.customer is None
+
+
+def check(session: Session, source: str | None = None, at=NOW) -> identity.CheckResult:
+    """The right values for customer 10000002."""
+    return identity.check(session, *MUELLER, source=source, pseudonym_key=KEY, now=at)
 
 
 def test_three_failures_lock_the_number_even_for_the_right_values(session: Session) -> None:
     for _ in range(3):
         fail(session)
-    refused = identity.check(session, *MUELLER, source=None, now=NOW + dt.timedelta(minutes=1))
+    refused = check(session, at=NOW + dt.timedelta(minutes=1))
     assert refused.customer is None and refused.locked
-    later = identity.check(session, *MUELLER, source=None, now=NOW + dt.timedelta(minutes=16))
+    later = check(session, at=NOW + dt.timedelta(minutes=16))
     assert later.customer is not None and later.customer.customer_number == "10000002"
 
 
 def test_a_success_forgets_the_numbers_failures(session: Session) -> None:
     fail(session)
     fail(session)
-    assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
+    assert check(session).customer is not None
     fail(session)
     fail(session)
-    assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
+    assert check(session).customer is not None
 
 
 def test_old_failures_are_forgotten(session: Session) -> None:
     fail(session, at=NOW - dt.timedelta(days=2))
     fail(session, at=NOW - dt.timedelta(days=2))
     fail(session)  # the first of a new day, not the third
-    assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
+    assert check(session).customer is not None
 
 
 def test_a_lock_long_over_is_forgotten_like_any_old_failure(session: Session) -> None:
     for _ in range(3):
         fail(session, at=NOW - dt.timedelta(days=3))  # locked for 15 minutes, three days ago
     fail(session)  # the first failure of today: no lock
-    assert identity.check(session, *MUELLER, source=None, now=NOW).customer is not None
+    assert check(session).customer is not None
 
 
 def test_locks_grow_and_stop_at_a_day() -> None:
@@ -67,9 +78,9 @@ def test_locks_grow_and_stop_at_a_day() -> None:
 def test_a_source_trying_many_numbers_is_locked(session: Session) -> None:
     for number in range(10090000, 10090000 + identity.SOURCE_LOCK_AFTER):
         fail(session, str(number), source="rest:203.0.113.9")
-    refused = identity.check(session, *MUELLER, source="rest:203.0.113.9", now=NOW)
+    refused = check(session, source="rest:203.0.113.9")
     assert refused.locked and refused.customer is None
-    assert identity.check(session, *MUELLER, source="rest:203.0.113.10", now=NOW).customer
+    assert check(session, source="rest:203.0.113.10").customer
 
 
 def test_nothing_personal_is_stored_or_audited(session: Session) -> None:
@@ -79,6 +90,22 @@ def test_nothing_personal_is_stored_or_audited(session: Session) -> None:
     audits = session.scalars(select(AuditEntry).where(AuditEntry.action == "identity_failed")).all()
     assert {entry.detail["subject"] for entry in audits} == {"customer", "source"}
     assert "10000002" not in str([entry.detail for entry in audits])
+
+
+def test_a_customer_number_is_stored_as_a_digest_only_the_key_reproduces(
+    session: Session,
+) -> None:
+    fail(session)
+    fail(session)  # the same number under the same key: the same row counts on
+    (guard,) = session.scalars(select(IdentityGuard)).all()
+    assert guard.failures == 2 and guard.key == identity.guard_key("customer", "10000002", KEY)
+    # Not the plain digest that anyone could compute for every eight-digit number.
+    plain = hashlib.sha256(b"customer:10000002").hexdigest()
+    assert plain[:40] not in guard.key and plain[:32] not in guard.key
+    # Under another key the same number is another row.
+    fail(session, key=b"another-pseudonym-key-0123456789")
+    keys = set(session.scalars(select(IdentityGuard.key)))
+    assert len(keys) == 2 and guard.key in keys
 
 
 @pytest.mark.parametrize(

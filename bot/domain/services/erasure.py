@@ -4,7 +4,7 @@ Deleted: every conversation about them (those in which they proved who they
 are, in which their number was typed, their calls from their registered
 phone, their cases' conversations) in Rasa's tracker store, web chats and
 phone calls; their handoff cases; the identity-check counters of their number
-and phone; their bills (copies: the billing system keeps the originals).
+and phone (found by their keyed digests, `PSEUDONYM_KEY`); their bills (copies: the billing system keeps the originals).
 
 Kept, pseudonymised: advance-payment changes made through the assistant are
 booking records the utility must keep (AO §147, HGB §257; `purge` deletes
@@ -53,8 +53,13 @@ def erased_number() -> str:
     return "X" + secrets.token_hex(4)[:7].upper()
 
 
-def forget_customer(session: Session, tracker: Connection, customer_number: str) -> Report:
-    """Remove or pseudonymise everything about one customer; raises NotFound, changing nothing."""
+def forget_customer(
+    session: Session, tracker: Connection, customer_number: str, pseudonym_key: bytes
+) -> Report:
+    """Remove or pseudonymise everything about one customer; raises NotFound, changing nothing.
+
+    `pseudonym_key` finds their identity-check counters (`identity.guard_key`).
+    """
     customer = session.scalar(select(Customer).where(Customer.customer_number == customer_number))
     if customer is None:
         raise NotFound(customer_number)
@@ -74,9 +79,9 @@ def forget_customer(session: Session, tracker: Connection, customer_number: str)
         )
     )
     report.add("handoff_cases", "deleted", rows_affected(session, cases))
-    keys = [identity.guard_key("customer", customer_number)]
+    keys = [identity.guard_key("customer", customer_number, pseudonym_key)]
     if customer.phone:
-        keys.append(identity.guard_key("source", f"voice:{customer.phone}"))
+        keys.append(identity.guard_key("source", f"voice:{customer.phone}", pseudonym_key))
     guards = delete(IdentityGuard).where(IdentityGuard.key.in_(keys))
     report.add("identity_guards", "deleted", rows_affected(session, guards))
     _account(session, customer, report)

@@ -8,14 +8,15 @@ One source (a client address, a caller's number, as the channel names it)
 opens at most a few cases an hour, across conversations and channels: its
 cases of the last hour and those still in the queue are counted in the
 database, so a flood of new conversations cannot fill the agents' queue.
+Sources are stored only as keyed digests (`bot/domain/privacy.py`,
+`PSEUDONYM_KEY`), which cannot be traced back to an address or number.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from babel.dates import format_datetime
@@ -27,6 +28,7 @@ from bot.domain.errors import DomainError
 from bot.domain.hotline import HotlineHours
 from bot.domain.languages import locale_for
 from bot.domain.models import HandoffCase, HandoffSource, utcnow
+from bot.domain.privacy import pseudonymous_key
 from bot.domain.services import stats
 from bot.domain.services.agent_queue import ACTIVE  # in the agents' queue
 
@@ -51,10 +53,14 @@ class TooManyCases(DomainError):
 
 @dataclass(frozen=True)
 class SourceLimit:
-    """At most `per_hour` cases from `source` (its cases of the last hour and those still open)."""
+    """At most `per_hour` cases from `source` (its cases of the last hour and those still open).
+
+    The source is stored as its keyed digest under `pseudonym_key` (`PSEUDONYM_KEY`).
+    """
 
     source: str
     per_hour: int
+    pseudonym_key: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -123,7 +129,7 @@ def _admit(session: Session, limit: SourceLimit) -> str:
     SQLite's write lock) until the transaction ends, so parallel openings of
     one source are counted one after the other, never both below the limit.
     """
-    key = _source_key(limit.source)
+    key = _source_key(limit)
     now = utcnow()
     if not _touch(session, key, now):
         try:
@@ -155,9 +161,9 @@ def _touch(session: Session, key: str, now: dt.datetime) -> bool:
     return touched.rowcount == 1
 
 
-def _source_key(source: str) -> str:
-    """A source as stored: a digest, never the address or number itself."""
-    return "source:" + hashlib.sha256(f"handoff:{source}".encode()).hexdigest()[:40]
+def _source_key(limit: SourceLimit) -> str:
+    """A source as stored: a keyed digest, never the address or number itself."""
+    return pseudonymous_key("handoff-source", limit.source, limit.pseudonym_key)
 
 
 def get_case(session: Session, case_id: str) -> HandoffCase | None:

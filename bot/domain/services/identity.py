@@ -9,13 +9,14 @@ across conversations and channels: enough failures lock that key for a
 while that doubles with every further failure. A locked key is refused
 before the values are even compared, so a guess that happens to be right
 gets nothing during the lock. Every failure and every refusal is audited,
-without the values themselves.
+without the values themselves. The counters' keys are keyed digests
+(`bot/domain/privacy.py`) made with the secret the caller passes in
+(`PSEUDONYM_KEY`): the table cannot be read back to numbers or addresses.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from dataclasses import dataclass
 
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import VerificationFailed
 from bot.domain.models import AuditEntry, Customer, IdentityGuard, utcnow
+from bot.domain.privacy import pseudonymous_key
 
 # What the check compares, as the dialogue's slots name them.
 VALUES = ("customer_number", "postcode", "birth_date")
@@ -75,10 +77,12 @@ def verify(
     )
 
 
-def guard_key(kind: str, value: str) -> str:
-    """The key of a customer number's (`customer`) or a source's (`source`) failures."""
-    digest = hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()[:40]
-    return f"{kind}:{digest}"
+def guard_key(kind: str, value: str, pseudonym_key: bytes) -> str:
+    """The key of a customer number's (`customer`) or a source's (`source`) failures.
+
+    A keyed digest (`PSEUDONYM_KEY`), never the number or address itself.
+    """
+    return pseudonymous_key(kind, value, pseudonym_key)
 
 
 def lock_for(failures: int, threshold: int) -> dt.timedelta | None:
@@ -95,17 +99,20 @@ def check(
     birth_date: dt.date,
     *,
     source: str | None,
+    pseudonym_key: bytes,
     now: dt.datetime | None = None,
 ) -> CheckResult:
     """Check the three values, unless the number or the source is locked.
 
+    Failures are counted under keyed digests made with `pseudonym_key`.
     Returns instead of raising, so the failures it counts are committed with
     the caller's transaction.
     """
     now = now or utcnow()
-    subjects = {guard_key("customer", customer_number): ("customer", CUSTOMER_LOCK_AFTER)}
+    number_key = guard_key("customer", customer_number, pseudonym_key)
+    subjects = {number_key: ("customer", CUSTOMER_LOCK_AFTER)}
     if source:
-        subjects[guard_key("source", source)] = ("source", SOURCE_LOCK_AFTER)
+        subjects[guard_key("source", source, pseudonym_key)] = ("source", SOURCE_LOCK_AFTER)
     guards = _guards(session, list(subjects))
     locked = [
         key for key, guard in guards.items() if guard.locked_until and guard.locked_until > now
@@ -126,8 +133,8 @@ def check(
         return CheckResult(None, locked=False)
     # The customer proved who they are: their number's failures are forgotten
     # (a source's are not: one address may try many numbers).
-    guards[guard_key("customer", customer_number)].failures = 0
-    guards[guard_key("customer", customer_number)].locked_until = None
+    guards[number_key].failures = 0
+    guards[number_key].locked_until = None
     session.flush()
     return CheckResult(customer)
 
