@@ -31,6 +31,8 @@ _LONG_NUMBER = re.compile(r"(?<![\d.,])\d{8,}(?![\d.,]?\d)")
 # a customer number written in groups: "1000 0011", "10-00-00-11"
 _GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,4}(?:[ -]\d{1,4})+(?![\d.,]?\d)")
 MASKED_DATE = "**.**.****"
+#: How long a pseudonym is: "p-" and 20 hex digits.
+PSEUDONYM_CHARS = 22
 _PSEUDONYM = re.compile(r"p-[0-9a-f]{20}")
 
 
@@ -71,13 +73,16 @@ def redact(text: str, today: dt.date | None = None) -> str:
     return text
 
 
-def pseudonym(value: str) -> str:
+def pseudonym(value: str, key: bytes) -> str:
     """A stand-in for an identifier kept in a record that must outlive it.
 
-    The same value always gives the same pseudonym (records that belonged
-    together still do); nothing in it can be typed as a customer number.
+    Keyed like `pseudonymous_key`: under one key the same value always gives
+    the same pseudonym (records that belonged together still do), and without
+    the key nobody can tell which value it stands for (a REST conversation id
+    may be any text, an e-mail address say). Nothing in it can be typed as a
+    customer number.
     """
-    return "p-" + hashlib.sha256(value.encode()).hexdigest()[:20]
+    return "p-" + pseudonymous_key("record", value, key).partition(":")[2][: PSEUDONYM_CHARS - 2]
 
 
 def is_pseudonym(value: str | None) -> bool:

@@ -132,7 +132,9 @@ def periods(settings: Settings) -> retention.Periods:
 
 def _purge_once(dry_run: bool) -> None:
     with _stores(dry_run=dry_run) as (session, tracker):
-        report = retention.purge(session, tracker, periods(get_settings()))
+        settings = get_settings()
+        key = settings.pseudonym_key.encode()  # pseudonyms in the records that stay
+        report = retention.purge(session, tracker, periods(settings), key)
     done = "would be purged (dry run, nothing changed)" if dry_run else "purged"
     print(f"{done}:\n{report.text()}", flush=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,10 +41,15 @@ def test_redact_masks_identity_values_only(typed: str, kept: str) -> None:
     assert redact(kept, TODAY) == kept  # masking twice changes nothing
 
 
-def test_pseudonyms_are_stable_and_recognisable() -> None:
-    assert pseudonym("rest-abc") == pseudonym("rest-abc") != pseudonym("rest-abd")
-    assert is_pseudonym(pseudonym("my.name@example.org"))
+def test_pseudonyms_are_stable_recognisable_and_keyed() -> None:
+    key = b"a-pseudonym-key-0123456789abcdef"
+    assert pseudonym("rest-abc", key) == pseudonym("rest-abc", key) != pseudonym("rest-abd", key)
+    assert is_pseudonym(pseudonym("my.name@example.org", key))
     assert not is_pseudonym("p-not-one") and not is_pseudonym("10000011")
+    # Whoever holds the records but not the key cannot try candidates for a conversation id.
+    plain = "p-" + hashlib.sha256(b"my.name@example.org").hexdigest()[:20]
+    assert pseudonym("my.name@example.org", key) != plain
+    assert pseudonym("rest-abc", key) != pseudonym("rest-abc", b"another-key-0123456789abcdef")
 
 
 def test_pseudonymous_keys_are_stable_under_one_key_and_nothing_without_it() -> None:

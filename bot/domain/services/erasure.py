@@ -58,7 +58,8 @@ def forget_customer(
 ) -> Report:
     """Remove or pseudonymise everything about one customer; raises NotFound, changing nothing.
 
-    `pseudonym_key` finds their identity-check counters (`identity.guard_key`).
+    `pseudonym_key` finds their identity-check counters (`identity.guard_key`)
+    and makes the pseudonyms in the booking records that stay.
     """
     customer = session.scalar(select(Customer).where(Customer.customer_number == customer_number))
     if customer is None:
@@ -84,7 +85,7 @@ def forget_customer(
         keys.append(identity.guard_key("source", f"voice:{customer.phone}", pseudonym_key))
     guards = delete(IdentityGuard).where(IdentityGuard.key.in_(keys))
     report.add("identity_guards", "deleted", rows_affected(session, guards))
-    _account(session, customer, report)
+    _account(session, customer, pseudonym_key, report)
     session.add(
         AuditEntry(
             agent_id=None,
@@ -97,7 +98,7 @@ def forget_customer(
     return report
 
 
-def _account(session: Session, customer: Customer, report: Report) -> None:
+def _account(session: Session, customer: Customer, pseudonym_key: bytes, report: Report) -> None:
     """Bills deleted; contracts and the customer kept, pseudonymised, only for booking records."""
     contracts = list(
         session.scalars(select(Contract.id).where(Contract.customer_id == customer.id))
@@ -118,7 +119,7 @@ def _account(session: Session, customer: Customer, report: Report) -> None:
     ).all()
     for change in changes:
         if not is_pseudonym(change.conversation_id):
-            change.conversation_id = pseudonym(change.conversation_id)
+            change.conversation_id = pseudonym(change.conversation_id, pseudonym_key)
     report.add(
         "advance_payment_changes",
         "kept as booking records (AO §147, HGB §257), pseudonymised",

@@ -44,7 +44,7 @@ from bot.domain.models import (
     PhoneTurn,
     utcnow,
 )
-from bot.domain.privacy import is_pseudonym, pseudonym, redact
+from bot.domain.privacy import PSEUDONYM_CHARS, is_pseudonym, pseudonym, redact
 from bot.domain.services import handoff, identity, tracker_events
 from bot.domain.services.agent_queue import ACTIVE
 
@@ -93,13 +93,20 @@ class Report:
 
 def _maybe_not_pseudonym(column: Any) -> Any:
     """SQL that narrows to values that may not be pseudonyms yet (`is_pseudonym` decides)."""
-    return or_(~column.startswith("p-"), func.length(column) != len(pseudonym("")))
+    return or_(~column.startswith("p-"), func.length(column) != PSEUDONYM_CHARS)
 
 
 def purge(
-    session: Session, tracker: Connection, periods: Periods, now: dt.datetime | None = None
+    session: Session,
+    tracker: Connection,
+    periods: Periods,
+    pseudonym_key: bytes,
+    now: dt.datetime | None = None,
 ) -> Report:
-    """Delete or blank what is older than its period (`now`: naive UTC)."""
+    """Delete or blank what is older than its period (`now`: naive UTC).
+
+    Identifiers in records that stay are replaced by pseudonyms under `pseudonym_key`.
+    """
     now = now or utcnow()
     report = Report()
     open_cases = set(
@@ -109,8 +116,8 @@ def purge(
     _identity_values(session, tracker, now - periods.identity_values, report)
     turns = delete(PhoneTurn).where(PhoneTurn.created_at < now - periods.phone_turns)
     report.add("phone_turns", "deleted", rows_affected(session, turns))
-    _closed_cases(session, now - periods.closed_cases, report)
-    _account_changes(session, now, periods, report)
+    _closed_cases(session, now - periods.closed_cases, pseudonym_key, report)
+    _account_changes(session, now, periods, pseudonym_key, report)
     audit = delete(AuditEntry).where(AuditEntry.created_at < now - periods.audit)
     report.add("audit_log", "deleted", rows_affected(session, audit))
     expired = delete(AgentSession).where(AgentSession.expires_at < now)
@@ -220,7 +227,7 @@ def _identity_values(
     report.add("chat_messages", "identity values masked", masked)
 
 
-def _closed_cases(session: Session, before: dt.datetime, report: Report) -> None:
+def _closed_cases(session: Session, before: dt.datetime, key: bytes, report: Report) -> None:
     cases = session.scalars(
         select(HandoffCase).where(
             HandoffCase.status.in_(ENDED_CASES),
@@ -242,7 +249,7 @@ def _closed_cases(session: Session, before: dt.datetime, report: Report) -> None
         case.note = None
         case.customer_number = None
         if not is_pseudonym(case.conversation_id):
-            case.conversation_id = pseudonym(case.conversation_id)
+            case.conversation_id = pseudonym(case.conversation_id, key)
         cleared += 1
     report.add("handoff_cases", "transcript, note, customer removed", cleared)
 
@@ -278,7 +285,9 @@ def account_changes_expire_before(now: dt.datetime, years: int) -> dt.datetime:
     return dt.datetime(now.year - years, 1, 1)
 
 
-def _account_changes(session: Session, now: dt.datetime, periods: Periods, report: Report) -> None:
+def _account_changes(
+    session: Session, now: dt.datetime, periods: Periods, key: bytes, report: Report
+) -> None:
     expired = delete(AdvancePaymentChange).where(
         AdvancePaymentChange.created_at
         < account_changes_expire_before(now, periods.account_change_years)
@@ -295,6 +304,6 @@ def _account_changes(session: Session, now: dt.datetime, periods: Periods, repor
     count = 0
     for change in changes:
         if not is_pseudonym(change.conversation_id):
-            change.conversation_id = pseudonym(change.conversation_id)
+            change.conversation_id = pseudonym(change.conversation_id, key)
             count += 1
     report.add("advance_payment_changes", "conversation id pseudonymised", count)
