@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from enum import Enum
 
 
 class DomainError(Exception):
@@ -52,3 +53,26 @@ class InvalidRecord(DomainError):
 
     def __str__(self) -> str:
         return f"{self.record}: field '{self.field}' {self.problem}"
+
+
+class IbanProblem(str, Enum):
+    """Why an IBAN was refused; each gets its own answer."""
+
+    NOT_FOUND = "not_found"  # nothing IBAN-like in what the customer said
+    UNKNOWN_COUNTRY = "unknown_country"  # no country with IBANs has this code
+    NOT_SEPA = "not_sepa"  # a real IBAN, but no SEPA direct debit from there
+    LENGTH = "length"  # too short or too long for its country
+    FORMAT = "format"  # letters where the country has digits, or the reverse
+    CHECKSUM = "checksum"  # the two check digits do not match: a typo
+    BANK_CODE = "bank_code"  # a German bank code no bank has
+    ACCOUNT_NUMBER = "account_number"  # the bank's own check digit of the account number fails
+
+
+@dataclass
+class InvalidIban(DomainError):
+    """An IBAN the customer gave cannot be used; never carries the IBAN itself."""
+
+    problem: IbanProblem
+
+    def __str__(self) -> str:
+        return f"invalid IBAN: {self.problem.value}"

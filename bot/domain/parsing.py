@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -49,7 +50,10 @@ _AMOUNT = re.compile(
     r"(?<![\d.,])(\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)(?![\d])"
     r"\s*(€|eur\b|euro\b|euros\b|avro\b|ojro\b|oyro\b)?"
 )
-_IBAN = re.compile(r"\b([a-z]{2}\d{2}(?:\s?[a-z0-9]){11,30})\b")
+# typed whole or in groups, or spoken letter by letter: "D E 89 3704 0044 ..."
+_IBAN = re.compile(r"\b([a-z]\s?[a-z]\s?\d\s?\d(?:\s?[a-z0-9]){11,30})\b")
+# a word said after the IBAN ("... 3000 bitte") is no part of it
+_TRAILING_WORD = re.compile(r"\s[a-z]+$")
 
 
 @dataclass(frozen=True)
@@ -286,10 +290,18 @@ def is_explicit_yes(text: str) -> bool:
     return any(word in _YES_WORDS or re.fullmatch(r"ja+|jo+|evet+", word) for word in words)
 
 
+def iban_candidates(text: str) -> Iterator[str]:
+    """IBAN-like strings in `text`, upper case without spaces, checksums not checked."""
+    for match in _IBAN.finditer(lower(text)):
+        candidate = match.group(1)
+        while (word := _TRAILING_WORD.search(candidate)) and word.start() >= 15:
+            candidate = candidate[: word.start()]
+        yield re.sub(r"\s", "", candidate).upper()
+
+
 def parse_iban(text: str) -> str | None:
     """A checksum-valid IBAN in `text`, upper case without spaces."""
-    for match in _IBAN.finditer(lower(text)):
-        iban = re.sub(r"\s", "", match.group(1)).upper()
+    for iban in iban_candidates(text):
         if 15 <= len(iban) <= 34 and _iban_checksum_ok(iban):
             return iban
     return None

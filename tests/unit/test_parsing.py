@@ -63,6 +63,11 @@ def test_iban_checksum():
     assert parse_iban("DE88 3704 0044 0532 0130 00") is None
 
 
+def test_iban_followed_by_words_or_spoken_letter_by_letter():
+    assert parse_iban("DE89 3704 0044 0532 0130 00 bitte") == "DE89370400440532013000"
+    assert parse_iban("D E 89 3704 0044 0532 0130 00") == "DE89370400440532013000"
+
+
 @pytest.mark.parametrize(
     ("text", "commodity"),
     [
