@@ -26,6 +26,8 @@ from bot.web.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
 REQUEUE_CHECK_SECONDS = 10.0
+# How soon a case the bot opened over REST or the phone shows in open consoles.
+NEW_CASES_CHECK_SECONDS = 2.0
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -47,6 +49,15 @@ async def _requeue_loop(web: WebContext) -> None:
             logger.exception("returning abandoned cases to the queue failed")
 
 
+async def _new_cases_loop(web: WebContext) -> None:
+    while True:
+        try:
+            await web.announce_new_cases()
+        except Exception:  # noqa: BLE001 - try again next round
+            logger.exception("telling the consoles of new cases failed")
+        await asyncio.sleep(NEW_CASES_CHECK_SECONDS)
+
+
 def create_app() -> FastAPI:
     settings = get_settings()
 
@@ -55,11 +66,15 @@ def create_app() -> FastAPI:
         web = WebContext(settings=settings, rasa=RasaClient(settings))
         app.state.web = web
         await web.start()
-        requeue = asyncio.create_task(_requeue_loop(web))
+        loops = [
+            asyncio.create_task(_requeue_loop(web)),
+            asyncio.create_task(_new_cases_loop(web)),
+        ]
         try:
             yield
         finally:
-            requeue.cancel()
+            for loop in loops:
+                loop.cancel()
             await web.close()
 
     app = FastAPI(title=f"{settings.utility_name}: customer service assistant", lifespan=lifespan)

@@ -25,6 +25,7 @@ from bot.infra.limits import Limiter, limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.redis_clients import redis_client
 from bot.infra.settings import DOMAIN_DIR, Settings
+from bot.protocol import conversation_channel
 from bot.web.hub import Hub, RedisHub
 from bot.web.logins import Logins
 from bot.web.metrics import Metrics
@@ -44,6 +45,8 @@ class WebContext:
     limiter: Limiter = field(init=False)  # customers' chat messages
     logins: Logins = field(init=False)  # console logins' limits and password checks
     metrics: Metrics = field(init=False)
+    # the newest case this process has told its consoles of (None: not looked yet)
+    _newest_case: int | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         # Several app processes share the hub and the limits through Redis when there is one.
@@ -154,6 +157,23 @@ class WebContext:
         summary = await self.db(lambda s: agent_queue.case_summary(s, case_id))
         live = await self.hub.is_live(summary.conversation_id)
         await self.hub.case_changed({"summary": asdict(summary), "live": live})
+
+    async def announce_new_cases(self) -> None:
+        """Cases the bot opened outside this app (REST, phone) reach this process's consoles.
+
+        Each app process looks for itself (one indexed read) and tells only its
+        own consoles, so nothing is sent twice through the hub.
+        """
+        if self._newest_case is None:  # first look: the consoles got the queue on connect
+            self._newest_case = await self.db(agent_queue.last_case_id)
+            return
+        seen = self._newest_case
+        self._newest_case, cases = await self.db(lambda s: agent_queue.opened_after(s, seen))
+        for summary in cases:
+            if conversation_channel(summary.conversation_id) == "web":
+                continue  # the app heard of it from the bot's reply and told the consoles
+            live = await self.hub.is_live(summary.conversation_id)
+            await self._send_case({"summary": asdict(summary), "live": live})
 
     async def _send_case(self, change: dict[str, Any]) -> None:
         """Send this process's consoles a changed case (each sees whether it is theirs)."""

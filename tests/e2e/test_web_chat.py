@@ -338,6 +338,42 @@ async def test_phone_case_in_the_console(web: Servers) -> None:
     assert row.disposition == "callback" and row.note.startswith("Rückruf")
 
 
+async def test_an_open_console_sees_rest_and_phone_cases_as_they_are_opened(
+    web: Servers,
+) -> None:
+    """The bot opens these cases in the action server, not in the app: the console
+    that is already open still hears of each, without reloading."""
+    console = logged_in(web, AYLIN)
+    live = await console.live()
+    try:
+        assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
+        sender = "e2e-live-case-rest"
+        async with httpx.AsyncClient(timeout=30) as rest:
+            for text in ("Hallo", "Ich möchte mit einem Mitarbeiter sprechen"):
+                said = await rest.post(web.webhook, json={"sender": sender, "message": text})
+                said.raise_for_status()
+        call = PhoneCall(web.settings.voice_base_url, DEV_TWILIO_TOKEN, caller="+4917612340000")
+        call.start()
+        call.press("2")
+        call.say("bir temsilciyle görüşmek istiyorum")
+        wanted = {
+            handoff_for(web.database_url, sender).case_id: "rest",
+            handoff_for(web.database_url, call.call_sid).case_id: "voice",
+        }
+
+        async def until_both_arrived() -> dict[str, str]:
+            seen: dict[str, str] = {}
+            while set(seen) != set(wanted):
+                frame = json.loads(await live.recv())
+                if frame["type"] == "case" and frame["case"]["case_id"] in wanted:
+                    seen[frame["case"]["case_id"]] = frame["case"]["channel"]
+            return seen
+
+        assert await asyncio.wait_for(until_both_arrived(), 15) == wanted
+    finally:
+        await live.close()
+
+
 async def test_prometheus_metrics(web: Servers) -> None:
     async with Widget(web.app_url) as widget:
         await widget.say("Ich möchte mit einem Mitarbeiter sprechen")

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, NotFound
@@ -204,6 +204,22 @@ def active_cases(session: Session) -> list[CaseSummary]:
         .order_by(HandoffCase.created_at, HandoffCase.id)
     ).all()
     return [_summary(session, case, now) for case in cases]
+
+
+def last_case_id(session: Session) -> int:
+    """The newest case's row id (0 when there is none): where `opened_after` starts."""
+    return session.scalar(select(func.max(HandoffCase.id))) or 0
+
+
+def opened_after(session: Session, row_id: int) -> tuple[int, list[CaseSummary]]:
+    """Cases opened since the case with `row_id` that still wait or are held, and the
+    newest row id seen."""
+    cases = session.scalars(
+        select(HandoffCase).where(HandoffCase.id > row_id).order_by(HandoffCase.id)
+    ).all()
+    now = utcnow()
+    newest = max((case.id for case in cases), default=row_id)
+    return newest, [_summary(session, case, now) for case in cases if case.status in ACTIVE]
 
 
 def case_summary(session: Session, case_id: str) -> CaseSummary:
