@@ -51,9 +51,9 @@ _AMOUNT = re.compile(
     r"\s*(€|eur\b|euro\b|euros\b|avro\b|ojro\b|oyro\b)?"
 )
 # typed whole or in groups, or spoken letter by letter: "D E 89 3704 0044 ..."
-_IBAN = re.compile(r"\b([a-z]\s?[a-z]\s?\d\s?\d(?:\s?[a-z0-9]){11,30})\b")
+_IBAN = re.compile(r"\b([a-z]\s?[a-z]\s?\d\s?\d(?:\s?[a-z0-9]){11,30})\b", re.IGNORECASE)
 # a word said after the IBAN ("... 3000 bitte") is no part of it
-_TRAILING_WORD = re.compile(r"\s[a-z]+$")
+_TRAILING_WORD = re.compile(r"\s[a-z]+$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -290,13 +290,20 @@ def is_explicit_yes(text: str) -> bool:
     return any(word in _YES_WORDS or re.fullmatch(r"ja+|jo+|evet+", word) for word in words)
 
 
-def iban_candidates(text: str) -> Iterator[str]:
-    """IBAN-like strings in `text`, upper case without spaces, checksums not checked."""
-    for match in _IBAN.finditer(lower(text)):
+def iban_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Where IBAN-like strings stand in `text` (written or said with spaces, letter by
+    letter, in any case; a word said after one is no part of it), checksums not checked."""
+    for match in _IBAN.finditer(text):
         candidate = match.group(1)
         while (word := _TRAILING_WORD.search(candidate)) and word.start() >= 15:
             candidate = candidate[: word.start()]
-        yield re.sub(r"\s", "", candidate).upper()
+        yield match.start(1), match.start(1) + len(candidate)
+
+
+def iban_candidates(text: str) -> Iterator[str]:
+    """IBAN-like strings in `text`, upper case without spaces, checksums not checked."""
+    for start, end in iban_spans(text):
+        yield re.sub(r"\s", "", text[start:end]).upper()
 
 
 def parse_iban(text: str) -> str | None:

@@ -20,13 +20,12 @@ import hashlib
 import hmac
 import re
 
-from bot.domain.parsing import date_spans
+from bot.domain.parsing import date_spans, iban_spans
 
 # A date at least this many years back is read as a birth date (contract,
 # bill and payment dates are recent).
 BIRTH_DATE_YEARS = 16
 # written whole or in groups of four: "DE89370400440532013000", "DE89 3704 0044 ..."
-_IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?: ?[A-Za-z0-9]{4}){2,7}(?: ?[A-Za-z0-9]{1,4})?\b")
 _LONG_NUMBER = re.compile(r"(?<![\d.,])\d{8,}(?![\d.,]?\d)")
 # a customer number written in groups: "1000 0011", "10-00-00-11"
 _GROUPED_NUMBER = re.compile(r"(?<![\d.,])\d{1,4}(?:[ -]\d{1,4})+(?![\d.,]?\d)")
@@ -57,8 +56,8 @@ def redact(text: str, today: dt.date | None = None) -> str:
         if not any(start < e and s < end for s, e, _ in found):
             found.append((start, end, replacement))
 
-    for match in _IBAN.finditer(text):
-        add(*match.span(), masked(match.group(0).replace(" ", ""), 4))
+    for start, end in iban_spans(text):
+        add(start, end, masked(re.sub(r"\s", "", text[start:end]).upper(), 4))
     for date, (start, end) in date_spans(text, today):
         if date < oldest_recent:
             add(start, end, MASKED_DATE)

@@ -28,6 +28,9 @@ TODAY = dt.date(2026, 12, 5)
         ("geb. 1940-10-05", f"geb. {MASKED_DATE}"),
         ("IBAN DE89 3704 0044 0532 0130 00 bitte", "IBAN ******************3000 bitte"),
         ("de89370400440532013000", "******************3000"),
+        # said on the phone letter by letter, or in Turkish with a word after it
+        ("D E 89 3704 0044 0532 0130 00", "******************3000"),
+        ("ibanım TR33 0006 1005 1978 6457 8413 26 tamam", "ibanım " + "*" * 22 + "1326 tamam"),
         # what an agent needs stays: amounts, postcodes, recent dates, bill numbers
         ("ab 01.03.2027 bitte 85,50 €", "ab 01.03.2027 bitte 85,50 €"),
         (
