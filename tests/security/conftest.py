@@ -14,9 +14,30 @@ from typing import Any
 
 import httpx
 
+from bot.domain.services import agents
+from bot.infra.db import session_scope
 from tests.harness.servers import TOKEN, Servers
+from tests.harness.web_clients import Console
 
 _addresses = itertools.count(1)
+
+
+AGENT_PASSWORD = "a-long-test-password"
+
+
+def new_agent_console(database_url: str, app_url: str, username: str) -> Console:
+    """A new agent, logged in to the console at `app_url`."""
+    with session_scope(database_url) as session:
+        agents.create_agent(
+            session,
+            username=username,
+            first_name="Test",
+            last_name="Agent",
+            password=AGENT_PASSWORD,
+        )
+    console = Console(app_url)
+    assert console.login(username, AGENT_PASSWORD).status_code == 303
+    return console
 
 
 def new_address() -> str:

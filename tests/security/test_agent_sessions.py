@@ -14,10 +14,10 @@ import websockets
 from sqlalchemy import select
 
 from bot.domain.models import Agent
-from bot.domain.services import agents
 from bot.infra.db import session_scope
 from tests.harness.servers import Servers
 from tests.harness.web_clients import Console
+from tests.security.conftest import new_agent_console
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,16 +38,7 @@ async def live_console_of_new_agent(
     web: Servers, username: str
 ) -> tuple[Console, websockets.WebSocketClientProtocol]:
     """A new agent logged in, with the console's live socket open (the queue arrived)."""
-    with session_scope(web.database_url) as session:
-        agents.create_agent(
-            session,
-            username=username,
-            first_name="Test",
-            last_name="Agent",
-            password="a-long-test-password",
-        )
-    console = Console(web.app_url)
-    assert console.login(username, "a-long-test-password").status_code == 303
+    console = new_agent_console(web.database_url, web.app_url, username)
     live = await console.live()
     assert json.loads(await asyncio.wait_for(live.recv(), 10))["type"] == "queue"
     return console, live

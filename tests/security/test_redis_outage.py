@@ -27,11 +27,11 @@ import websockets
 from sqlalchemy import select
 
 from bot.domain.models import ChatSession
-from bot.domain.services import agents
 from bot.domain.services.agents import token_hash
 from bot.infra.db import session_scope
 from tests.harness.servers import Servers, free_port
 from tests.harness.web_clients import Console, Widget
+from tests.security.conftest import new_agent_console
 
 pytestmark = pytest.mark.asyncio
 PASSWORD = "redis-" + secrets.token_hex(8)  # must never reach a log line
@@ -81,19 +81,8 @@ def own_redis() -> Iterator[ThrowawayRedis]:
     server.stop()
 
 
-def new_agent_console(servers: Servers, app_url: str) -> Console:
-    username = f"outage-{secrets.token_hex(3)}"
-    with session_scope(servers.database_url) as session:
-        agents.create_agent(
-            session,
-            username=username,
-            first_name="Test",
-            last_name="Agent",
-            password="a-long-test-password",
-        )
-    console = Console(app_url)
-    assert console.login(username, "a-long-test-password").status_code == 303
-    return console
+def outage_agent_console(servers: Servers, app_url: str) -> Console:
+    return new_agent_console(servers.database_url, app_url, f"outage-{secrets.token_hex(3)}")
 
 
 def case_of(servers: Servers, widget: Widget) -> str:
@@ -167,7 +156,7 @@ async def test_redis_stopped_mid_chat_and_back(servers: Servers, own_redis: Thro
     app = servers.start_another_web("web-redis", redis_url=own_redis.url)
     other = None
     try:
-        console = new_agent_console(servers, app)
+        console = outage_agent_console(servers, app)
         async with Widget(app) as widget:
             assert await widget.texts("Hallo")
 
@@ -217,7 +206,7 @@ async def test_no_redis_at_all(servers: Servers) -> None:
     app = servers.start_another_web("web-no-redis", ready="/health", redis_url=nowhere)
     try:
         assert await readiness_of_redis(app) == (503, "unreachable")
-        await a_person_takes_over(servers, app, new_agent_console(servers, app))
+        await a_person_takes_over(servers, app, outage_agent_console(servers, app))
     finally:
         servers.kill("web-no-redis")
     log = (servers.log_dir / "web-no-redis.log").read_text()
