@@ -55,12 +55,13 @@ class ActionHandoff(Action):
 
 
 async def hand_off(
-    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, *, priority: bool = False
 ) -> list[EventType]:
     """Store the case, tell the customer what happens next, pause the bot.
 
     Other actions call this directly when their outcome is a handoff (a
-    rejected reduction, a failed identity check, a second unclear message).
+    rejected reduction, a failed identity check, a second unclear message);
+    `priority` puts the case ahead of the others in the agents' queue.
     """
     settings = get_settings()
     language = language_of(tracker)
@@ -93,6 +94,7 @@ async def hand_off(
                 customer_number=tracker.get_slot("verified_customer"),
                 transcript=lines,
                 limit=limit,
+                priority=priority,
             )
         )
     except handoff.TooManyCases:

@@ -1,8 +1,10 @@
 """Tables of the assistant's database.
 
 Customers, contracts and bills come from the utility's billing system (see the
-import format in the data contract); advance-payment changes and handoff cases
-are what the assistant itself records.
+import format in the data contract), and so may meter readings, SEPA
+mandates and supply blocks; advance-payment changes, meter readings,
+mandates, payment arrangements, service cases and handoff cases are what the
+assistant itself records.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import declarative_base, relationship
 from sqlalchemy.sql.schema import Column
@@ -45,6 +49,10 @@ class Customer(Base):
     preferred_language = Column(String(2), nullable=False)
     phone = Column(String(32), nullable=True, index=True)
     email = Column(String(254), nullable=True)
+    # how the customer pays: `direct_debit` (an active SEPA mandate) or `transfer`
+    payment_method = Column(
+        String(20), nullable=False, default="transfer", server_default="transfer"
+    )
 
     contracts = relationship(
         "Contract",
@@ -82,6 +90,18 @@ class Contract(Base):
         "AdvancePaymentChange",
         back_populates="contract",
         order_by="AdvancePaymentChange.created_at",
+    )
+    meter_readings = relationship(
+        "MeterReading",
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="(MeterReading.read_on, MeterReading.id)",
+    )
+    supply_blocks = relationship(
+        "SupplyBlock",
+        back_populates="contract",
+        cascade="all, delete-orphan",
+        order_by="SupplyBlock.id",
     )
 
 
@@ -148,6 +168,8 @@ class HandoffCase(Base):
     note = Column(Text, nullable=True)
     # where the case came from (bot/domain/services/handoff.py): a digest, never the address
     source_key = Column(String(80), nullable=True, index=True)
+    # urgent cases (a supply block, a reconnection) are taken before the others
+    priority = Column(Boolean, nullable=False, default=False, server_default=false())
 
     claimed_by = relationship("Agent")
 
@@ -319,3 +341,185 @@ class MetricCounter(Base):
     name = Column(String(40), nullable=False)
     labels = Column(String(200), nullable=False, default="")
     value = Column(Integer, nullable=False, default=0)
+
+
+class MeterReading(Base):
+    """One reading of a contract's meter: from the billing system or given by the customer.
+
+    `source` is `billing` (imported) or `customer`; a customer's reading
+    carries its channel, conversation and request id (stored once per
+    request), what the plausibility check found, and whether the customer
+    confirmed a reading read back to them. `reason` is why it was taken:
+    `regular`, `move_out`, `move_in` or `tariff_change`.
+    """
+
+    __tablename__ = "meter_readings"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_meter_readings_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    meter_number = Column(String(40), nullable=True)
+    read_on = Column(Date, nullable=False)
+    value: Decimal = Column(ScaledDecimal(3), nullable=False)
+    unit = Column(String(10), nullable=False)
+    source = Column(String(20), nullable=False, default="customer")
+    reason = Column(String(20), nullable=False, default="regular")
+    # plausible, first (nothing to compare with), below_last, above_expected
+    plausibility = Column(String(20), nullable=True)
+    confirmed = Column(Boolean, nullable=False, default=False)
+    channel = Column(String(20), nullable=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    request_id = Column(String(64), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    contract = relationship("Contract", back_populates="meter_readings")
+
+
+class SepaMandate(Base):
+    """A SEPA direct-debit mandate: the customer's account and their permission to debit it.
+
+    At most one mandate of a customer is `active`; a new account or a change
+    to paying by transfer revokes it (`revoked_on`). The IBAN is stored whole
+    (the billing system debits it) and shown only masked
+    (`bot/domain/iban.py`); it never goes into a log or a reply.
+    """
+
+    __tablename__ = "sepa_mandates"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_sepa_mandates_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    mandate_reference = Column(String(35), nullable=False, unique=True)
+    iban = Column(String(34), nullable=False)
+    bic = Column(String(11), nullable=True)
+    bank_name = Column(String(140), nullable=True)
+    account_holder = Column(String(70), nullable=False)
+    creditor_id = Column(String(35), nullable=False)
+    signed_on = Column(Date, nullable=False)
+    # active or revoked
+    status = Column(String(10), nullable=False, default="active", index=True)
+    revoked_on = Column(Date, nullable=True)
+    source = Column(String(20), nullable=False, default="assistant")
+    channel = Column(String(20), nullable=True)
+    conversation_id = Column(String(128), nullable=True, index=True)
+    request_id = Column(String(64), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    customer = relationship("Customer")
+
+
+class SupplyBlock(Base):
+    """A supply block of a contract for non-payment (Sperre, § 19 StromGVV/GasGVV).
+
+    `announced` (the block was announced: Sperrandrohung), `blocked` (supply
+    is cut), `lifted` (supply restored).
+    """
+
+    __tablename__ = "supply_blocks"
+
+    id = Column(Integer, primary_key=True)
+    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    status = Column(String(10), nullable=False)
+    announced_on = Column(Date, nullable=True)
+    blocked_on = Column(Date, nullable=True)
+    lifted_on = Column(Date, nullable=True)
+
+    contract = relationship("Contract", back_populates="supply_blocks")
+
+
+class PaymentArrangement(Base):
+    """An agreed way to pay an open balance: `instalments` or a `deferral` (Stundung).
+
+    Instalments carry their schedule; a deferral has one due date
+    (`deferred_until`). Stored once per request id, with a reference number
+    the customer keeps.
+    """
+
+    __tablename__ = "payment_arrangements"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_payment_arrangements_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    kind = Column(String(12), nullable=False)
+    total: Decimal = Column(Money, nullable=False)
+    deferred_until = Column(Date, nullable=True)
+    status = Column(String(10), nullable=False, default="active")
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    request_id = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    customer = relationship("Customer")
+    instalments = relationship(
+        "Instalment",
+        back_populates="arrangement",
+        cascade="all, delete-orphan",
+        order_by="Instalment.number",
+    )
+
+
+class Instalment(Base):
+    """One instalment of a payment arrangement's schedule."""
+
+    __tablename__ = "payment_instalments"
+
+    id = Column(Integer, primary_key=True)
+    arrangement_id = Column(ForeignKey("payment_arrangements.id"), nullable=False, index=True)
+    number = Column(Integer, nullable=False)
+    due_on = Column(Date, nullable=False)
+    amount: Decimal = Column(Money, nullable=False)
+
+    arrangement = relationship("PaymentArrangement", back_populates="instalments")
+
+
+class ServiceCase(Base):
+    """A request the assistant took in for the back office, with everything an agent needs.
+
+    `kind`: `move`, `reconnection`, `supply_block` (and the kinds of later
+    capabilities); `data` holds the case's structured details (no free text
+    is needed to act on it); `reference` is what the customer keeps. A case
+    that also went to a person names its handoff case.
+    """
+
+    __tablename__ = "service_cases"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_service_cases_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    kind = Column(String(20), nullable=False, index=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=True, index=True)
+    status = Column(String(10), nullable=False, default="open", index=True)
+    priority = Column(Boolean, nullable=False, default=False)
+    data = Column(JSON, nullable=False, default=dict)
+    language = Column(String(2), nullable=False)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    request_id = Column(String(64), nullable=False)
+    handoff_case_id = Column(String(16), nullable=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    customer = relationship("Customer")
+    attachments = relationship(
+        "CaseAttachment",
+        back_populates="case",
+        cascade="all, delete-orphan",
+        order_by="CaseAttachment.id",
+    )
+
+
+class CaseAttachment(Base):
+    """A file a customer sent with a case (a receipt as image or PDF), checked before storing."""
+
+    __tablename__ = "case_attachments"
+
+    id = Column(Integer, primary_key=True)
+    case_id = Column(ForeignKey("service_cases.id"), nullable=False, index=True)
+    filename = Column(String(120), nullable=False)
+    content_type = Column(String(50), nullable=False)
+    size = Column(Integer, nullable=False)
+    sha256 = Column(String(64), nullable=False)
+    content = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    case = relationship("ServiceCase", back_populates="attachments")

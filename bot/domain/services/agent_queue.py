@@ -75,6 +75,7 @@ class CaseSummary:
     language: str
     reason: str
     status: str
+    priority: bool
     created_at: str
     waiting_seconds: int
     claimed_by: str | None
@@ -128,6 +129,7 @@ def _summary(session: Session, case: HandoffCase, now: dt.datetime) -> CaseSumma
         language=case.language,
         reason=case.reason,
         status=case.status,
+        priority=bool(case.priority),
         created_at=chats.iso(case.created_at),
         waiting_seconds=max(0, int((end - case.created_at).total_seconds())),
         claimed_by=case.claimed_by.first_name if case.claimed_by is not None else None,
@@ -196,12 +198,12 @@ def _case(session: Session, case_id: str) -> HandoffCase:
 
 
 def active_cases(session: Session) -> list[CaseSummary]:
-    """Waiting and claimed cases, oldest first."""
+    """Waiting and claimed cases: priority cases first, then oldest first."""
     now = utcnow()
     cases = session.scalars(
         select(HandoffCase)
         .where(HandoffCase.status.in_(ACTIVE))
-        .order_by(HandoffCase.created_at, HandoffCase.id)
+        .order_by(HandoffCase.priority.desc(), HandoffCase.created_at, HandoffCase.id)
     ).all()
     return [_summary(session, case, now) for case in cases]
 

@@ -42,6 +42,12 @@ REASONS = (
     "reduction_rejected",
     "upset",
     "service_request",
+    # self-service flows that need a person (issue 13)
+    "implausible_reading",
+    "payment_arrangement",
+    "supply_block",
+    "reconnection",
+    "move",
     TECHNICAL_PROBLEM,
 )
 SOURCE_WINDOW = dt.timedelta(hours=1)
@@ -85,11 +91,13 @@ def open_case(
     customer_number: str | None,
     transcript: list[dict[str, Any]],
     limit: SourceLimit | None = None,
+    priority: bool = False,
 ) -> CaseInfo:
     """Store a handoff case; an open case of the same conversation is reused.
 
     With a `limit`, a new case is refused (`TooManyCases`) once its source has
-    opened its share; the case that is reused never counts.
+    opened its share; the case that is reused never counts. A `priority`
+    case (a supply block, a reconnection) is taken before the others.
     """
     if reason not in REASONS:
         raise ValueError(f"unknown handoff reason {reason!r}")
@@ -102,6 +110,7 @@ def open_case(
     if case is not None:
         case.transcript = transcript
         case.customer_number = case.customer_number or customer_number
+        case.priority = case.priority or priority
         session.flush()
         return CaseInfo(case.case_id, case.reason, case.language, created=False)
     source_key = _admit(session, limit) if limit is not None else None
@@ -115,6 +124,7 @@ def open_case(
         transcript=transcript,
         status="open",
         source_key=source_key,
+        priority=priority,
     )
     session.add(case)
     session.flush()

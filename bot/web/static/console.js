@@ -22,6 +22,11 @@
     reduction_rejected: "Abschlagssenkung abgelehnt",
     upset: "Beschwerde/verärgert",
     service_request: "Serviceanliegen",
+    implausible_reading: "Zählerstand unplausibel",
+    payment_arrangement: "Zahlungsvereinbarung",
+    supply_block: "Sperre droht",
+    reconnection: "Entsperrung",
+    move: "Umzug",
     technical_problem: "Technische Störung",
   };
   const DISPOSITIONS = { resolved: "Erledigt", callback: "Rückruf", forwarded: "Weitergeleitet", other: "Sonstiges" };
@@ -68,7 +73,7 @@
         node.setAttribute(name, value);
       }
     });
-    (children || []).forEach((child) => node.append(child));
+    (children || []).filter((child) => child !== null && child !== undefined).forEach((child) => node.append(child));
     return node;
   }
 
@@ -217,13 +222,18 @@
     syncSelectedSummary();
   }
 
-  // One case changed: waiting or claimed cases are (re)placed, oldest first; others leave.
+  // Priority cases (a supply block, a reconnection) first, then oldest first.
+  function queueOrder(a, b) {
+    return Number(Boolean(b.priority)) - Number(Boolean(a.priority)) || String(a.created_at).localeCompare(String(b.created_at));
+  }
+
+  // One case changed: waiting or claimed cases are (re)placed in queue order; others leave.
   function setCase(summary) {
     const cases = state.cases.filter((known) => known.case_id !== summary.case_id);
     state.receivedAt.delete(summary.case_id);
     if (summary.status === "waiting" || summary.status === "claimed") {
       cases.push(summary);
-      cases.sort((a, b) => String(a.created_at).localeCompare(String(b.created_at))); // stable
+      cases.sort(queueOrder); // stable
       state.receivedAt.set(summary.case_id, Date.now());
     }
     state.cases = cases;
@@ -285,6 +295,7 @@
         text: formatDuration(waitingSeconds(summary)),
       }),
       el("span", { className: "queue-reason", text: reasonLabel(summary.reason) }),
+      summary.priority ? el("span", { className: "queue-priority", text: "Vorrang" }) : null,
       el("span", { className: "queue-claim", text: claimLabel(summary) }),
     ]);
     if (summary.case_id === state.selectedId) {

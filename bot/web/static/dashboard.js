@@ -26,6 +26,11 @@
     reduction_rejected: "Abschlagssenkung abgelehnt",
     upset: "Beschwerde/verärgert",
     service_request: "Serviceanliegen",
+    implausible_reading: "Zählerstand unplausibel",
+    payment_arrangement: "Zahlungsvereinbarung",
+    supply_block: "Sperre droht",
+    reconnection: "Entsperrung",
+    move: "Umzug",
     technical_problem: "Technische Störung",
   };
 
