@@ -76,3 +76,24 @@ class InvalidIban(DomainError):
 
     def __str__(self) -> str:
         return f"invalid IBAN: {self.problem.value}"
+
+
+class ReadingRefused(DomainError):
+    """A meter reading cannot be stored as given."""
+
+
+@dataclass
+class InvalidReading(ReadingRefused):
+    """Not a possible meter reading (negative, too many digits, a date in the future)."""
+
+    problem: str
+
+
+@dataclass
+class ImplausibleReading(ReadingRefused):
+    """Below the last reading or far above the expected consumption: stored only once confirmed."""
+
+    verdict: str
+    last_value: Decimal | None
+    consumption: Decimal | None
+    expected: Decimal | None
