@@ -12,7 +12,7 @@ their buttons, and a few named signals in Rasa `custom` payloads:
 Two things travel in a response's `metadata` (Rasa passes it to the output
 channel, not to the REST wire): `expects`, the input hint of a question (a
 date, an amount, digits of a given length, yes or no, a choice among the
-buttons, free text), written next to the question in the domain; and
+buttons, free text, a file), written next to the question in the domain; and
 `language`, the language of the text, added by the response generator
 (bot/rasa_runtime/nlg.py).
 
@@ -97,7 +97,9 @@ LANGUAGE = "language"
 
 # --- the input hint -------------------------------------------------------------------------
 
-EXPECTED_KINDS = ("date", "amount", "digits", "yes_no", "choice", "text")
+#: `file`: a file to send (the web chat's file button; other channels ignore it and
+#: their wording names another way, see domain/reconnection.yml)
+EXPECTED_KINDS = ("date", "amount", "digits", "yes_no", "choice", "text", "file")
 
 
 @dataclass(frozen=True)

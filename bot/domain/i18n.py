@@ -27,6 +27,16 @@ def date(value: dt.date, language: str | None) -> str:
     return format_date(value, "dd.MM.yyyy", locale=locale_for(language))
 
 
+#: A date with its weekday, as people say when something happens (`Dienstag, 1. Dezember 2026`).
+_LONG_DATE = {"de": "EEEE, d. MMMM y", "tr": "d MMMM y EEEE"}
+
+
+def long_date(value: dt.date, language: str | None) -> str:
+    """`2026-12-01` → `Dienstag, 1. Dezember 2026` (de) or `1 Aralık 2026 Salı` (tr)."""
+    pattern = _LONG_DATE.get(language or "", _LONG_DATE["de"])
+    return format_date(value, pattern, locale=locale_for(language))
+
+
 def number(value: Decimal, language: str | None) -> str:
     """Quantities such as consumption: `3120` → `3.120`."""
     return format_decimal(value.normalize(), locale=locale_for(language))

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     redis_timeout_seconds: float = 2.0
     # The development balancer: requests with a larger body get 413.
     balancer_max_body_bytes: int = 1_048_576
+    # Reconnection after a supply block (bot/domain/services/reconnection.py): the
+    # supply is back this many working days (Mon-Fri) after the payment is confirmed
+    reconnection_working_days: int = 1
+    # a receipt a customer uploads in the web chat (JPEG, PNG or PDF) is at most this
+    # large; larger request bodies are refused before they are read
+    receipt_max_bytes: int = 5 * 1024 * 1024
 
     class Config:
         frozen = True
@@ -186,10 +192,17 @@ class Settings(BaseSettings):
         "login_attempts_per_agent",
         "login_checks",
         "handoff_cases_per_source_per_hour",
+        "receipt_max_bytes",
     )
     def _positive(cls, value: int) -> int:  # noqa: N805
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @validator("reconnection_working_days")
+    def _working_days(cls, value: int) -> int:  # noqa: N805
+        if not 0 <= value <= 30:
+            raise ValueError("must be between 0 and 30")
         return value
 
     @validator("retention_account_change_years")

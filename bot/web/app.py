@@ -19,7 +19,7 @@ from starlette.responses import Response
 from bot.domain.errors import DomainError
 from bot.domain.languages import or_default
 from bot.infra.settings import ROOT, get_settings
-from bot.web import chat, console, schemas, use_cases
+from bot.web import chat, console, receipts, schemas, use_cases
 from bot.web.context import WebContext
 from bot.web.metrics import CONTENT_TYPE, may_scrape
 from bot.web.rasa_client import RasaClient
@@ -81,6 +81,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=ROOT / "bot" / "web" / "static"), name="static")
     app.include_router(chat.router)
     app.include_router(console.router)
+    app.include_router(receipts.router)
     app.add_exception_handler(DomainError, console.refusal)
     app.add_exception_handler(use_cases.NotAWebChat, console.refusal)
     app.add_exception_handler(RequestValidationError, schemas.validation_error)

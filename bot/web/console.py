@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from bot.domain.errors import NotFound
-from bot.domain.services import agent_queue, agents, stats
+from bot.domain.services import agent_queue, agents, reconnection, stats
 from bot.domain.services.agent_queue import (
     CaseEnded,
     CaseTaken,
@@ -210,9 +210,12 @@ async def _detail(web: WebContext, case_id: str, agent_id: int) -> dict[str, Any
         summary, transcript = await web.db(lambda s: agent_queue.case_detail(s, case_id))
     except NotFound:
         raise HTTPException(status_code=404, detail="no such case") from None
+    files = await web.db(lambda s: reconnection.attachments_of(s, case_id))
     return {
         **summary.as_json(agent_id, await web.is_live(summary.conversation_id)),
         "transcript": transcript,
+        # what the customer sent with the case (bot/web/receipts.py downloads them)
+        "attachments": [file.as_json() for file in files],
     }
 
 

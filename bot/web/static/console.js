@@ -492,7 +492,34 @@
         ]));
       }
     }
+    const files = Array.isArray(detail.attachments) ? detail.attachments : [];
+    if (files.length) {
+      nodes.push(el("p", { className: "customer-name", text: "Belege des Kunden" }));
+      nodes.push(el("ul", { className: "contracts", "data-testid": "case-attachments" }, files.map(attachmentItem)));
+    }
     dom.customerDetails.replaceChildren(...nodes);
+  }
+
+  // A file the customer sent (a receipt), as a download link (bot/web/receipts.py).
+  function attachmentItem(file) {
+    const href = casePath(state.detail.case_id, "attachments/" + encodeURIComponent(String(file.id)));
+    const size = Math.max(1, Math.round((Number(file.size) || 0) / 1024)) + " KB";
+    const link = el("a", { href: href, download: String(file.filename || ""), "data-testid": "case-attachment",
+      text: String(file.filename || "Datei") });
+    return el("li", {}, [link, " (" + size + ", " + String(file.reference || "") + ")"]);
+  }
+
+  // A receipt arrived (the bot confirms it in the chat): show it in the case at once.
+  async function refreshAttachments(caseId) {
+    try {
+      const detail = await api("GET", casePath(caseId));
+      if (state.selectedId === caseId && state.detail) {
+        state.detail.attachments = detail.attachments;
+        renderCustomer();
+      }
+    } catch (error) {
+      // the next selection of the case shows them
+    }
   }
 
   function contractItem(contract) {
@@ -764,6 +791,8 @@
     if (caseId === state.selectedId && state.detail) {
       if (message.from === "customer") {
         setCustomerTyping(false);
+      } else if (message.from === "bot") {
+        refreshAttachments(caseId);
       }
       appendMessage(message);
     } else if (message.from === "customer" && findCase(caseId)) {

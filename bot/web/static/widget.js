@@ -22,6 +22,9 @@
   const SCRIPT = document.currentScript || findOwnScript();
   const ORIGIN = new URL(SCRIPT ? SCRIPT.src : window.location.href, window.location.href).origin;
   const SOCKET_URL = ORIGIN.replace(/^http/, "ws") + "/chat/ws";
+  // A receipt the bot asks for (input hint `file`) goes here; see bot/web/receipts.py.
+  const UPLOAD_URL = ORIGIN + "/chat/receipt";
+  const FILE_TYPES = "image/jpeg,image/png,application/pdf,.jpg,.jpeg,.png,.pdf";
 
   const TOKEN_KEY = "stadtwerk-chat-token";
   const LANGUAGES = ["de", "tr"];
@@ -62,6 +65,10 @@
       formatDigits: (n) => (n ? "Bitte " + n + " Ziffern eingeben" : "Bitte Ziffern eingeben"),
       formatDate: "Datum als TT.MM.JJJJ",
       formatAmount: "Betrag in Euro, z. B. 85,50",
+      formatFile: "Foto (JPEG, PNG) oder PDF",
+      chooseFile: "Zahlungsnachweis hochladen",
+      uploading: "Datei wird gesendet …",
+      uploadFailed: "Die Datei konnte nicht gesendet werden. Bitte versuchen Sie es noch einmal.",
       yes: "Ja",
       no: "Nein",
       inputHint: "Enter sendet, Umschalt + Enter für eine neue Zeile.",
@@ -101,6 +108,10 @@
       formatDigits: (n) => (n ? "Lütfen " + n + " rakam girin" : "Lütfen rakamları girin"),
       formatDate: "Tarih GG.AA.YYYY olarak",
       formatAmount: "Avro olarak tutar, ör. 85,50",
+      formatFile: "Fotoğraf (JPEG, PNG) veya PDF",
+      chooseFile: "Ödeme belgesi yükle",
+      uploading: "Dosya gönderiliyor…",
+      uploadFailed: "Dosya gönderilemedi. Lütfen tekrar deneyin.",
       yes: "Evet",
       no: "Hayır",
       inputHint: "Enter ile gönderin, yeni satır için Shift + Enter tuşlarına basın.",
@@ -154,6 +165,7 @@
     lastTypingFrameAt: 0,
     typingIdleTimer: null,
     noticeTimer: null,
+    uploading: false, // a file is on its way to the server
   };
 
   function initialLanguage() {
@@ -387,6 +399,12 @@ button { cursor: pointer; }
 }
 .send:hover { background: var(--blue-dark); }
 .counter { margin: 4px 0 0; font-size: 12px; color: var(--muted); text-align: right; }
+.attach {
+  margin: 0 0 6px; padding: 6px 12px; border-radius: 16px; border: 1px solid var(--blue);
+  background: #fff; color: var(--blue); font-size: 14px;
+}
+.attach:hover { background: var(--blue-light); }
+.attach[disabled] { opacity: 0.6; cursor: progress; }
 .format { margin: 0 0 4px; font-size: 12px; color: var(--muted); }
 
 @media (max-width: 479px) {
@@ -501,9 +519,13 @@ button { cursor: pointer; }
       hidden: "",
       "data-testid": "chat-input-format",
     });
+    ui.fileInput = el("input", { type: "file", accept: FILE_TYPES, hidden: "", "data-testid": "chat-file-input" });
+    ui.fileButton = el("button", { type: "button", className: "attach", hidden: "", "data-testid": "chat-file" });
     ui.composer = el("form", { className: "composer", novalidate: "" }, [
       ui.inputLabel,
       ui.format,
+      ui.fileButton,
+      ui.fileInput,
       el("div", { className: "composer__row" }, [ui.input, ui.send]),
       ui.hint,
       ui.counter,
@@ -535,6 +557,14 @@ button { cursor: pointer; }
       }
     });
     ui.input.addEventListener("input", onInput);
+    ui.fileButton.addEventListener("click", () => ui.fileInput.click());
+    ui.fileInput.addEventListener("change", () => {
+      const file = ui.fileInput.files && ui.fileInput.files[0];
+      ui.fileInput.value = "";
+      if (file) {
+        uploadFile(file);
+      }
+    });
     window.addEventListener("online", reconnectNow);
   }
 
@@ -672,9 +702,43 @@ button { cursor: pointer; }
       format = t("formatDate");
     } else if (kind === "amount") {
       format = t("formatAmount");
+    } else if (kind === "file") {
+      format = t("formatFile");
     }
     ui.format.textContent = format;
     ui.format.hidden = !format;
+    // A question that asks for a file (a receipt) offers the file button.
+    ui.fileButton.hidden = kind !== "file";
+    ui.fileButton.textContent = state.uploading ? t("uploading") : t("chooseFile");
+    ui.fileButton.disabled = state.uploading;
+  }
+
+  // The file goes to the server as it is; the server checks what it is and
+  // answers in the chat (stored) or with a notice (refused, nothing stored).
+  async function uploadFile(file) {
+    const token = readToken();
+    if (!token || state.uploading) {
+      return;
+    }
+    state.uploading = true;
+    renderInputMode();
+    const query = "?filename=" + encodeURIComponent(file.name || "") + "&language=" + state.language;
+    try {
+      const response = await fetch(UPLOAD_URL + query, {
+        method: "POST",
+        headers: { Authorization: "Bearer " + token },
+        body: file,
+      });
+      const answer = await response.json().catch(() => null);
+      if (!response.ok) {
+        showNotice(answer && typeof answer.text === "string" ? answer.text : t("uploadFailed"));
+      }
+    } catch (error) {
+      showNotice(t("uploadFailed"));
+    } finally {
+      state.uploading = false;
+      renderInputMode();
+    }
   }
 
   // Quick replies belong to the latest message if it came from the bot: its
