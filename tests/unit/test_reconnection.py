@@ -288,7 +288,9 @@ def test_agents_download_only_the_files_of_the_case_they_name(session):
     assert reconnection.attachments_of(session, "H-0000EEEE") == []
     downloaded, content = reconnection.download(session, "H-0000ABCD", info.id, agent.id)
     assert content == PNG_FILE and downloaded == info
-    [audit] = session.scalars(select(AuditEntry).where(AuditEntry.action == "attachment_downloaded"))
+    [audit] = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "attachment_downloaded")
+    )
     assert (audit.agent_id, audit.case_id) == (agent.id, "H-0000ABCD")
     with pytest.raises(NotFound):
         reconnection.download(session, "H-0000EEEE", info.id, agent.id)
