@@ -93,7 +93,7 @@ def safe_filename(name: str | None, kind: FileKind) -> str:
     """
     text = unicodedata.normalize("NFKC", name or "")
     text = re.split(r"[/\\]", text)[-1]
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
     text = _UNSAFE.sub(" ", text)
     text = re.sub(r"\s+", " ", text).strip(" .")
     stem, dot, extension = text.rpartition(".")
