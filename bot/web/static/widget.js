@@ -730,7 +730,9 @@ button { cursor: pointer; }
         body: file,
       });
       const answer = await response.json().catch(() => null);
-      if (!response.ok) {
+      if (response.ok) {
+        hideNotice(); // the bot confirms in the chat
+      } else {
         showNotice(answer && typeof answer.text === "string" ? answer.text : t("uploadFailed"));
       }
     } catch (error) {
