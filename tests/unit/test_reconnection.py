@@ -19,6 +19,8 @@ from bot.domain.errors import NotFound
 from bot.domain.models import AuditEntry, CaseAttachment, Contract, ServiceCase, SupplyBlock
 from bot.domain.services import agents, reconnection
 from bot.domain.uploads import JPEG, PDF, PNG
+from bot.protocol import PERSON_PAYLOAD, BotReply, Expects
+from connectors.voice import call_flow, twiml
 
 SABINE, KEMAL, AYSE = "10000027", "10000026", "10000001"
 PNG_FILE = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00\x00\x00\x10" * 4 + b"\x00" * 40
@@ -296,3 +298,21 @@ def test_agents_download_only_the_files_of_the_case_they_name(session):
         reconnection.download(session, "H-0000EEEE", info.id, agent.id)
     with pytest.raises(NotFound):
         reconnection.download(session, "H-0000ABCD", info.id + 100, agent.id)
+
+
+# --- the `file` hint in the channels --------------------------------------------------------------
+
+
+def test_the_file_hint_is_part_of_the_protocol_and_the_phone_ignores_it():
+    assert Expects.parse({"kind": "file"}) == Expects("file")
+    with pytest.raises(ValueError):
+        Expects("file", 3)  # only digits have a length
+    reply = BotReply.from_rasa([{"text": "Beleg?", "metadata": {"expects": {"kind": "file"}}}])
+    assert reply.expects == Expects("file")
+    assert BotReply.from_json(reply.to_json()).expects == Expects("file")
+    # the phone: the hotline's usual speech hints, keypad digits taken as they are
+    for language in ("de", "tr"):
+        assert twiml.hints_for(language, Expects("file")) == twiml.hints_for(language, None)
+    call = call_flow.CallState("CA" + "0" * 32, language="de", expects=Expects("file"))
+    assert call_flow.keypad_text("12345", call) == "12345"
+    assert call_flow.keypad_text("0", call) == PERSON_PAYLOAD
