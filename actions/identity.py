@@ -214,6 +214,7 @@ class ActionIdentityDone(Action):
         following = {
             "change_advance_payment": "advance_payment_form",
             "ask_bill": "action_show_bill",
+            "payment_arrangement": "action_review_payment_standing",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 
