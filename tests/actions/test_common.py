@@ -14,6 +14,7 @@ from bot.domain.models import Customer
 from bot.domain.transcript import transcript
 from bot.infra.db import run_in_transaction
 from tests.actions.conftest import bot_event, entity, make_tracker, user_event
+from tests.conftest import demo_document
 
 
 @pytest.mark.parametrize(
@@ -104,7 +105,7 @@ def test_transcript_lists_what_customer_and_bot_said_in_order():
 @pytest.mark.asyncio
 async def test_run_in_transaction_uses_the_configured_database(database_url):
     count = await run_in_transaction(lambda s: s.scalar(select(func.count(Customer.id))))
-    assert count == 24
+    assert count == len(demo_document()["customers"])
 
     def rename(session):
         session.scalar(

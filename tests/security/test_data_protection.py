@@ -43,6 +43,7 @@ from bot.domain.models import (
     Agent,
     AgentSession,
     AuditEntry,
+    CaseAttachment,
     ChatMessage,
     ChatSession,
     Contract,
@@ -50,8 +51,14 @@ from bot.domain.models import (
     HandoffCase,
     HandoffSource,
     IdentityGuard,
+    Instalment,
+    MeterReading,
+    PaymentArrangement,
     PhoneCall,
     PhoneTurn,
+    SepaMandate,
+    ServiceCase,
+    SupplyBlock,
     utcnow,
 )
 from bot.domain.privacy import MASKED_DATE, is_pseudonym
@@ -449,6 +456,73 @@ def test_account_changes_stay_for_the_legal_period_without_free_text(
     assert changes["today"].conversation_id == aged.new_rest
 
 
+def test_self_service_records_lose_their_conversation_id_and_arrangements_their_period(
+    stores: Stores, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_scope(stores.database_url) as session:
+        customer = session.scalar(select(Customer).where(Customer.customer_number == "10000026"))
+        contract = customer.contracts[0]
+        for request, conversation, at in (
+            ("old", "rest-old-self-service", NOW - 100 * DAY),
+            ("new", "rest-new-self-service", NOW),
+        ):
+            session.add(
+                MeterReading(
+                    contract_id=contract.id,
+                    read_on=at.date(),
+                    value=contract.meter_readings[-1].value + 10,
+                    unit="kWh",
+                    source="customer",
+                    conversation_id=conversation,
+                    request_id=f"reading-{request}",
+                    created_at=at,
+                )
+            )
+            session.add(
+                ServiceCase(
+                    reference=f"SP-{request.upper()}",
+                    kind="supply_block",
+                    customer_id=customer.id,
+                    language="tr",
+                    channel="rest",
+                    conversation_id=conversation,
+                    request_id=f"case-{request}",
+                    created_at=at,
+                )
+            )
+        for request, at in (("eleven-years", NOW - 11 * 365 * DAY), ("old", NOW - 100 * DAY)):
+            arrangement = PaymentArrangement(
+                customer_id=customer.id,
+                reference=f"RZ-{request[:3].upper()}",
+                kind="instalments",
+                total=contract.advance_amount,
+                channel="rest",
+                conversation_id=f"rest-{request}-arrangement",
+                request_id=request,
+                created_at=at,
+            )
+            arrangement.instalments.append(
+                Instalment(number=1, due_on=at.date(), amount=contract.advance_amount)
+            )
+            session.add(arrangement)
+
+    code, output = run_cli(capsys, "purge")
+    assert code == 0, output
+    assert report_count(output, "payment_arrangements", "past the legal period, deleted") == 1
+    with session_scope(stores.database_url) as session:
+        readings = {
+            r.request_id: r.conversation_id
+            for r in session.scalars(select(MeterReading).where(MeterReading.source == "customer"))
+        }
+        assert is_pseudonym(readings["reading-old"])
+        assert readings["reading-new"] == "rest-new-self-service"
+        cases = {c.request_id: c.conversation_id for c in session.scalars(select(ServiceCase))}
+        assert is_pseudonym(cases["case-old"]) and cases["case-new"] == "rest-new-self-service"
+        kept = session.scalars(select(PaymentArrangement)).one()
+        assert kept.request_id == "old" and is_pseudonym(kept.conversation_id)
+        assert session.scalars(select(func.count()).select_from(Instalment)).one() == 1
+
+
 def test_identity_values_are_blanked_once_a_conversation_ended(
     stores: Stores, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -587,6 +661,85 @@ def test_booking_records_are_kept_pseudonymised(
             None,
         )
         assert holder.birth_date == dt.date(1900, 1, 1) and holder.postcode == "00000"
+
+
+def test_self_service_records_are_erased_and_arrangements_kept_pseudonymised(
+    stores: Stores, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claudia, sabine = "10000025", "10000027"
+    with session_scope(stores.database_url) as session:
+        customer = session.scalar(select(Customer).where(Customer.customer_number == claudia))
+        contract = customer.contracts[0]
+        session.add(
+            MeterReading(
+                contract_id=contract.id,
+                read_on=NOW.date(),
+                value=contract.meter_readings[-1].value + 100,
+                unit="kWh",
+                source="customer",
+                channel="rest",
+                conversation_id="claudia-reading",
+                request_id="claudia-reading",
+            )
+        )
+        case = ServiceCase(
+            reference="UM-12345678",
+            kind="move",
+            customer_id=customer.id,
+            data={"new_address": {"street": "Hauptstraße 1", "postcode": "44137"}},
+            language="de",
+            channel="web",
+            conversation_id="claudia-move",
+            request_id="claudia-move",
+        )
+        case.attachments.append(
+            CaseAttachment(
+                filename="beleg.pdf",
+                content_type="application/pdf",
+                size=8,
+                sha256="0" * 64,
+                content=b"%PDF-1.4",
+            )
+        )
+        session.add(case)
+        arrangement = PaymentArrangement(
+            customer_id=customer.id,
+            reference="RZ-12345678",
+            kind="instalments",
+            total=contract.advance_amount * 2,
+            channel="rest",
+            conversation_id="claudia-arrangement",
+            request_id="claudia-arrangement",
+        )
+        arrangement.instalments.append(
+            Instalment(number=1, due_on=NOW.date(), amount=contract.advance_amount)
+        )
+        session.add(arrangement)
+    sabine_before = export_of(sabine)
+
+    code, output = run_cli(capsys, "forget-customer", claudia)
+    assert code == 0, output
+    assert claudia not in output
+    assert report_count(output, "meter_readings", "deleted") == 5  # 4 imported, 1 given
+    assert (
+        report_count(output, "sepa_mandates", "deleted (the billing system keeps the originals)")
+        == 1
+    )
+    assert report_count(output, "service_cases", "deleted (with the files sent with them)") == 1
+    with session_scope(stores.database_url) as session:
+        mandates = set(session.scalars(select(SepaMandate.mandate_reference)))
+        assert mandates == {"STW-DEMO-0000028"}  # Hatice's stays
+        assert not session.scalars(select(ServiceCase)).all()
+        assert not session.scalars(select(CaseAttachment)).all()
+        kept = session.scalars(select(PaymentArrangement)).one()
+        assert is_pseudonym(kept.conversation_id) and len(kept.instalments) == 1
+        holder = kept.customer
+        assert not holder.customer_number.isdigit() and holder.last_name == "-"
+        assert not holder.contracts  # no booked advance payment change: contracts go
+        blocks = session.scalars(select(SupplyBlock)).all()
+        assert blocks and all(b.contract.customer.customer_number != claudia for b in blocks)
+    assert export_of(sabine) == sabine_before
+    assert run_cli(capsys, "export-customer", claudia)[0] == 1
 
 
 def test_forgetting_an_unknown_number_changes_nothing(

@@ -20,7 +20,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, selectinload
 
-from bot.domain.errors import InvalidRecord, NotFound
+from bot.domain.errors import InvalidIban, InvalidRecord, NotFound
+from bot.domain.iban import mask_iban, read_iban
 from bot.domain.languages import LANGUAGES
 from bot.domain.models import (
     AdvancePaymentChange,
@@ -30,10 +31,16 @@ from bot.domain.models import (
     Contract,
     Customer,
     HandoffCase,
+    MeterReading,
+    PaymentArrangement,
     PhoneCall,
+    SepaMandate,
+    ServiceCase,
+    SupplyBlock,
 )
 from bot.domain.privacy import is_pseudonym
 from bot.domain.services import tracker_events
+from bot.domain.services.meter_readings import METER_UNITS
 from bot.domain.transcript import transcript
 
 COMMODITIES = ("electricity", "gas", "water", "district_heating")
@@ -49,6 +56,7 @@ _CUSTOMER_FIELDS = {
     "preferred_language": True,
     "phone": False,
     "email": False,
+    "payment": False,
     "contracts": True,
 }
 _CONTRACT_FIELDS = {
@@ -59,7 +67,22 @@ _CONTRACT_FIELDS = {
     "advance_payment": True,
     "recommended_advance_payment": True,
     "bills": True,
+    "meter_readings": False,
+    "supply_block": False,
 }
+_PAYMENT_FIELDS = {
+    "method": True,
+    "iban": False,
+    "account_holder": False,
+    "mandate_reference": False,
+    "signed_on": False,
+    "creditor_id": False,
+}
+_READING_FIELDS = {"read_on": True, "value": True}
+_BLOCK_FIELDS = {"status": True, "announced_on": False, "blocked_on": False, "lifted_on": False}
+PAYMENT_METHODS = ("direct_debit", "transfer")
+BLOCK_STATUSES = ("announced", "blocked", "lifted")
+_MANDATE_REFERENCE = re.compile(r"[A-Za-z0-9+?/:().,' -]{1,35}")
 _BILL_FIELDS = {
     name: True
     for name in [
@@ -120,8 +143,10 @@ class _Checker:
             raise self.fail(field, f"must be one of {', '.join(allowed)}")
         return value  # type: ignore[return-value]
 
-    def date(self, field: str) -> dt.date:
+    def date(self, field: str, optional: bool = False) -> dt.date | None:
         value = self.data.get(field)
+        if value is None and optional:
+            return None
         try:
             if not isinstance(value, str) or len(value) != 10:
                 raise ValueError
@@ -194,6 +219,75 @@ def _parse_contract(record: str, raw: Any) -> dict[str, Any]:
         "advance_due_day": due_day,
         "recommended_advance": recommended,
         "bills": [_parse_bill(f"{record}, bill {i + 1}", bill) for i, bill in enumerate(bills)],
+        "meter_readings": _parse_readings(check, raw.get("meter_readings")),
+        "supply_block": _parse_block(f"{record}, supply_block", raw.get("supply_block")),
+    }
+
+
+def _parse_readings(check: _Checker, raw: Any) -> list[dict[str, Any]]:
+    """Readings from the billing system, oldest first; each date once."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise check.fail("meter_readings", "must be a list")
+    readings = []
+    for i, item in enumerate(raw):
+        reading = _Checker(f"{check.record}, meter reading {i + 1}", item, _READING_FIELDS)
+        readings.append({"read_on": reading.date("read_on"), "value": reading.quantity("value")})
+    dates = [r["read_on"] for r in readings]
+    if len(set(dates)) != len(dates):
+        raise check.fail("meter_readings", "has two readings on one date")
+    return sorted(readings, key=lambda r: r["read_on"])
+
+
+def _parse_block(record: str, raw: Any) -> dict[str, Any] | None:
+    """The contract's current supply block, if any."""
+    if raw is None:
+        return None
+    check = _Checker(record, raw, _BLOCK_FIELDS)
+    block = {
+        "status": check.choice("status", BLOCK_STATUSES),
+        "announced_on": check.date("announced_on", optional=True),
+        "blocked_on": check.date("blocked_on", optional=True),
+        "lifted_on": check.date("lifted_on", optional=True),
+    }
+    if block["status"] in ("blocked", "lifted") and block["blocked_on"] is None:
+        raise check.fail("blocked_on", f"is required when the status is {block['status']}")
+    if block["status"] == "announced" and block["announced_on"] is None:
+        raise check.fail("announced_on", "is required when the status is announced")
+    if block["status"] == "lifted" and block["lifted_on"] is None:
+        raise check.fail("lifted_on", "is required when the status is lifted")
+    return block
+
+
+def _parse_payment(record: str, raw: Any) -> dict[str, Any] | None:
+    """How the customer pays: by transfer, or by direct debit with its SEPA mandate."""
+    if raw is None:
+        return None
+    check = _Checker(record, raw, _PAYMENT_FIELDS)
+    method = check.choice("method", PAYMENT_METHODS)
+    if method == "transfer":
+        extra = sorted(k for k in raw if k != "method")
+        if extra:
+            raise check.fail(extra[0], "belongs to a direct debit, not a transfer")
+        return {"method": method}
+    for name in ("iban", "account_holder", "mandate_reference", "signed_on"):
+        if raw.get(name) is None:
+            raise check.fail(name, "is missing (required for a direct debit)")
+    try:
+        account = read_iban(check.text("iban", 42) or "")
+    except InvalidIban as refusal:
+        raise check.fail("iban", f"is not a usable IBAN ({refusal.problem.value})") from None
+    reference = check.text("mandate_reference", 35) or ""
+    if not _MANDATE_REFERENCE.fullmatch(reference):
+        raise check.fail("mandate_reference", "has characters a SEPA mandate reference cannot have")
+    return {
+        "method": method,
+        "account": account,
+        "account_holder": check.text("account_holder", 70),
+        "mandate_reference": reference,
+        "signed_on": check.date("signed_on"),
+        "creditor_id": check.text("creditor_id", 35, optional=True) or "",
     }
 
 
@@ -220,6 +314,7 @@ def _parse_customer(index: int, raw: Any) -> dict[str, Any]:
         "preferred_language": check.choice("preferred_language", LANGUAGES),
         "phone": phone,
         "email": email,
+        "payment": _parse_payment(f"{label}, payment", raw.get("payment")),
         "contracts": [
             _parse_contract(f"{label}, contract {i + 1}", c) for i, c in enumerate(contracts)
         ],
@@ -242,6 +337,7 @@ def _check_unique(customers: list[dict[str, Any]]) -> None:
         "customer_number": set(),
         "contract_number": set(),
         "bill_number": set(),
+        "mandate_reference": set(),
     }
 
     def claim(kind: str, value: str, record: str) -> None:
@@ -251,6 +347,8 @@ def _check_unique(customers: list[dict[str, Any]]) -> None:
 
     for customer in customers:
         claim("customer_number", customer["customer_number"], "file")
+        if customer["payment"] and customer["payment"]["method"] == "direct_debit":
+            claim("mandate_reference", customer["payment"]["mandate_reference"], "file")
         for contract in customer["contracts"]:
             claim("contract_number", contract["contract_number"], "file")
             for bill in contract["bills"]:
@@ -272,6 +370,7 @@ def import_customers(session: Session, document: Any) -> dict[str, int]:
     counts = {"customers": 0, "contracts": 0, "bills": 0, "created": 0, "updated": 0}
     for data in customers:
         contracts = data.pop("contracts")
+        payment = data.pop("payment")
         customer = session.scalar(
             select(Customer).where(Customer.customer_number == data["customer_number"])
         )
@@ -282,8 +381,12 @@ def import_customers(session: Session, document: Any) -> dict[str, int]:
         elif _assign(customer, data):
             counts["updated"] += 1
         counts["customers"] += 1
+        if payment is not None:
+            _import_payment(session, customer, payment, counts)
         for contract_data in contracts:
             bills = contract_data.pop("bills")
+            readings = contract_data.pop("meter_readings")
+            block = contract_data.pop("supply_block")
             contract = session.scalar(
                 select(Contract).where(Contract.contract_number == contract_data["contract_number"])
             )
@@ -308,8 +411,118 @@ def import_customers(session: Session, document: Any) -> dict[str, int]:
                     if _assign(bill, bill_data):
                         counts["updated"] += 1
                 counts["bills"] += 1
+            session.flush()
+            _import_readings(session, contract, readings, counts)
+            if block is not None:
+                _import_block(session, contract, block, counts)
     session.flush()
     return counts
+
+
+def _import_readings(
+    session: Session, contract: Contract, readings: list[dict[str, Any]], counts: dict[str, int]
+) -> None:
+    """Billing-system readings are matched by date; customers' own readings stay."""
+    known = {
+        r.read_on: r
+        for r in session.scalars(
+            select(MeterReading).where(
+                MeterReading.contract_id == contract.id, MeterReading.source == "billing"
+            )
+        )
+    }
+    for item in readings:
+        reading = known.get(item["read_on"])
+        if reading is None:
+            session.add(
+                MeterReading(
+                    contract_id=contract.id,
+                    meter_number=contract.meter_number,
+                    read_on=item["read_on"],
+                    value=item["value"],
+                    unit=METER_UNITS[contract.commodity],
+                    source="billing",
+                    reason="regular",
+                    confirmed=False,
+                )
+            )
+            counts["created"] += 1
+        elif reading.value != item["value"]:
+            reading.value = item["value"]
+            counts["updated"] += 1
+
+
+def _import_block(
+    session: Session, contract: Contract, block: dict[str, Any], counts: dict[str, int]
+) -> None:
+    """The contract's current block: its latest block row is updated, or one is added."""
+    current = session.scalar(
+        select(SupplyBlock)
+        .where(SupplyBlock.contract_id == contract.id)
+        .order_by(SupplyBlock.id.desc())
+        .limit(1)
+    )
+    if current is None or current.status == "lifted" and block["status"] != "lifted":
+        session.add(SupplyBlock(contract_id=contract.id, **block))
+        counts["created"] += 1
+    elif _assign(current, block):
+        counts["updated"] += 1
+
+
+def _import_payment(
+    session: Session, customer: Customer, payment: dict[str, Any], counts: dict[str, int]
+) -> None:
+    """The payment method; a direct debit's mandate is matched by its reference."""
+    session.flush()
+    active = session.scalars(
+        select(SepaMandate).where(
+            SepaMandate.customer_id == customer.id, SepaMandate.status == "active"
+        )
+    ).all()
+    changed = customer.payment_method != payment["method"]
+    customer.payment_method = payment["method"]
+    if payment["method"] == "transfer":
+        for mandate in active:
+            mandate.status, mandate.revoked_on = "revoked", dt.date.today()
+            changed = True
+        counts["updated"] += int(changed)
+        return
+    account = payment["account"]
+    values = {
+        "iban": account.iban,
+        "bic": account.bic,
+        "bank_name": account.bank_name,
+        "account_holder": payment["account_holder"],
+        "signed_on": payment["signed_on"],
+        "creditor_id": payment["creditor_id"],
+        "status": "active",
+        "revoked_on": None,
+    }
+    mandate = session.scalar(
+        select(SepaMandate).where(SepaMandate.mandate_reference == payment["mandate_reference"])
+    )
+    if mandate is not None and mandate.customer_id != customer.id:
+        raise InvalidRecord(
+            f"customer {customer.customer_number[:8]}, payment",
+            "mandate_reference",
+            "belongs to another customer",
+        )
+    for other in active:
+        if mandate is None or other.id != mandate.id:
+            other.status, other.revoked_on = "revoked", payment["signed_on"]
+            changed = True
+    if mandate is None:
+        session.add(
+            SepaMandate(
+                customer_id=customer.id,
+                mandate_reference=payment["mandate_reference"],
+                source="billing",
+                **values,
+            )
+        )
+        counts["created"] += 1
+    elif _assign(mandate, values) or changed:
+        counts["updated"] += 1
 
 
 def _money(value: Decimal) -> str:
@@ -326,6 +539,128 @@ def _time(moment: dt.datetime | str | None) -> str | None:
     if isinstance(moment, str):
         return moment.replace("+00:00", "Z")
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _day(value: dt.date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _payment(customer: Customer, mandates: list[SepaMandate]) -> dict[str, Any]:
+    """The payment method in the import format (the active mandate's account in full)."""
+    active = next((m for m in reversed(mandates) if m.status == "active"), None)
+    if customer.payment_method != "direct_debit" or active is None:
+        return {"method": "transfer"}
+    payment = {
+        "method": "direct_debit",
+        "iban": active.iban,
+        "account_holder": active.account_holder,
+        "mandate_reference": active.mandate_reference,
+        "signed_on": active.signed_on.isoformat(),
+    }
+    if active.creditor_id:
+        payment["creditor_id"] = active.creditor_id
+    return payment
+
+
+def _self_service(
+    session: Session, customer: Customer, mandates: list[SepaMandate]
+) -> dict[str, Any]:
+    """What the customer did themselves: readings, mandates, arrangements, cases."""
+    readings = [
+        (contract, r)
+        for contract in customer.contracts
+        for r in contract.meter_readings
+        if r.source == "customer"
+    ]
+    readings.sort(key=lambda pair: (pair[1].created_at, pair[1].id))
+    arrangements = session.scalars(
+        select(PaymentArrangement)
+        .where(PaymentArrangement.customer_id == customer.id)
+        .order_by(PaymentArrangement.created_at, PaymentArrangement.id)
+    ).all()
+    cases = session.scalars(
+        select(ServiceCase)
+        .where(ServiceCase.customer_id == customer.id)
+        .order_by(ServiceCase.created_at, ServiceCase.id)
+    ).all()
+    return {
+        "meter_readings_submitted": [
+            {
+                "contract_number": contract.contract_number,
+                "meter_number": r.meter_number,
+                "read_on": r.read_on.isoformat(),
+                "value": _quantity(r.value),
+                "unit": r.unit,
+                "reason": r.reason,
+                "plausibility": r.plausibility,
+                "confirmed": r.confirmed,
+                "channel": r.channel,
+                "conversation_id": r.conversation_id,
+                "created_at": _time(r.created_at),
+            }
+            for contract, r in readings
+        ],
+        "sepa_mandates": [
+            {
+                "mandate_reference": m.mandate_reference,
+                "iban": mask_iban(m.iban),
+                "bank_name": m.bank_name,
+                "bic": m.bic,
+                "account_holder": m.account_holder,
+                "creditor_id": m.creditor_id or None,
+                "signed_on": m.signed_on.isoformat(),
+                "status": m.status,
+                "revoked_on": _day(m.revoked_on),
+                "source": m.source,
+                "channel": m.channel,
+                "conversation_id": m.conversation_id,
+                "created_at": _time(m.created_at),
+            }
+            for m in mandates
+        ],
+        "payment_arrangements": [
+            {
+                "reference": a.reference,
+                "kind": a.kind,
+                "total": _money(a.total),
+                "deferred_until": _day(a.deferred_until),
+                "status": a.status,
+                "instalments": [
+                    {"number": i.number, "due_on": i.due_on.isoformat(), "amount": _money(i.amount)}
+                    for i in a.instalments
+                ],
+                "channel": a.channel,
+                "conversation_id": a.conversation_id,
+                "created_at": _time(a.created_at),
+            }
+            for a in arrangements
+        ],
+        "service_cases": [
+            {
+                "reference": c.reference,
+                "kind": c.kind,
+                "status": c.status,
+                "priority": c.priority,
+                "data": c.data,
+                "language": c.language,
+                "channel": c.channel,
+                "conversation_id": c.conversation_id,
+                "handoff_case_id": c.handoff_case_id,
+                "attachments": [
+                    {
+                        "filename": a.filename,
+                        "content_type": a.content_type,
+                        "size": a.size,
+                        "sha256": a.sha256,
+                        "created_at": _time(a.created_at),
+                    }
+                    for a in c.attachments
+                ],
+                "created_at": _time(c.created_at),
+            }
+            for c in cases
+        ],
+    }
 
 
 def _lines(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -404,10 +739,19 @@ def export_customer(
     customer = session.scalar(
         select(Customer)
         .where(Customer.customer_number == customer_number)
-        .options(selectinload(Customer.contracts).selectinload(Contract.bills))
+        .options(
+            selectinload(Customer.contracts).selectinload(Contract.bills),
+            selectinload(Customer.contracts).selectinload(Contract.meter_readings),
+            selectinload(Customer.contracts).selectinload(Contract.supply_blocks),
+        )
     )
     if customer is None:
         raise NotFound(customer_number)
+    mandates = session.scalars(
+        select(SepaMandate)
+        .where(SepaMandate.customer_id == customer.id)
+        .order_by(SepaMandate.created_at, SepaMandate.id)
+    ).all()
     record: dict[str, Any] = {
         "customer_number": customer.customer_number,
         "first_name": customer.first_name,
@@ -420,6 +764,7 @@ def export_customer(
         record["phone"] = customer.phone
     if customer.email:
         record["email"] = customer.email
+    record["payment"] = _payment(customer, mandates)
     record["contracts"] = []
     for contract in customer.contracts:
         item: dict[str, Any] = {
@@ -452,6 +797,23 @@ def export_customer(
             }
             for bill in contract.bills
         ]
+        imported = [r for r in contract.meter_readings if r.source == "billing"]
+        if imported:
+            item["meter_readings"] = [
+                {"read_on": r.read_on.isoformat(), "value": _quantity(r.value)} for r in imported
+            ]
+        if contract.supply_blocks:
+            block = contract.supply_blocks[-1]
+            item["supply_block"] = {
+                key: value
+                for key, value in {
+                    "status": block.status,
+                    "announced_on": _day(block.announced_on),
+                    "blocked_on": _day(block.blocked_on),
+                    "lifted_on": _day(block.lifted_on),
+                }.items()
+                if value is not None
+            }
         record["contracts"].append(item)
     contract_ids = [c.id for c in customer.contracts]
     changes = session.scalars(
@@ -471,6 +833,7 @@ def export_customer(
         }
         for change in changes
     ]
+    record.update(_self_service(session, customer, mandates))
     cases = session.scalars(
         select(HandoffCase)
         .where(HandoffCase.customer_number == customer.customer_number)

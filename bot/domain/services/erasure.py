@@ -6,8 +6,8 @@ phone, their cases' conversations) in Rasa's tracker store, web chats and
 phone calls; their handoff cases; the identity-check counters of their number
 and phone (found by their keyed digests, `PSEUDONYM_KEY`); their bills (copies: the billing system keeps the originals).
 
-Kept, pseudonymised: advance-payment changes made through the assistant are
-booking records the utility must keep (AO §147, HGB §257; `purge` deletes
+Kept, pseudonymised: advance-payment changes and payment arrangements
+(instalment plans, deferrals) made through the assistant are booking records the utility must keep (AO §147, HGB §257; `purge` deletes
 them when the period ends). They stay with their contract (number and
 commodity only) and a customer row that no longer names anyone: no name,
 birth date, postcode, phone or e-mail, and a customer number nobody can type,
@@ -36,7 +36,12 @@ from bot.domain.models import (
     Customer,
     HandoffCase,
     IdentityGuard,
+    MeterReading,
+    PaymentArrangement,
     PhoneCall,
+    SepaMandate,
+    ServiceCase,
+    SupplyBlock,
 )
 from bot.domain.privacy import is_pseudonym, pseudonym
 from bot.domain.services import identity, tracker_events
@@ -85,6 +90,7 @@ def forget_customer(
         keys.append(identity.guard_key("source", f"voice:{customer.phone}", pseudonym_key))
     guards = delete(IdentityGuard).where(IdentityGuard.key.in_(keys))
     report.add("identity_guards", "deleted", rows_affected(session, guards))
+    _self_service(session, customer, report)
     _account(session, customer, pseudonym_key, report)
     session.add(
         AuditEntry(
@@ -96,6 +102,26 @@ def forget_customer(
     )
     session.flush()
     return report
+
+
+def _self_service(session: Session, customer: Customer, report: Report) -> None:
+    """Service cases (with their files), mandates, readings and blocks are deleted."""
+    cases = session.scalars(select(ServiceCase).where(ServiceCase.customer_id == customer.id)).all()
+    for case in cases:
+        session.delete(case)  # its attachments go with it
+    report.add("service_cases", "deleted (with the files sent with them)", len(cases))
+    mandates = delete(SepaMandate).where(SepaMandate.customer_id == customer.id)
+    report.add(
+        "sepa_mandates",
+        "deleted (the billing system keeps the originals)",
+        rows_affected(session, mandates),
+    )
+    contracts = select(Contract.id).where(Contract.customer_id == customer.id)
+    readings = delete(MeterReading).where(MeterReading.contract_id.in_(contracts))
+    report.add("meter_readings", "deleted", rows_affected(session, readings))
+    blocks = delete(SupplyBlock).where(SupplyBlock.contract_id.in_(contracts))
+    report.add("supply_blocks", "deleted", rows_affected(session, blocks))
+    session.flush()
 
 
 def _account(session: Session, customer: Customer, pseudonym_key: bytes, report: Report) -> None:
@@ -125,12 +151,23 @@ def _account(session: Session, customer: Customer, pseudonym_key: bytes, report:
         "kept as booking records (AO §147, HGB §257), pseudonymised",
         len(changes),
     )
+    arrangements = session.scalars(
+        select(PaymentArrangement).where(PaymentArrangement.customer_id == customer.id)
+    ).all()
+    for arrangement in arrangements:
+        if not is_pseudonym(arrangement.conversation_id):
+            arrangement.conversation_id = pseudonym(arrangement.conversation_id, pseudonym_key)
+    report.add(
+        "payment_arrangements",
+        "kept as booking records (AO §147, HGB §257), pseudonymised",
+        len(arrangements),
+    )
     unbooked = delete(Contract).where(Contract.id.in_(sorted(set(contracts) - booked)))
     report.add("contracts", "deleted", rows_affected(session, unbooked))
     for contract in session.scalars(select(Contract).where(Contract.id.in_(sorted(booked)))):
         contract.meter_number = None
     report.add("contracts", "kept for their booking records, pseudonymised", len(booked))
-    if booked:
+    if booked or arrangements:
         customer.customer_number = erased_number()
         customer.first_name = customer.last_name = ERASED_NAME
         customer.postcode = ERASED_POSTCODE
@@ -138,7 +175,8 @@ def _account(session: Session, customer: Customer, pseudonym_key: bytes, report:
         customer.phone = customer.email = None
         report.add("customers", "kept for booking records, pseudonymised", 1)
         report.notes.append(
-            "Kept: advance-payment changes are booking records (AO §147, HGB §257); "
+            "Kept: advance-payment changes and payment arrangements are booking records "
+            "(AO §147, HGB §257); "
             "they stay with their contract under a customer that names no one, "
             "until `purge` deletes them when their legal period ends."
         )
