@@ -27,6 +27,7 @@ import math
 import uuid
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -63,6 +64,7 @@ from bot.domain.privacy import masked
 from bot.domain.references import spoken
 from bot.domain.services import payment_arrangements as pa
 from bot.infra.db import run_in_transaction
+from bot.infra.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +90,15 @@ WAY_OUT_BUTTONS = (
 # --- shared helpers ---------------------------------------------------------------------
 
 
+def _zone() -> ZoneInfo:
+    """The utility's time zone: the day an arrangement was agreed is a local day."""
+    return ZoneInfo(get_settings().timezone)
+
+
 async def _situation(tracker: Tracker) -> pa.PaymentSituation:
     number = tracker.get_slot("verified_customer")
     day = today()
-    return await run_in_transaction(lambda s: pa.situation(s, number, day))
+    return await run_in_transaction(lambda s: pa.situation(s, number, day, _zone()))
 
 
 def _money(amount: Decimal, tracker: Tracker) -> str:
@@ -530,6 +537,7 @@ class ValidatePaymentArrangementForm(CancellableFormValidation):
         except DeferralOutOfRange as exc:
             dispatcher.utter_message(
                 response=f"utter_pa_until_{'past' if exc.problem == 'past' else 'too_late'}",
+                until=_date(dt.date.fromisoformat(value), tracker),
                 **_rule_values(current, tracker),
             )
             return _refused(tracker, f"until:{value}", pa_until=None, pa_confirmed=None)
@@ -698,6 +706,7 @@ class ActionSubmitPaymentArrangement(Action):
                     channel=channel,
                     conversation_id=tracker.sender_id,
                     today=day,
+                    zone=_zone(),
                 )
             )
         except ArrangementRefused as exc:

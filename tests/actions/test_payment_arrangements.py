@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from bot.domain.models import (
 from bot.domain.references import spoken
 from bot.domain.services import payment_arrangements as pa
 from bot.infra.db import session_scope
+from bot.infra.settings import get_settings
 from tests.actions.conftest import (
     assert_handed_off,
     eur,
@@ -94,6 +96,12 @@ def agree(url: str, customer: str, kind: str = "instalments", **plan) -> pa.Agre
             today=today(),
             **plan,
         )
+
+
+def local_day(stored: dt.datetime) -> dt.date:
+    """The utility's day of a moment stored in UTC."""
+    zone = ZoneInfo(get_settings().timezone)
+    return stored.replace(tzinfo=dt.timezone.utc).astimezone(zone).date()
 
 
 def backdate(url: str, days: int) -> None:
@@ -429,7 +437,8 @@ async def test_a_second_deferral_within_a_year_is_refused_and_instalments_offere
     assert outcome.slots["pa_kind"] is None and outcome.slots["pa_refused"] == "kind:deferral"
     asked = await run(ActionAskPaKind(), form_tracker("", requested_slot="pa_kind"), domain)
     assert asked.responses == ["utter_ask_pa_kind_no_deferral"]
-    agreed_on = today() - dt.timedelta(days=100)
+    [earlier] = arrangements(database_url)
+    agreed_on = local_day(earlier.created_at)
     assert day(agreed_on) in asked.text
     assert day(agreed_on + dt.timedelta(days=365)) in asked.text
     assert "2 bis 6 Monatsraten" in asked.text

@@ -230,8 +230,10 @@ def _arrangements(session: Session, customer: Customer) -> list[PaymentArrangeme
     )
 
 
-def _agreed_on(row: PaymentArrangement) -> dt.date:
-    return row.created_at.date()
+def _agreed_on(row: PaymentArrangement, zone: dt.tzinfo | None) -> dt.date:
+    """The day (in the utility's time zone `zone`) an arrangement was agreed."""
+    stored = row.created_at.replace(tzinfo=dt.timezone.utc)  # stored in UTC
+    return stored.astimezone(zone or dt.timezone.utc).date()
 
 
 def _plan_of(row: PaymentArrangement) -> Plan:
@@ -242,12 +244,17 @@ def _plan_of(row: PaymentArrangement) -> Plan:
     return Plan(kind=row.kind, total=row.total, payments=payments)
 
 
-def _arrangement_of(row: PaymentArrangement) -> Arrangement:
-    return Arrangement(reference=row.reference, plan=_plan_of(row), agreed_on=_agreed_on(row))
+def _arrangement_of(row: PaymentArrangement, zone: dt.tzinfo | None) -> Arrangement:
+    return Arrangement(reference=row.reference, plan=_plan_of(row), agreed_on=_agreed_on(row, zone))
 
 
-def situation(session: Session, customer_number: str, today: dt.date) -> PaymentSituation:
-    """The customer's balance, blocks, running arrangement and last deferral; raises NotFound."""
+def situation(
+    session: Session, customer_number: str, today: dt.date, zone: dt.tzinfo | None = None
+) -> PaymentSituation:
+    """The customer's balance, blocks, running arrangement and last deferral; raises NotFound.
+
+    `today` and `zone` are the utility's day and time zone (default UTC).
+    """
     customer = _customer(session, customer_number)
     standing = account_standing(session, customer_number)
     rows = _arrangements(session, customer)
@@ -255,11 +262,13 @@ def situation(session: Session, customer_number: str, today: dt.date) -> Payment
     for row in reversed(rows):
         plan = _plan_of(row)
         if row.status == "active" and plan.payments and plan.last_due_on >= today:
-            running = Arrangement(row.reference, plan, _agreed_on(row))
+            running = Arrangement(row.reference, plan, _agreed_on(row, zone))
             break
     interval_start = today - dt.timedelta(days=DEFERRAL_INTERVAL_DAYS)
     deferrals = [
-        _agreed_on(r) for r in rows if r.kind == DEFERRAL and _agreed_on(r) > interval_start
+        agreed
+        for r in rows
+        if r.kind == DEFERRAL and (agreed := _agreed_on(r, zone)) > interval_start
     ]
     return PaymentSituation(
         standing=standing,
@@ -307,9 +316,11 @@ def preview(
     *,
     count: int | None = None,
     until: dt.date | None = None,
+    zone: dt.tzinfo | None = None,
 ) -> Plan:
     """The plan that `agree` would store now, without storing anything."""
-    return plan_for(situation(session, customer_number, today), kind, count=count, until=until)
+    current = situation(session, customer_number, today, zone)
+    return plan_for(current, kind, count=count, until=until)
 
 
 # --- agreeing ---------------------------------------------------------------------------
@@ -350,6 +361,7 @@ def agree(
     channel: str,
     conversation_id: str,
     today: dt.date,
+    zone: dt.tzinfo | None = None,
 ) -> Agreed:
     """Store the arrangement the customer confirmed, once per request id.
 
@@ -358,7 +370,7 @@ def agree(
     """
     existing = _by_request(session, request_id)
     if existing is not None:
-        return _already(existing)
+        return _already(existing, zone)
     customer = _customer(session, customer_number)
     # Updating the customer's row (to its own value) locks it until the commit:
     # two conversations of one customer agree one after the other, and the
@@ -370,7 +382,8 @@ def agree(
         .values(payment_method=Customer.payment_method)
         .execution_options(synchronize_session=False)
     )
-    plan = plan_for(situation(session, customer_number, today), kind, count=count, until=until)
+    current = situation(session, customer_number, today, zone)
+    plan = plan_for(current, kind, count=count, until=until)
     row = PaymentArrangement(
         customer_id=customer.id,
         reference=new_reference(kind, _reference_taken(session, PaymentArrangement)),
@@ -410,14 +423,14 @@ def agree(
         existing = _by_request(session, request_id)
         if existing is None:
             raise
-        return _already(existing)
-    arrangement = Arrangement(row.reference, plan, _agreed_on(row))
+        return _already(existing, zone)
+    arrangement = Arrangement(row.reference, plan, _agreed_on(row, zone))
     return Agreed(arrangement, already_agreed=False, payment_method=customer.payment_method)
 
 
-def _already(row: PaymentArrangement) -> Agreed:
+def _already(row: PaymentArrangement, zone: dt.tzinfo | None) -> Agreed:
     return Agreed(
-        _arrangement_of(row), already_agreed=True, payment_method=row.customer.payment_method
+        _arrangement_of(row, zone), already_agreed=True, payment_method=row.customer.payment_method
     )
 
 
