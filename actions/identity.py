@@ -215,6 +215,7 @@ class ActionIdentityDone(Action):
             "change_advance_payment": "advance_payment_form",
             "ask_bill": "action_show_bill",
             "reconnect_supply": "action_reconnect_supply",
+            "payment_arrangement": "action_review_payment_standing",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -97,3 +98,47 @@ class ImplausibleReading(ReadingRefused):
     last_value: Decimal | None
     consumption: Decimal | None
     expected: Decimal | None
+
+
+class ArrangementRefused(DomainError):
+    """A payment arrangement (instalments, deferral) breaks a rule; nothing is stored."""
+
+
+@dataclass
+class BalanceTooSmall(ArrangementRefused):
+    """The open balance is not over the minimum for an arrangement."""
+
+    total: Decimal
+    minimum: Decimal
+
+
+@dataclass
+class ArrangementExists(ArrangementRefused):
+    """The customer has an arrangement running; no second one."""
+
+    reference: str
+
+
+@dataclass
+class InstalmentsOutOfRange(ArrangementRefused):
+    """Too few or too many instalments (or instalments below the smallest amount)."""
+
+    minimum: int
+    maximum: int
+    smallest_amount: Decimal
+
+
+@dataclass
+class DeferralOutOfRange(ArrangementRefused):
+    """A deferral date in the past (`problem` "past") or too far ahead ("too_late")."""
+
+    problem: str
+    latest: dt.date
+
+
+@dataclass
+class DeferralAlreadyUsed(ArrangementRefused):
+    """A deferral was agreed within the last year; the next one is possible from a date."""
+
+    agreed_on: dt.date
+    possible_from: dt.date

@@ -338,3 +338,173 @@ def parse_commodity(text: str) -> str | None:
         if any(re.search(rf"(?<![a-z]){re.escape(stem)}", folded) for stem in stems):
             return commodity
     return None
+
+
+# --- payment arrangements: which kind, how many instalments, until when -------------
+# (actions/payment_arrangements.py; the folded text, so "Stündung" and "stundung",
+# "ertelemek" and "ERTELEMEK" are the same)
+
+_INSTALMENT_WORDS = re.compile(
+    r"(?<![a-z])(?:monats|teil|ab)?rate|abstotter|abzahl|teilzahl|aufteil|verteil|stuckel"
+    r"|taksit|bolerek|bolmek|bolebil|bolun|parca|odeme plan"
+)
+_DEFERRAL_WORDS = re.compile(
+    r"stund|aufschub|aufschieb|verschieb|spater|zahlungsziel|frist|ertele|erteley|tecil"
+    r"|bekle|sure ver|sure taniy"
+)
+_BLOCK_WORDS = re.compile(
+    r"sperr|abstell|abgestellt|abklemm|abdreh|abschalt|unterbrech"
+    r"|kesecek|keseceg|kesilecek|kesilmesin|kesmeyin|kesme|kapatacak|kapatilacak"
+)
+# number words up to twelve, and the tens a deferral in days needs
+_NUMBER_WORDS = {
+    "eins": 1, "ein": 1, "eine": 1, "einer": 1, "einen": 1, "zwei": 2, "zwo": 2, "drei": 3,
+    "vier": 4, "funf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10,
+    "elf": 11, "zwolf": 12, "zwanzig": 20, "dreissig": 30, "vierzig": 40,
+    "bir": 1, "iki": 2, "uc": 3, "dort": 4, "bes": 5, "alti": 6, "yedi": 7, "sekiz": 8,
+    "dokuz": 9, "on": 10, "yirmi": 20, "otuz": 30, "kirk": 40,
+}  # fmt: skip
+# words that make "ein"/"bir" a count ("eine Rate", "bir taksit") and not an article
+_COUNTED = r"(?:raten?|monatsraten?|teilzahlungen|monate?n?|mal|taksit\w*|ay\w*|defa|kere)"
+#: a number above this, said without "Raten"/"taksit", is not taken as a count
+LARGEST_BARE_COUNT = 24
+_NUMBER = r"(?:\d{1,2}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
+_GERMAN_COMPOUND = re.compile(r"(?<![a-z])(ein|zwei|drei|vier|funf|sechs|sieben|acht|neun)und(zwanzig|dreissig|vierzig)")  # fmt: skip
+_TURKISH_COMPOUND = re.compile(r"(?<![a-z])(on|yirmi|otuz|kirk)\s+(bir|iki|uc|dort|bes|alti|yedi|sekiz|dokuz)(?![a-z])")  # fmt: skip
+
+
+def _number_value(word: str) -> int:
+    return int(word) if word.isdigit() else _NUMBER_WORDS[word]
+
+
+def _with_compounds(folded: str) -> str:
+    """Compound number words as digits: "einundzwanzig" → "21", "on beş" → "15"."""
+    folded = _GERMAN_COMPOUND.sub(
+        lambda m: str(_NUMBER_WORDS[m[1] if m[1] != "ein" else "eins"] + _NUMBER_WORDS[m[2]]),
+        folded,
+    )
+    return _TURKISH_COMPOUND.sub(lambda m: str(_NUMBER_WORDS[m[1]] + _NUMBER_WORDS[m[2]]), folded)
+
+
+def parse_arrangement_kind(text: str) -> str | None:
+    """`instalments` (Raten, taksit) or `deferral` (Stundung, erteleme); None if unclear."""
+    folded = fold(text)
+    instalments = bool(_INSTALMENT_WORDS.search(folded))
+    deferral = bool(_DEFERRAL_WORDS.search(folded))
+    if instalments == deferral:
+        return None
+    return "instalments" if instalments else "deferral"
+
+
+def mentions_supply_block(text: str) -> bool:
+    """Whether the customer speaks of a supply block (Sperre, "elektriğimi kesecekler")."""
+    return bool(_BLOCK_WORDS.search(fold(text)))
+
+
+def parse_instalment_count(text: str) -> int | None:
+    """How many instalments: "3", "drei Raten", "in 4 Monaten", "üç taksit".
+
+    Money is not a count ("50 € im Monat"), nor a date; "ein"/"bir" only with
+    what is counted ("eine Rate"), since they are also the article.
+    """
+    folded = _with_compounds(_blank_spans(fold(text), [s for _, s in find_dates(text)]))
+    for match in re.finditer(
+        rf"(?<![\w.,])({_NUMBER})(?![a-z]|[.,]?\d)"
+        rf"(\s*(?:€|eur\b|euro\b|avro\b|[.,]\d))?(\s*{_COUNTED}(?![a-z]))?",
+        folded,
+    ):
+        number, money, counted = match.group(1), match.group(2), match.group(3)
+        if money:
+            continue
+        if number in ("ein", "eine", "einer", "einen", "bir", "on") and not counted:
+            continue
+        value = _number_value(number)
+        if value > LARGEST_BARE_COUNT and not counted:
+            continue  # "50" alone is rather money per month than fifty instalments
+        return value
+    return None
+
+
+def _nearest(candidates: list[dt.date], today: dt.date) -> dt.date:
+    return min(candidates, key=lambda day: abs((day - today).days))
+
+
+def _day_in_month(year: int, month: int, day: int) -> dt.date | None:
+    """Day `day` of `month`, where a month after December is one of the next year."""
+    while month > 12:
+        year, month = year + 1, month - 12
+    return _make_date(year, month, day)
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    first_of_next = _day_in_month(year, month + 1, 1)
+    assert first_of_next is not None
+    return first_of_next - dt.timedelta(days=1)
+
+
+_DAY_MONTH = re.compile(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})\.?(?![\d,]|\.\d)")
+_DAY_TEXT_MONTH = re.compile(rf"(?<!\d)(\d{{1,2}})\.?\s*({_MONTH_ALTERNATION})[a-z]*")
+_DAY_ONLY = re.compile(
+    r"(?:\b(?:bis|zum|am|den)\s+(?:zum\s+)?(\d{1,2})\.(?!\d))|(?:\bayin\s+(\d{1,2})(?!\d))"
+)
+_RELATIVE_SPAN = re.compile(
+    rf"(?<![\w.,])({_NUMBER})\s*(tage?n?|tag|gun\w*|wochen?|hafta\w*|monate?n?|ay(?:a|lik)?)(?![a-z])"
+)
+_SPAN_DAYS = {"tag": 1, "gun": 1, "woch": 7, "haft": 7, "mona": 30, "ay": 30}
+_MONTH_END = re.compile(r"monatsende|ende (?:des|diese[sn]) monats|ende monat|ay ?sonu")
+_NEXT_MONTH_START = re.compile(r"anfang (?:des )?nachsten monats|anfang nachster monat|gelecek ay basi|ay basi")  # fmt: skip
+_NEXT_WEEK = re.compile(r"nachste woche|nachster woche|gelecek hafta|haftaya")
+_WEEK_AFTER = re.compile(r"ubernachste woche")
+_TOMORROW = re.compile(r"(?<![a-z])(?:morgen|yarin)(?![a-z])")
+_DAY_AFTER_TOMORROW = re.compile(r"ubermorgen|obur gun")
+_TODAY = re.compile(r"(?<![a-z])(?:heute|bugun)(?![a-z])")
+
+
+def parse_deferral_date(text: str, today: dt.date) -> dt.date | None:
+    """The date a customer wants to pay by: "20.12.2026", "20.12.", "20. Dezember",
+    "bis zum 20.", "in 3 Wochen", "20 Tage", "Monatsende", "ay sonuna kadar", "15 gün".
+
+    A date without a year is the one nearest to today (so "05.01." in December
+    is next January, "15.11." in December a date in the past).
+    """
+    dates = find_dates(text, today)
+    if dates:
+        return dates[0][0]
+    folded = _with_compounds(fold(text))
+    if match := _DAY_MONTH.search(folded):
+        day, month = int(match[1]), int(match[2])
+        candidates = [d for y in (today.year, today.year + 1) if (d := _make_date(y, month, day))]
+        if candidates:
+            return _nearest(candidates, today)
+    if match := _DAY_TEXT_MONTH.search(folded):
+        month_number = _month_number(match[2])
+        day = int(match[1])
+        candidates = [
+            d for y in (today.year, today.year + 1) if (d := _make_date(y, month_number or 0, day))
+        ]
+        if candidates:
+            return _nearest(candidates, today)
+    if match := _DAY_ONLY.search(folded):
+        day = int(match[1] or match[2])
+        this_month = _make_date(today.year, today.month, day)
+        if this_month is not None and this_month > today:
+            return this_month
+        return _day_in_month(today.year, today.month + 1, day)
+    if match := _RELATIVE_SPAN.search(folded):
+        unit = next(days for stem, days in _SPAN_DAYS.items() if match[2].startswith(stem))
+        return today + dt.timedelta(days=_number_value(match[1]) * unit)
+    if _MONTH_END.search(folded):
+        end = _month_end(today.year, today.month)
+        return end if end > today else _month_end(today.year, today.month + 1)
+    if _NEXT_MONTH_START.search(folded):
+        return _day_in_month(today.year, today.month + 1, 1)
+    for pattern, days in (
+        (_WEEK_AFTER, 14),
+        (_NEXT_WEEK, 7),
+        (_DAY_AFTER_TOMORROW, 2),
+        (_TOMORROW, 1),
+        (_TODAY, 0),
+    ):
+        if pattern.search(folded):
+            return today + dt.timedelta(days=days)
+    return None
