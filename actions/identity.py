@@ -213,6 +213,7 @@ class ActionIdentityDone(Action):
         dispatcher.utter_message(response="utter_identity_verified")
         following = {
             "change_advance_payment": "advance_payment_form",
+            "change_bank_details": "bank_details_form",
             "ask_bill": "action_show_bill",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
