@@ -6,7 +6,8 @@
 - Phone answers (stored for Twilio's re-sent requests) go sooner.
 - Once a conversation has been idle for a day, what the customer typed to
   prove who they are (birth dates, IBANs, customer numbers; the identity
-  check's slot values) is blanked in it: the rest is kept for its period.
+  check's slot values, and the IBAN a bank-details change held) is blanked
+  in it: the rest is kept for its period.
 - Closed cases keep their figures (reason, channel, times, disposition) but
   lose transcript, note and customer number after the case period.
 - Advance-payment changes are booking records (AO §147, HGB §257): kept until
