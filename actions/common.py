@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from bot.domain import languages, responses
-from bot.domain.services import identity
+from bot.domain.services import bank_details, identity
 from bot.infra.settings import get_settings
 
 # Slot that tells the dialogue rules which step follows an action
@@ -19,6 +19,9 @@ from bot.infra.settings import get_settings
 NEXT_STEP = "next_action"
 # What the identity check asks for (actions/identity.py); kept no longer than it needs them.
 IDENTITY_SLOTS = identity.VALUES
+# What holds a full IBAN while the bank-details form asks (actions/bank_details.py):
+# cleared however the request ends (done, cancelled, handed to a person).
+ACCOUNT_SLOTS = bank_details.VALUES
 INTERRUPTING_INTENTS = {
     "request_human",
     "bot_challenge",

@@ -15,6 +15,7 @@ from rasa_sdk.events import ActiveLoop, ConversationPaused, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    ACCOUNT_SLOTS,
     IDENTITY_SLOTS,
     channel_of,
     language_of,
@@ -74,8 +75,9 @@ async def hand_off(
         if source
         else None
     )
-    # An identity check cut short by the handoff is over: its values go.
-    forgotten = [SlotSet(name, None) for name in IDENTITY_SLOTS if tracker.get_slot(name)]
+    # An identity check or account change cut short by the handoff is over: its values go.
+    held = (*IDENTITY_SLOTS, *ACCOUNT_SLOTS)
+    forgotten = [SlotSet(name, None) for name in held if tracker.get_slot(name)]
     stopped = [
         ActiveLoop(None),
         *forgotten,

@@ -213,6 +213,7 @@ class ActionIdentityDone(Action):
         dispatcher.utter_message(response="utter_identity_verified")
         following = {
             "change_advance_payment": "advance_payment_form",
+            "change_bank_details": "bank_details_form",
             "ask_bill": "action_show_bill",
             "reconnect_supply": "action_reconnect_supply",
             "payment_arrangement": "action_review_payment_standing",

@@ -79,6 +79,25 @@ class InvalidIban(DomainError):
         return f"invalid IBAN: {self.problem.value}"
 
 
+class BankDetailsRefused(DomainError):
+    """A change of bank details or payment method cannot be made as asked."""
+
+
+class UnchangedBankAccount(BankDetailsRefused):
+    """The IBAN given is the one the active mandate already debits."""
+
+
+class NothingToRevoke(BankDetailsRefused):
+    """A change to paying by transfer, but no mandate is active: the customer pays so already."""
+
+
+@dataclass
+class InvalidAccountHolder(BankDetailsRefused):
+    """No usable account holder's name: `problem` is `empty`, `digits` or `too_long`."""
+
+    problem: str
+
+
 class ReadingRefused(DomainError):
     """A meter reading cannot be stored as given."""
 

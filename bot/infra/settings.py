@@ -24,7 +24,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseSettings, Field, ValidationError, root_validator, validator
 
+from bot.domain.errors import InvalidIban
 from bot.domain.hotline import HotlineHours
+from bot.domain.iban import read_iban
+from bot.domain.services import bank_details
 from bot.infra.network import trusted_set
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +76,13 @@ class Settings(BaseSettings):
     # limits in Redis. Production needs a real one of 32+ characters.
     pseudonym_key: str = DEV_PSEUDONYM_KEY
     utility_name: str = "Stadtwerke Rheinruhr"
+    # The utility's SEPA creditor identifier (Gläubiger-Identifikationsnummer,
+    # from the Bundesbank), named in every direct-debit mandate customers give.
+    # Default: the Bundesbank's documented example; production needs its own.
+    sepa_creditor_id: str = "DE98ZZZ09999999999"
+    # The account customers who pay by transfer pay into (told when they switch).
+    stadtwerk_iban: str = "DE21440501990001000012"
+    stadtwerk_bank_name: str = "Sparkasse Dortmund"
     handoff_wait_minutes: int = 5
     # a verified customer who is silent this long must prove who they are again
     verification_idle_minutes: int = 15
@@ -210,6 +220,20 @@ class Settings(BaseSettings):
         if value < 6:
             raise ValueError("must be at least 6 (HGB §257: business letters)")
         return value
+
+    @validator("sepa_creditor_id")
+    def _creditor_id(cls, value: str) -> str:  # noqa: N805
+        value = value.replace(" ", "").upper()
+        if not bank_details.is_creditor_id(value):
+            raise ValueError("is not a SEPA creditor identifier (e.g. DE98ZZZ09999999999)")
+        return value
+
+    @validator("stadtwerk_iban")
+    def _our_iban(cls, value: str) -> str:  # noqa: N805
+        try:
+            return read_iban(value).iban
+        except InvalidIban as refusal:
+            raise ValueError(f"is not a usable IBAN ({refusal.problem.value})") from None
 
     @validator("trusted_proxies")
     def _proxies(cls, value: str) -> str:  # noqa: N805

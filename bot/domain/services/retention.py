@@ -6,7 +6,8 @@
 - Phone answers (stored for Twilio's re-sent requests) go sooner.
 - Once a conversation has been idle for a day, what the customer typed to
   prove who they are (birth dates, IBANs, customer numbers; the identity
-  check's slot values) is blanked in it: the rest is kept for its period.
+  check's slot values, and the IBAN a bank-details change held) is blanked
+  in it: the rest is kept for its period.
 - Closed cases keep their figures (reason, channel, times, disposition) but
   lose transcript, note and customer number after the case period.
 - Advance-payment changes and payment arrangements are booking records
@@ -51,7 +52,7 @@ from bot.domain.models import (
     utcnow,
 )
 from bot.domain.privacy import PSEUDONYM_CHARS, is_pseudonym, pseudonym, redact
-from bot.domain.services import handoff, identity, tracker_events
+from bot.domain.services import bank_details, handoff, identity, tracker_events
 from bot.domain.services.agent_queue import ACTIVE
 
 # How far back the daily run looks for conversations to blank (a run missed
@@ -185,11 +186,15 @@ def _conversations(
     delete_conversations(session, tracker, old, report)
 
 
+# Slots that hold what a customer typed to prove who they are or to give an account.
+BLANKED_SLOTS = (*identity.VALUES, *bank_details.VALUES)
+
+
 def blank_identity(event: dict[str, Any]) -> dict[str, Any] | None:
     """A stored event with the customer's identity values blanked (None: nothing to blank)."""
     new = dict(event)
     if event.get("event") == "slot":
-        if event.get("name") in identity.VALUES and event.get("value") is not None:
+        if event.get("name") in BLANKED_SLOTS and event.get("value") is not None:
             new["value"] = None
     elif event.get("event") == "user":
         if isinstance(event.get("text"), str):
