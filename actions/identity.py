@@ -214,6 +214,7 @@ class ActionIdentityDone(Action):
         following = {
             "change_advance_payment": "advance_payment_form",
             "ask_bill": "action_show_bill",
+            "submit_meter_reading": "meter_reading_form",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 
