@@ -94,6 +94,8 @@ PROBLEM_RESPONSES = {
     "before_last_reading": "utter_invalid_mr_before_last_reading",
     "wrong_unit": "utter_invalid_mr_wrong_unit",
 }
+# The meter's number said in words is the whole message: no reading in it.
+WHOLE_MESSAGE = "*"
 # Button payloads of the way out (the form and the rules read them as these intents).
 AFFIRM, DENY, PERSON = "/affirm", "/deny", "/request_human"
 # "No" to a value read back asks for another one; these words stop instead.
@@ -198,7 +200,8 @@ def _tariff_words(meter: mr.Meter, meters: list[mr.Meter]) -> set[str]:
 def _choose_meter(
     meters: list[mr.Meter], tracker: Tracker, commodity: str | None
 ) -> tuple[mr.Meter | None, str | None]:
-    """The meter the latest message names, and the digits that named it (or None).
+    """The meter the latest message names, and the digits that named it (None: no
+    digits; `WHOLE_MESSAGE`: the message is the meter's number said in words).
 
     By contract number (a button), meter number or its last digits (also said in
     words), a word of the tariff ("Wärmepumpe"), or the commodity when only one
@@ -216,7 +219,7 @@ def _choose_meter(
         spoken = parse_reading(text, language_of(tracker), today())
         if spoken.value is not None and spoken.value == spoken.value.to_integral_value():
             named = meter_named(str(int(spoken.value)), numbers)
-            named = (named[0], text) if named else None
+            named = (named[0], WHOLE_MESSAGE) if named else None
     if named is not None:
         return next(m for m in meters if m.meter_number == named[0]), named[1]
     words = set(re.findall(r"[a-z]{4,}", fold(text)))
@@ -295,9 +298,9 @@ class ActionStartMeterReading(Action):
         commodity = entity_value(tracker, "commodity") or parse_commodity(text)
         if commodity:
             events.append(SlotSet("mr_commodity", commodity))
-        # identity values given along are no reading ("10000025 ... Zählerstand 47350")
+        # identity values given along are no reading ("10000025 44137 ... Zählerstand 47350")
         found = parse_identity(text, today())
-        ignore = [v for v in (found.customer_number, found.postcode) if v]
+        ignore = [found.customer_number, found.postcode or ""] if found.customer_number else []
         candidate = _candidate(_reading_in(tracker, ignore))
         if candidate:
             events.append(SlotSet("mr_candidate", candidate))
@@ -385,7 +388,7 @@ class ValidateMeterReadingForm(CancellableFormValidation):
             return {"mr_contract": named[0].contract_number} if len(named) == 1 else {}
         meter, said = _choose_meter(meters, tracker, hint)
         # A reading given along ("0436, Stand 35100") is kept for the meter.
-        answer = _reading_in(tracker, [said] if said else [])
+        answer = ReadingAnswer() if said == WHOLE_MESSAGE else _reading_in(tracker, [said or ""])
         if meter is not None:
             slots = {"mr_contract": meter.contract_number}
             if answer.value is not None:
@@ -491,6 +494,8 @@ class ActionAskMrContract(Action):
         meters = await _meters(tracker)
         problem = tracker.get_slot("mr_problem")
         commodity = tracker.get_slot("mr_commodity")
+        if len({m.commodity for m in meters}) == 1:
+            commodity = meters[0].commodity  # all of one kind: told apart by number
         same = [m for m in meters if m.commodity == commodity]
         if len(same) > 1:
             meters = same

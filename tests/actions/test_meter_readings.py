@@ -169,9 +169,17 @@ async def test_start_for_a_verified_customer_opens_the_form(domain):
     assert outcome.followup == "meter_reading_form"
 
 
+async def test_a_reading_in_the_request_of_a_verified_customer(domain):
+    tracker = make_tracker(
+        "Zählerstand Strom 47350", "submit_meter_reading", slots={"verified_customer": CLAUDIA}
+    )
+    outcome = await run(ActionStartMeterReading(), tracker, domain)
+    assert json.loads(outcome.slots["mr_candidate"])["value"] == "47350"
+
+
 async def test_identity_values_in_the_request_are_no_reading(domain):
     tracker = make_tracker(
-        "Kundennummer 10000025, PLZ 44137, ich will meinen Stromzähler durchgeben",
+        "10000025 44137 21.06.1983, ich will meinen Stromzähler durchgeben",
         "submit_meter_reading",
     )
     outcome = await run(ActionStartMeterReading(), tracker, domain)
@@ -254,6 +262,7 @@ async def test_a_meter_chosen_by_number_tariff_or_button(
 ):
     outcome = await validate(contract_tracker(text, entities=entities), domain)
     assert outcome.slots["mr_contract"] == expected
+    assert "mr_value" not in outcome.slots  # the digits that name a meter are no reading
     assert outcome.messages == []
 
 
@@ -533,7 +542,8 @@ async def test_the_meter_question_offers_a_button_per_meter(database_url, domain
 async def test_two_meters_of_one_kind_are_told_apart_by_tariff(
     database_url, domain, language, text
 ):
-    tracker = form_tracker("", language=language, customer=HATICE, mr_commodity="electricity")
+    # all of Hatice's meters are electricity meters: the question says so at once
+    tracker = form_tracker("", language=language, customer=HATICE)
     outcome = await run(ActionAskMrContract(), tracker, domain)
     assert outcome.responses == ["utter_ask_mr_contract_same_commodity"]
     assert outcome.text.startswith(text)
@@ -557,13 +567,13 @@ async def test_an_unknown_meter_twice_offers_a_way_out(database_url, domain):
     [
         (
             "de",
-            "Zuletzt haben wir für diesen Zähler 44.680 kWh vom 31.12.2025.",
+            "Der letzte Stand dieses Zählers bei uns: 44.680 kWh vom 31.12.2025.",
             "Wie lautet der aktuelle Stand Ihres Zählers für Strom (Zählernummer 1ESY1160300381)?",
         ),
         (
             "tr",
-            "Bu sayaç için son kayıtlı değer 31.12.2025 tarihli 44.680 kWh.",
-            "elektrik sayacınızın (sayaç numarası 1ESY1160300381) güncel değeri nedir?",
+            "Bu sayacın bizdeki son değeri: 31.12.2025 tarihli 44.680 kWh.",
+            "Sayaç numarası 1ESY1160300381 olan elektrik sayacınızın güncel değeri nedir?",
         ),
     ],
 )
@@ -595,7 +605,7 @@ async def test_a_meter_without_readings_is_asked_without_one(database_url, domai
         ("future_date", "tr", "Okuma tarihi 24.12.2026 henüz gelmedi."),
         ("before_last_reading", "de", "schon einen Stand vom 31.12.2025"),
         ("wrong_unit", "de", "Ihr Zähler für Strom zählt in kWh."),
-        ("wrong_unit", "tr", "elektrik sayacınız kWh cinsinden sayar."),
+        ("wrong_unit", "tr", "Bu elektrik sayacı kWh cinsinden sayar."),
         ("several", "de", "nur den Stand des Zählers 1ESY1160300381"),
         ("identifier", "tr", "sayaç numarasına benziyor"),
     ],
