@@ -217,6 +217,7 @@ class ActionIdentityDone(Action):
             "ask_bill": "action_show_bill",
             "reconnect_supply": "action_reconnect_supply",
             "payment_arrangement": "action_review_payment_standing",
+            "submit_meter_reading": "meter_reading_form",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 

@@ -104,7 +104,9 @@ class ReadingRefused(DomainError):
 
 @dataclass
 class InvalidReading(ReadingRefused):
-    """Not a possible meter reading (negative, too many digits, a date in the future)."""
+    """Not a possible meter reading; `problem` says why, each gets its own answer:
+    `not_a_number`, `negative`, `too_large` (more than nine digits before the point),
+    `future_date`, `before_last_reading` (dated before the meter's last reading)."""
 
     problem: str
 

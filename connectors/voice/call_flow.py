@@ -334,4 +334,6 @@ def keypad_text(digits: str, call: CallState) -> str | None:
         return day.strftime("%d.%m.%Y")
     if kind == "amount" and re.fullmatch(r"\d+(\*\d{1,2})?", digits):
         return digits.replace("*", ",") + " €"
+    if kind == "digits" and call.expects.length is None and re.fullmatch(r"\d+\*\d{1,3}", digits):
+        return digits.replace("*", ",")  # a number of any length (a meter reading): 8120*5
     return digits.replace("*", "")

@@ -39,9 +39,9 @@ HINTS = {
 HINTS_FOR = {
     "digits": {
         "de": "null, eins, zwei, drei, vier, fünf, sechs, sieben, acht, neun, zehn, hundert, "
-        "tausend, Kundennummer, Postleitzahl",
-        "tr": "sıfır, bir, iki, üç, dört, beş, altı, yedi, sekiz, dokuz, on, yüz, bin, "
-        "müşteri numarası, posta kodu",
+        "tausend, Komma, Kundennummer, Postleitzahl, Zählerstand, Kilowattstunden, Kubikmeter",
+        "tr": "sıfır, bir, iki, üç, dört, beş, altı, yedi, sekiz, dokuz, on, yüz, bin, virgül, "
+        "müşteri numarası, posta kodu, sayaç, kilovatsaat, metreküp",
     },
     "date": {
         "de": "Januar, Februar, März, April, Mai, Juni, Juli, August, September, Oktober, "

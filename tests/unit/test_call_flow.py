@@ -127,6 +127,8 @@ def test_silence_before_a_language_was_chosen_repeats_the_menu():
         ("80", Expects("amount"), (), "80 €"),
         ("10000002", Expects("digits", 8), (), "10000002"),
         ("44*137", Expects("digits", 5), (), "44137"),
+        ("8120*5", Expects("digits"), (), "8120,5"),  # a meter reading with its decimal
+        ("47350", Expects("digits"), (), "47350"),
         ("12031975", None, (), "12031975"),  # no question about a date: just digits
     ],
 )

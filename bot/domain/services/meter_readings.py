@@ -10,8 +10,11 @@ and with the consumption expected since then from the bills:
 
 The last two are stored only when the customer confirmed the value read back
 to them (`confirmed=True`); otherwise `ImplausibleReading` is raised and
-nothing changes. Each reading is stored once per request id, with an audit
-entry that names the record, never the customer.
+nothing changes. Only readings of the meter now installed count as earlier
+readings (a swapped meter starts again at `first`), and a reading dated
+before the last one is refused (`InvalidReading("before_last_reading")`):
+the billing system already has a later one. Each reading is stored once per
+request id, with an audit entry that names the record, never the customer.
 """
 
 from __future__ import annotations
@@ -100,9 +103,20 @@ def _daily_expected(contract: Contract, unit: str) -> Decimal | None:
     return consumption / days
 
 
-def _meter(contract: Contract) -> Meter:
+def _readings_of_meter(contract: Contract, leaving_out: int | None = None) -> list[MeterReading]:
+    """The readings of the meter now installed, oldest first (`leaving_out`: a reading's id)."""
+    return [
+        r
+        for r in contract.meter_readings
+        if r.id != leaving_out and r.meter_number in (None, contract.meter_number)
+    ]
+
+
+def _meter(contract: Contract, leaving_out: int | None = None) -> Meter:
+    """The contract's meter, as it was before the reading `leaving_out` (if given)."""
     unit = METER_UNITS[contract.commodity]
-    last = contract.meter_readings[-1] if contract.meter_readings else None
+    readings = _readings_of_meter(contract, leaving_out)
+    last = readings[-1] if readings else None
     return Meter(
         contract_number=contract.contract_number,
         commodity=contract.commodity,
@@ -137,7 +151,9 @@ def meters_of(session: Session, customer_number: str) -> list[Meter]:
 
 def check_value(value: Decimal, read_on: dt.date, today: dt.date) -> Decimal:
     """The value rounded to the meter's precision; raises InvalidReading."""
-    if not value.is_finite() or value < 0:
+    if not value.is_finite():
+        raise InvalidReading("not_a_number")
+    if value < 0:
         raise InvalidReading("negative")
     if value > LARGEST_READING:
         raise InvalidReading("too_large")
@@ -189,6 +205,8 @@ def preview_reading(
     """Check a reading without storing it: the meter, the rounded value, the verdict."""
     meter = _meter(_owned_contract(session, customer_number, contract_number))
     checked = check_value(value, read_on, today)
+    if meter.last is not None and read_on < meter.last.read_on:
+        raise InvalidReading("before_last_reading")
     return meter, checked, plausibility(meter, checked, read_on)
 
 
@@ -271,11 +289,15 @@ def submit_reading(
 
 
 def _submitted(reading: MeterReading) -> SubmittedReading:
+    """A reading stored before (the same request again), as its first submission returned it."""
     contract = reading.contract
     earlier = [
-        r for r in contract.meter_readings if r.id != reading.id and r.read_on <= reading.read_on
+        r
+        for r in _readings_of_meter(contract, leaving_out=reading.id)
+        if (r.read_on, r.id) < (reading.read_on, reading.id)
     ]
-    meter = _meter(contract)
+    meter = _meter(contract, leaving_out=reading.id)
     last = _view(earlier[-1]) if earlier else None
-    verdict = Plausibility(reading.plausibility or "first", last, None, None)
+    consumption = reading.value - last.value if last is not None else None
+    verdict = Plausibility(reading.plausibility or "first", last, consumption, None)
     return SubmittedReading(meter, _view(reading), verdict, already_applied=True)
