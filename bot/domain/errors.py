@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -97,3 +98,30 @@ class ImplausibleReading(ReadingRefused):
     last_value: Decimal | None
     consumption: Decimal | None
     expected: Decimal | None
+
+
+class MoveRefused(DomainError):
+    """A move cannot be recorded as given."""
+
+
+@dataclass
+class MoveDateOutOfRange(MoveRefused):
+    """The moving date lies before `earliest` or after `latest`."""
+
+    earliest: dt.date
+    latest: dt.date
+    too_early: bool
+
+
+@dataclass
+class InvalidPostcode(MoveRefused):
+    """Not a German postcode (five digits)."""
+
+    postcode: str
+
+
+@dataclass
+class OutsideSupplyArea(MoveRefused):
+    """A postcode we do not supply, where the move needs one we do."""
+
+    postcode: str
