@@ -214,6 +214,7 @@ class ActionIdentityDone(Action):
         following = {
             "change_advance_payment": "advance_payment_form",
             "ask_bill": "action_show_bill",
+            "move_house": "move_house_form",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 
