@@ -19,9 +19,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -30,7 +29,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
     channel_of,
-    commodity_label,
     language_of,
     latest_intent,
     latest_text,
@@ -41,6 +39,7 @@ from actions.common import (
 )
 from actions.forms import CANCELLED, CancellableFormValidation
 from actions.identity import is_verified, require_identity
+from actions.move_house_texts import filled, joined, meter_label, summary_lines, unit_label
 from bot.domain import i18n
 from bot.domain.addresses import Address, is_town, parse_address, parse_postcode
 from bot.domain.errors import (
@@ -52,11 +51,18 @@ from bot.domain.errors import (
     OutsideSupplyArea,
     ReadingRefused,
 )
+from bot.domain.move_answers import (
+    contact_of,
+    is_adult,
+    not_yet,
+    parse_move_kind,
+    person_name,
+    reading_value,
+)
 from bot.domain.parsing import is_explicit_yes, parse_birth_date, parse_day
 from bot.domain.references import spoken
 from bot.domain.services import meter_readings, moves
 from bot.domain.services.meter_readings import Meter
-from bot.domain.text import fold
 from bot.infra.db import run_in_transaction
 
 logger = logging.getLogger(__name__)
@@ -89,96 +95,8 @@ HANDOFF_REASON = "move"
 WAY_OUT_AFTER = 2
 #: An interrupting intent this sure is an interruption even where free text is asked.
 SURE = 0.8
-ADULT_YEARS = 18
-UNITS = {"m3": "m³"}
-
-# Words that say which kind of move a customer means, in both languages (folded,
-# "|" between them); "within" is looked for first, "out" last ("Umzug innerhalb"
-# is no move out, "Hizmet bölgeniz içinde" no move in).
-_KIND_WORDS = (
-    (
-        "within",
-        "innerhalb|im versorgungsgebiet|im gebiet|mitnehmen|mitziehen|in der stadt"
-        "|icinde|ayni sehir|sehir ici|goturmek|yanimda",
-    ),
-    (
-        "in",
-        "neu ein|einzug|einziehen|neukund|neuer kunde|neue kundin|kein kunde|nicht kunde"
-        "|henuz musteri|musteriniz degil|yeni musteri",
-    ),
-    (
-        "out",
-        "weg|auszug|ausziehen|ziehe aus|ausserhalb|ausland|beenden|kundigen|abmelden"
-        "|disina|disari|bolge disi|baska sehir|yurt disi|yurtdisi|sonlandir|kapat|bitir",
-    ),
-)
-# "I do not have that reading yet"
-_NOT_YET = re.compile(
-    r"noch nicht|nicht da|hab(?:e)? ich nicht|hab(?:e)? keinen|weiss ich nicht|spater|nachreichen"
-    r"|keine ahnung|henuz|elimde degil|elimde yok|bilmiyorum|sonra|yok\b"
-)
-# A meter reading: "47210", "47.210", "45 210", "9095,2", "9095.2 m3".
-# TODO(issue 13): the shared reading parser of the meter-reading flow
-# (bot/domain/parsing.py after the merge) replaces this: number words too.
-_READING = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:[ .]\d{3})+|\d+)(?:,(\d{1,3})|\.(\d{1,2}))?(?![\d.,]?\d)"
-)
-_NAME_PREFIX = re.compile(
-    r"^(?:ich hei(?:ss|ß)e|mein name ist|name\s*:|benim ad[ıi]m|ad[ıi]m)\s+", re.IGNORECASE
-)
-_NAME = re.compile(r"^[^\W\d_]+(?:[ '\-.]+[^\W\d_]+)*\.?$")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"\+?\d[\d /()-]{4,}\d")
-
 
 # --- reading what the customer said ---------------------------------------------------
-
-
-def parse_move_kind(text: str) -> str | None:
-    """`out`, `within` or `in` from a customer's words (a button's title among them)."""
-    folded = fold(text)
-    for kind, words in _KIND_WORDS:
-        if re.search(rf"(?<![a-z])(?:{words})", folded):
-            return kind
-    return None
-
-
-def not_yet(text: str) -> bool:
-    """Whether the customer says they do not have the reading yet."""
-    return bool(_NOT_YET.search(fold(text)))
-
-
-def reading_value(text: str) -> Decimal | None:
-    """The number of a meter reading in `text` (thousands with dots or spaces)."""
-    match = _READING.search(text)
-    if match is None:
-        return None
-    whole = re.sub(r"[ .]", "", match.group(1))
-    fraction = match.group(2) or match.group(3)
-    try:
-        return Decimal(f"{whole}.{fraction}" if fraction else whole)
-    except InvalidOperation:
-        return None
-
-
-def person_name(text: str) -> str | None:
-    """A first and last name ("Deniz Aksoy", "mein Name ist Anna-Lena Groß")."""
-    cleaned = _NAME_PREFIX.sub("", re.sub(r"\s+", " ", text).strip()).strip(" .,")
-    words = cleaned.split()
-    if 2 <= len(words) <= 5 and len(cleaned) <= 100 and _NAME.match(cleaned):
-        return cleaned
-    return None
-
-
-def contact_of(text: str) -> str | None:
-    """An e-mail address or a phone number (six to fifteen digits)."""
-    email = _EMAIL.search(text)
-    if email:
-        return email.group(0)
-    phone = _PHONE.search(text)
-    if phone and 6 <= len(re.sub(r"\D", "", phone.group(0))) <= 15:
-        return re.sub(r"\s+", " ", phone.group(0)).strip()
-    return None
 
 
 def date_named_up_front(text: str) -> str | None:
@@ -191,11 +109,6 @@ def date_named_up_front(text: str) -> str | None:
         return moves.check_move_date(day, today()).isoformat()
     except MoveDateOutOfRange:
         return None
-
-
-def _adult(born: dt.date, on: dt.date) -> bool:
-    years = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-    return years >= ADULT_YEARS
 
 
 # --- the slots as values -------------------------------------------------------------------
@@ -283,108 +196,6 @@ def _customer(tracker: Tracker) -> str | None:
 
 
 # --- texts -------------------------------------------------------------------------------
-
-
-def _text(domain: dict[str, Any], response: str, language: str, **values: str) -> str:
-    return response_text(domain, response, language).format(**values)
-
-
-def _unit(unit: str) -> str:
-    return UNITS.get(unit, unit)
-
-
-def meter_label(meter: Any, domain: dict[str, Any], language: str) -> str:
-    """ "Strom (Zählernummer 1ESY1160300381)", or just the commodity without a number."""
-    commodity = commodity_label(domain, meter.commodity, language)
-    if not meter.meter_number:
-        return commodity
-    return _text(
-        domain,
-        "utter_move_label_meter",
-        language,
-        commodity=commodity,
-        meter_number=meter.meter_number,
-    )
-
-
-def summary_lines(
-    preview: moves.MovePreview,
-    domain: dict[str, Any],
-    language: str,
-    reference: str | None = None,
-) -> list[str]:
-    """The move as the customer reads it back, line by line (the receipt starts with
-    its reference)."""
-    request = preview.request
-    date = i18n.date(request.move_date, language)
-    lines = []
-    if reference:
-        lines.append(_text(domain, "utter_move_line_reference", language, reference=reference))
-    kind = response_text(domain, f"utter_move_kind_{request.kind}", language)
-    lines.append(_text(domain, "utter_move_line_kind", language, kind=kind))
-    lines.append(_text(domain, "utter_move_line_date", language, date=date))
-    lines.append(
-        _text(domain, "utter_move_line_new_address", language, address=request.new_address.line())
-    )
-    if preview.final_bill_address is not None:
-        lines.append(
-            _text(
-                domain,
-                "utter_move_line_final_bill",
-                language,
-                address=preview.final_bill_address.line(),
-            )
-        )
-    if request.newcomer is not None:
-        lines.append(
-            _text(
-                domain,
-                "utter_move_line_newcomer",
-                language,
-                name=request.newcomer.name,
-                birth_date=i18n.date(request.newcomer.birth_date, language),
-                contact=request.newcomer.contact,
-            )
-        )
-    for contract in preview.contracts:
-        lines.append(
-            _text(
-                domain,
-                f"utter_move_line_contract_{contract.outcome}",
-                language,
-                commodity=commodity_label(domain, contract.commodity, language),
-                contract_number=contract.contract_number,
-                date=date,
-            )
-        )
-    for contract in preview.contracts:
-        meter = meter_label(contract, domain, language)
-        if contract.reading is None:
-            lines.append(_text(domain, "utter_move_line_reading_missing", language, meter=meter))
-        else:
-            lines.append(
-                _text(
-                    domain,
-                    "utter_move_line_reading",
-                    language,
-                    meter=meter,
-                    value=i18n.number(contract.reading, language),
-                    unit=_unit(contract.unit),
-                )
-            )
-    return [_capitalised(line, language) for line in lines]
-
-
-def _capitalised(line: str, language: str) -> str:
-    """A line that starts with a commodity ("elektrik ...") starts with a capital."""
-    first = line[:1]
-    upper = "İ" if first == "i" and language == "tr" else first.upper()
-    return upper + line[1:]
-
-
-def joined(lines: list[str], voice: bool) -> str:
-    """Lines for the chat; sentences for the phone, where line breaks are not heard."""
-    return " ".join(f"{line}." for line in lines) if voice else "\n".join(lines)
 
 
 async def _preview(tracker: Tracker) -> moves.MovePreview:
@@ -653,6 +464,7 @@ class ValidateMoveHouseForm(CancellableFormValidation):
         text = latest_text(tracker)
         if self._ends_contracts_instead(tracker):
             # The customer leaves the area after all: the contracts end instead.
+            dispatcher.utter_message(response="utter_move_now_out")
             return {
                 "mv_kind": "out",
                 "mv_postcode": tracker.get_slot("mv_refused_postcode"),
@@ -743,7 +555,7 @@ class ValidateMoveHouseForm(CancellableFormValidation):
             if self.is_interruption(tracker):
                 return {}
             return self._refuse(dispatcher, tracker, domain, "utter_invalid_birth_date")
-        if not _adult(born, today()):
+        if not is_adult(born, today()):
             return self._refuse(dispatcher, tracker, domain, "utter_move_too_young")
         return {"mv_birth_date": born.isoformat(), "form_retry": None}
 
@@ -888,12 +700,12 @@ class ActionAskMvReading(Action):
             dispatcher.utter_message(response="utter_move_readings_intro")
         last = ""
         if meter.last is not None:
-            last = _text(
+            last = filled(
                 domain,
                 "utter_move_label_last_reading",
                 language,
                 value=i18n.number(meter.last.value, language),
-                unit=_unit(meter.unit),
+                unit=unit_label(meter.unit),
                 date=i18n.date(meter.last.read_on, language),
             )
         later = response_text(domain, "utter_label_move_reading_later", language)
@@ -932,7 +744,7 @@ class ActionAskMvReadingCheck(Action):
         dispatcher.utter_message(
             response=response,
             value=number("value"),
-            unit=_unit(pending["unit"]),
+            unit=unit_label(pending["unit"]),
             last_value=number("last_value"),
             last_date=i18n.date(dt.date.fromisoformat(last_date), language) if last_date else "",
             consumption=number("consumption"),

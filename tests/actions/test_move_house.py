@@ -312,6 +312,7 @@ async def test_ending_the_contracts_instead_turns_it_into_a_move_out(database_ur
         form_retry=1.0,
     )
     outcome = await run(ValidateMoveHouseForm(), tracker, domain)
+    assert outcome.responses == ["utter_move_now_out"]
     assert outcome.slots["mv_kind"] == "out" and outcome.slots["mv_postcode"] == "10115"
     assert "form_cancelled" not in outcome.slots
     assert outcome.slots["requested_slot"] == "mv_town"

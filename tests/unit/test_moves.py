@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain import move_answers
 from bot.domain.addresses import Address, parse_address, parse_postcode
 from bot.domain.errors import (
     ImplausibleReading,
@@ -313,3 +314,64 @@ def test_someone_new_moves_in_without_being_a_customer(session):
             req=request("in", new_address=BERLIN, newcomer=newcomer),
             request_id="req-2",
         )
+
+
+# --- what customers answer -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("Ich ziehe aus dem Versorgungsgebiet weg", "out"),
+        ("Auszug", "out"),
+        ("Verträge beenden", "out"),
+        ("Hizmet bölgenizin dışına taşınıyorum", "out"),
+        ("Sözleşmeleri sonlandır", "out"),
+        ("Ich ziehe innerhalb des Versorgungsgebiets um", "within"),
+        ("umzug innerhalb von essen", "within"),
+        ("Hizmet bölgeniz içinde taşınıyorum", "within"),
+        ("Ich ziehe neu ein und bin noch kein Kunde", "in"),
+        ("Einzug", "in"),
+        ("Yeni taşınıyorum, henüz müşteriniz değilim", "in"),
+        ("nach Berlin", None),
+        ("/request_human", None),
+    ],
+)
+def test_the_kind_of_move_in_both_languages(text, kind):
+    assert move_answers.parse_move_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("47210", Decimal("47210")),
+        ("47.210", Decimal("47210")),
+        ("45 210 kWh", Decimal("45210")),
+        ("9095,2", Decimal("9095.2")),
+        ("9095.2 m3", Decimal("9095.2")),
+        ("der Zähler zeigt 15.890", Decimal("15890")),
+        ("weiß nicht", None),
+    ],
+)
+def test_a_reading_as_customers_write_it(text, value):
+    assert move_answers.reading_value(text) == value
+
+
+@pytest.mark.parametrize(
+    "text", ["habe ich noch nicht", "Henüz elimde değil", "reiche ich später nach"]
+)
+def test_a_reading_not_at_hand(text):
+    assert move_answers.not_yet(text)
+    assert not move_answers.not_yet("47210")
+
+
+def test_names_and_contacts():
+    assert move_answers.person_name("mein Name ist Anna-Lena Groß") == "Anna-Lena Groß"
+    assert move_answers.person_name("benim adım Deniz Aksoy") == "Deniz Aksoy"
+    assert move_answers.person_name("Bist du ein Bot?") is None
+    assert move_answers.person_name("Anna") is None  # first and last name
+    assert move_answers.contact_of("erreichbar unter 0231 1234567") == "0231 1234567"
+    assert move_answers.contact_of("deniz@example.org bitte") == "deniz@example.org"
+    assert move_answers.contact_of("123") is None
+    assert move_answers.is_adult(dt.date(2008, 12, 5), TODAY)
+    assert not move_answers.is_adult(dt.date(2008, 12, 6), TODAY)
