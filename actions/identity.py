@@ -218,6 +218,7 @@ class ActionIdentityDone(Action):
             "reconnect_supply": "action_reconnect_supply",
             "payment_arrangement": "action_review_payment_standing",
             "submit_meter_reading": "meter_reading_form",
+            "move_house": "move_house_form",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 

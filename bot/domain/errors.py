@@ -163,3 +163,30 @@ class DeferralAlreadyUsed(ArrangementRefused):
 
     agreed_on: dt.date
     possible_from: dt.date
+
+
+class MoveRefused(DomainError):
+    """A move cannot be recorded as given."""
+
+
+@dataclass
+class MoveDateOutOfRange(MoveRefused):
+    """The moving date lies before `earliest` or after `latest`."""
+
+    earliest: dt.date
+    latest: dt.date
+    too_early: bool
+
+
+@dataclass
+class InvalidPostcode(MoveRefused):
+    """Not a German postcode (five digits)."""
+
+    postcode: str
+
+
+@dataclass
+class OutsideSupplyArea(MoveRefused):
+    """A postcode we do not supply, where the move needs one we do."""
+
+    postcode: str

@@ -133,6 +133,61 @@ def parse_birth_date(text: str, today: dt.date | None = None) -> dt.date | None:
     return None
 
 
+# A day of the year without its year: "15.1.", "15.01", "1. April", "15 Nisan".
+_DAY_MONTH = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.?(?![\d])(?!\.\d)")
+_DAY_MONTH_NAME = re.compile(rf"(?<!\d)(\d{{1,2}})\.?\s*(?:{_MONTH_ALTERNATION})[a-z]*(?![a-z])")
+_RELATIVE_DAYS = (
+    (re.compile(r"\b(?:ubermorgen|obur\s?gun)\b"), 2),
+    (re.compile(r"\b(?:morgen|yarin)\b"), 1),
+    (re.compile(r"\b(?:heute|bugun)\b"), 0),
+    (re.compile(r"\b(?:gestern|dun)\b"), -1),
+)
+_MONTH_END = re.compile(r"\b(?:monatsende|ende\s+(?:des|dieses)\s+monats|ay\s?(?:in)?\s?sonu)")
+_NEXT_MONTH_START = re.compile(
+    r"(?:anfang|beginn|ersten?)\s+(?:des\s+)?nachsten\s+monats|(?:gelecek|onumuzdeki)\s+ay(?:in)?\s+basi"
+)
+
+
+#: A day and month without a year is read as the coming one, unless it was this recently.
+_RECENT_DAYS = 60
+
+
+def _coming(day: int, month: int, today: dt.date) -> dt.date | None:
+    """The first date with this day and month that is not longer ago than `_RECENT_DAYS`."""
+    recent = today - dt.timedelta(days=_RECENT_DAYS)
+    dates = [d for year in (-1, 0, 1) if (d := _make_date(today.year + year, month, day))]
+    return next((d for d in dates if d >= recent), None)
+
+
+def parse_day(text: str, today: dt.date) -> dt.date | None:
+    """A day such as a moving date: a full date, a day and month without the year
+    (the coming one, or one of the last weeks), or words: heute, morgen, übermorgen, gestern,
+    bugün, yarın, Monatsende / ay sonu, Anfang nächsten Monats / gelecek ayın başı."""
+    dates = find_dates(text, today)
+    if dates:
+        return dates[0][0]
+    folded = fold(text)
+    for pattern in (_DAY_MONTH, _DAY_MONTH_NAME):
+        match = pattern.search(folded)
+        if match is None:
+            continue
+        if pattern is _DAY_MONTH:
+            month = int(match[2])
+        else:
+            month = _month_number(match.group(0)[len(match[1]) :]) or 0
+        found = _coming(int(match[1]), month, today) if 1 <= month <= 12 else None
+        if found:
+            return found
+    for words, offset in _RELATIVE_DAYS:
+        if words.search(folded):
+            return today + dt.timedelta(days=offset)
+    if _MONTH_END.search(folded):
+        return (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    if _NEXT_MONTH_START.search(folded):
+        return (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return None
+
+
 def parse_identity(text: str, today: dt.date | None = None) -> IdentityValues:
     """Customer number, postcode and birth date from one message, any order."""
     dates = find_dates(text, today)
