@@ -12,6 +12,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.bill_questions import OFFER_SLOT, QUESTION_SLOT, offered_change
 from actions.common import (
     channel_of,
     commodity_label,
@@ -22,10 +23,11 @@ from actions.common import (
     next_step,
     today,
 )
-from actions.forms import CANCELLED, CancellableFormValidation
+from actions.forms import CANCELLED, CancellableFormValidation, way_out_reset
 from actions.handoff import hand_off
 from actions.identity import is_verified, require_identity
 from bot.domain import i18n
+from bot.domain.bill_questions import ADVANCE_PAYMENT, is_advance_payment_question
 from bot.domain.errors import (
     AmountOutOfRange,
     ChangeNotAllowed,
@@ -94,7 +96,12 @@ async def _named_amount(tracker: Tracker) -> Decimal | None:
 
 
 class ActionStartAdvancePayment(Action):
-    """Entry point: identity first, then the form (keeping an amount already named)."""
+    """Entry point: identity first, then the form (keeping an amount already named).
+
+    A question ("Wie hoch ist mein Abschlag?") is answered instead
+    (action_show_bill); "yes" to the offer to raise the advance payment after
+    a bill explanation starts the form with the offered contract and amount.
+    """
 
     def name(self) -> str:
         return "action_start_advance_payment"
@@ -102,11 +109,18 @@ class ActionStartAdvancePayment(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        events: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
-        events += [SlotSet(CANCELLED, None), next_step(None)]
         text = latest_text(tracker)
+        if is_advance_payment_question(text):
+            return await _answer_instead(dispatcher, tracker)
+        events: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
+        events += [SlotSet(CANCELLED, None), *way_out_reset(), next_step(None)]
         change = parse_amount_change(text)
         amount = parse_amount(text)
+        offered = offered_change(tracker)
+        if offered is not None:
+            events += [SlotSet(OFFER_SLOT, None), SlotSet("ap_contract", offered[0])]
+            if change is None and amount is None:
+                events.append(SlotSet("ap_amount", offered[1]))
         if change is not None:
             events.append(SlotSet("ap_change", str(change)))
         elif amount is not None:
@@ -115,6 +129,16 @@ class ActionStartAdvancePayment(Action):
         if gate is not None:
             return events + gate
         return events + [next_step("advance_payment_form")]
+
+
+async def _answer_instead(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+    """A question about the advance payment: the bill action answers it (after the
+    identity check), and offers the change."""
+    events: list[EventType] = [SlotSet(QUESTION_SLOT, ADVANCE_PAYMENT), next_step(None)]
+    gate = await require_identity(dispatcher, tracker, "ask_bill")
+    if gate is not None:
+        return events + gate
+    return events + [next_step("action_show_bill")]
 
 
 class ValidateAdvancePaymentForm(CancellableFormValidation):
@@ -159,8 +183,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
             return {}
         chosen = _chosen_contract(contracts, tracker)
         if chosen is None:
-            dispatcher.utter_message(response="utter_invalid_ap_contract")
-            return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+            return self.rejected(dispatcher, tracker, "ap_contract", "utter_invalid_ap_contract")
         return {"ap_contract": chosen.contract_number}
 
     async def extract_ap_amount(
@@ -172,8 +195,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         amount = await _named_amount(tracker)
         if amount is None:
             if requested == "ap_amount":
-                dispatcher.utter_message(response="utter_invalid_ap_amount")
-                return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+                return self.rejected(dispatcher, tracker, "ap_amount", "utter_invalid_ap_amount")
             return {}
         if requested == "ap_confirmed":
             if str(amount) == tracker.get_slot("ap_amount"):
@@ -196,8 +218,7 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
         if intent == "deny":
             return {"ap_confirmed": False, CANCELLED: True}
         if not self.is_interruption(tracker):
-            dispatcher.utter_message(response="utter_please_confirm")
-            return {"form_retry": (tracker.get_slot("form_retry") or 0) + 1}
+            return self.rejected(dispatcher, tracker, "ap_confirmed", "utter_please_confirm")
         return {}
 
     async def validate_ap_contract(
@@ -205,8 +226,10 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
     ) -> dict[str, Any]:
         contracts = await _contracts(tracker)
         if not any(c.contract_number == value for c in contracts):
-            dispatcher.utter_message(response="utter_invalid_ap_contract")
-            return {"ap_contract": None}
+            rejection = self.rejected(
+                dispatcher, tracker, "ap_contract", "utter_invalid_ap_contract"
+            )
+            return {"ap_contract": None, **rejection}
         amount = tracker.get_slot("ap_amount")
         change = tracker.get_slot("ap_change")
         if amount is None and change is not None:
@@ -239,15 +262,19 @@ class ValidateAdvancePaymentForm(CancellableFormValidation):
                 lambda s: ap.preview_change(s, number, contract_number, Decimal(value), today())
             )
         except AmountOutOfRange as exc:
-            dispatcher.utter_message(
-                response="utter_amount_out_of_range",
+            rejection = self.rejected(
+                dispatcher,
+                tracker,
+                "ap_amount",
+                "utter_amount_out_of_range",
                 minimum=i18n.money(exc.minimum, language),
                 maximum=i18n.money(exc.maximum, language),
             )
-            return {"ap_amount": None, "ap_confirmed": None}
+            return {"ap_amount": None, "ap_confirmed": None, **rejection}
         except UnchangedAmount:
-            dispatcher.utter_message(response="utter_amount_unchanged")
-            return {"ap_amount": None, "ap_confirmed": None}
+            # Named twice, this one offers the way out (keep it, another amount, a person).
+            rejection = self.rejected(dispatcher, tracker, "ap_amount", "utter_amount_unchanged")
+            return {"ap_amount": None, "ap_confirmed": None, **rejection}
         except ReductionTooLarge as exc:
             dispatcher.utter_message(
                 response="utter_reduction_too_low",
@@ -335,7 +362,7 @@ class ActionSubmitAdvancePayment(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         reset: list[EventType] = [SlotSet(s, None) for s in FORM_SLOTS]
-        reset += [SlotSet(CANCELLED, None), SlotSet("form_retry", None), next_step(None)]
+        reset += [SlotSet(CANCELLED, None), *way_out_reset(), next_step(None)]
         if not is_verified(tracker) and not tracker.get_slot(CANCELLED):
             # Silent too long in the middle of the change: who is there now?
             dispatcher.utter_message(response="utter_identity_expired")

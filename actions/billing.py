@@ -1,13 +1,23 @@
-"""Bill questions: the latest bill, for one commodity or per contract."""
+"""Bill questions: the latest bill, for one commodity or per contract.
+
+Two questions get an answer of their own (actions/bill_questions.py): the
+advance payment ("Wie hoch ist mein Abschlag?") and why the bill is so high.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.bill_questions import (
+    QUESTION_SLOT,
+    asked_question,
+    explain_bill,
+    show_advance_payments,
+)
 from actions.common import (
     commodity_label,
     entity_value,
@@ -16,6 +26,7 @@ from actions.common import (
 )
 from actions.identity import require_identity
 from bot.domain import i18n
+from bot.domain.bill_questions import ADVANCE_PAYMENT, WHY_HIGH
 from bot.domain.parsing import parse_commodity
 from bot.domain.services import billing
 from bot.infra.db import run_in_transaction
@@ -60,7 +71,7 @@ def asked_commodity(tracker: Tracker) -> str | None:
         commodity = named[0] if named else parse_commodity(event.get("text") or "")
         if commodity:
             return commodity
-        if (parse.get("intent") or {}).get("name") == "ask_bill":
+        if (parse.get("intent") or {}).get("name") in ("ask_bill", "change_advance_payment"):
             return None
     return None
 
@@ -89,11 +100,21 @@ class ActionShowBill(Action):
     async def _show(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
+        question = asked_question(tracker)
+        asked = (
+            [SlotSet(QUESTION_SLOT, question)]
+            if question != tracker.get_slot(QUESTION_SLOT)
+            else []
+        )
         gate = await require_identity(dispatcher, tracker, "ask_bill")
         if gate is not None:
-            return gate
+            return asked + gate
         language = language_of(tracker)
         commodity = entity_value(tracker, "commodity") or asked_commodity(tracker)
+        if question == ADVANCE_PAYMENT:
+            return asked + await show_advance_payments(dispatcher, tracker, domain, commodity)
+        if question == WHY_HIGH:
+            return asked + await explain_bill(dispatcher, tracker, domain, commodity)
         number = tracker.get_slot("verified_customer")
         overview = await run_in_transaction(lambda s: billing.bill_overview(s, number, commodity))
         if overview.commodity_not_found:
@@ -103,16 +124,16 @@ class ActionShowBill(Action):
             )
         if not overview.bills:
             dispatcher.utter_message(response="utter_no_bills")
-            return []
+            return asked
         if len(overview.bills) == 1:
             bill = overview.bills[0]
             values = _bill_values(bill, language, domain)
             dispatcher.utter_message(response="utter_bill_details", **values)
             dispatcher.utter_message(response=_balance_response(bill), **values)
-            return []
+            return asked
         dispatcher.utter_message(response="utter_bill_list_intro")
         for bill in overview.bills:
             values = _bill_values(bill, language, domain)
             dispatcher.utter_message(response=_list_item_response(bill), **values)
         dispatcher.utter_message(response="utter_bill_list_outro")
-        return []
+        return asked

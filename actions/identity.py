@@ -18,7 +18,7 @@ from actions.common import (
     source_of,
     today,
 )
-from actions.forms import CANCELLED, CancellableFormValidation
+from actions.forms import CANCELLED, CancellableFormValidation, way_out_reset
 from actions.handoff import hand_off
 from bot.domain.parsing import parse_identity
 from bot.domain.services import identity
@@ -126,10 +126,11 @@ class ValidateIdentityForm(CancellableFormValidation):
             "birth_date": found.birth_date.isoformat() if found.birth_date else None,
         }
         events = [SlotSet(k, v) for k, v in values.items() if v is not None]
-        if not events and tracker.get_slot("requested_slot") in IDENTITY_SLOTS:
-            # Nothing usable: say what is expected instead of rejecting the form.
-            dispatcher.utter_message(response=f"utter_invalid_{tracker.get_slot('requested_slot')}")
-            events.append(SlotSet("identity_retry", (tracker.get_slot("identity_retry") or 0) + 1))
+        requested = tracker.get_slot("requested_slot")
+        if not events and requested in IDENTITY_SLOTS:
+            # Nothing usable: say what is expected (the second time, offer the way out).
+            rejection = self.rejected(dispatcher, tracker, requested, f"utter_invalid_{requested}")
+            events += [SlotSet(k, v) for k, v in rejection.items()]
         tracker.add_slots(events)
         return events
 
@@ -197,7 +198,7 @@ class ActionIdentityDone(Action):
     ) -> list[EventType]:
         clear = [SlotSet(s, None) for s in IDENTITY_SLOTS] + [
             SlotSet(CANCELLED, None),
-            SlotSet("identity_retry", None),
+            *way_out_reset(),
         ]
         pending = tracker.get_slot("pending_request")
         if tracker.get_slot("identity_locked") and not is_verified(tracker):

@@ -7,10 +7,10 @@ reads `1.043,27 €` and a Turkish customer `€1.043,27`.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 
 from bot.domain.languages import locale_for
 
@@ -40,3 +40,29 @@ def long_date(value: dt.date, language: str | None) -> str:
 def number(value: Decimal, language: str | None) -> str:
     """Quantities such as consumption: `3120` → `3.120`."""
     return format_decimal(value.normalize(), locale=locale_for(language))
+
+
+def percent(fraction: Decimal, language: str | None) -> str:
+    """A share or a change without its sign, to one decimal at most:
+    `Decimal('0.057')` → `5,7 %` (de) or `%5,7` (tr); `0.05` → `5 %`."""
+    if not isinstance(fraction, Decimal):
+        raise TypeError("percent must be a Decimal")
+    rounded = abs(fraction).quantize(Decimal("0.001"), ROUND_HALF_UP).normalize()
+    return format_percent(rounded, locale=locale_for(language), decimal_quantization=False)
+
+
+_CENT_WORDS = {"de_DE": "Cent", "tr_TR": "sent"}
+
+
+def unit_price(price: Decimal, language: str | None) -> str:
+    """A price per unit (kWh, m³) in euros: below one euro in cents, as customers
+    know it: `Decimal('0.3833')` → `38,33 Cent` (de), `38,33 sent` (tr); else money."""
+    if not isinstance(price, Decimal):
+        raise TypeError("unit_price must be a Decimal")
+    if price >= 1:
+        return money(price.quantize(Decimal("0.01")), language)
+    locale = locale_for(language)
+    cents = format_decimal(
+        (price * 100).quantize(Decimal("0.01"), ROUND_HALF_UP), "#,##0.00", locale=locale
+    )
+    return f"{cents} {_CENT_WORDS.get(locale, 'Cent')}"

@@ -155,7 +155,8 @@ async def test_unusable_answer_explains_the_expected_format(
 async def test_unusable_answer_is_counted_so_rasa_keeps_the_reply(database_url, domain):
     tracker = identity_tracker("weiß ich nicht", requested_slot="postcode")
     outcome = await run(ValidateIdentityForm(), tracker, domain)
-    assert outcome.slots.get("identity_retry") == 1
+    assert outcome.slots.get("form_rejections") == 1
+    assert outcome.slots.get("form_rejected_slot") == "identity_form:postcode"
 
 
 @pytest.mark.parametrize(
@@ -183,7 +184,8 @@ CLEARED = {
     "postcode": None,
     "birth_date": None,
     "form_cancelled": None,
-    "identity_retry": None,
+    "form_rejections": None,
+    "form_rejected_slot": None,
     "pending_request": None,
 }
 

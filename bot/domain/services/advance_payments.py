@@ -109,6 +109,40 @@ def effective_date(due_day: int, today: dt.date) -> dt.date:
     return dt.date(year, month, due_day)
 
 
+def next_due_date(due_day: int, today: dt.date) -> dt.date:
+    """The next due date of an advance payment (day `due_day` of a month), today included."""
+    year, month = today.year, today.month
+    if today.day > due_day:
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    return dt.date(year, month, due_day)
+
+
+@dataclass(frozen=True)
+class AdvanceSchedule:
+    """A contract's advance payment, when it is next due, and how it is paid."""
+
+    contract: ContractAdvance
+    next_due_on: dt.date
+    direct_debit: bool
+
+
+def schedules_of(session: Session, customer_number: str, today: dt.date) -> list[AdvanceSchedule]:
+    """The customer's contracts with their advance payment and next due date."""
+    customer = session.scalar(select(Customer).where(Customer.customer_number == customer_number))
+    if customer is None:
+        raise NotFound(customer_number)
+    return [
+        AdvanceSchedule(
+            contract=contract,
+            next_due_on=next_due_date(contract.due_day, today),
+            direct_debit=customer.payment_method == "direct_debit",
+        )
+        for contract in contracts_of(session, customer_number)
+    ]
+
+
 def _owned_contract(
     session: Session, customer_number: str, contract_number: str, *, for_update: bool = False
 ) -> Contract:
