@@ -177,6 +177,17 @@ async def test_a_reading_in_the_request_of_a_verified_customer(domain):
     assert json.loads(outcome.slots["mr_candidate"])["value"] == "47350"
 
 
+async def test_a_commodity_word_the_entity_did_not_map_is_read_from_the_text(domain):
+    tracker = make_tracker(
+        "Stromstand melden",
+        "submit_meter_reading",
+        entities=[entity("commodity", "Stromstand")],
+        slots={"verified_customer": CLAUDIA},
+    )
+    outcome = await run(ActionStartMeterReading(), tracker, domain)
+    assert outcome.slots["mr_commodity"] == "electricity"
+
+
 async def test_identity_values_in_the_request_are_no_reading(domain):
     tracker = make_tracker(
         "10000025 44137 21.06.1983, ich will meinen Stromzähler durchgeben",
