@@ -133,6 +133,14 @@ def _reading_in(tracker: Tracker, ignore: list[str] | None = None) -> ReadingAns
     return parse_reading(latest_text(tracker), language_of(tracker), today(), ignore or [])
 
 
+def _commodity_named(tracker: Tracker) -> str | None:
+    """The commodity the latest message names (the entity, or the words themselves)."""
+    named = entity_value(tracker, "commodity")
+    if named in mr.METER_UNITS:
+        return named
+    return parse_commodity(named or "") or parse_commodity(latest_text(tracker))
+
+
 def _unit(unit: str) -> str:
     return UNIT_LABELS.get(unit, unit)
 
@@ -226,7 +234,7 @@ def _choose_meter(
     by_tariff = [m for m in meters if words & _tariff_words(m, meters)]
     if len(by_tariff) == 1:
         return by_tariff[0], None
-    commodity = entity_value(tracker, "commodity") or parse_commodity(text) or commodity
+    commodity = _commodity_named(tracker) or commodity
     matching = [m for m in meters if m.commodity == commodity]
     return (matching[0] if len(matching) == 1 else None), None
 
@@ -295,7 +303,7 @@ class ActionStartMeterReading(Action):
         if tracker.get_slot("handoff_reason") == HANDOFF_REASON:
             events.append(SlotSet("handoff_reason", None))
         text = latest_text(tracker)
-        commodity = entity_value(tracker, "commodity") or parse_commodity(text)
+        commodity = _commodity_named(tracker)
         if commodity:
             events.append(SlotSet("mr_commodity", commodity))
         # identity values given along are no reading ("10000025 44137 ... Zählerstand 47350")
@@ -397,7 +405,7 @@ class ValidateMeterReadingForm(CancellableFormValidation):
             return slots
         if requested is None:
             return _kept(answer)  # the request named no single meter: the form asks
-        commodity = entity_value(tracker, "commodity") or parse_commodity(latest_text(tracker))
+        commodity = _commodity_named(tracker)
         if commodity and sum(m.commodity == commodity for m in meters) > 1:
             return {"mr_commodity": commodity, **_kept(answer)}  # asked among these
         if answer.value is not None and abs(answer.value) >= READING_NOT_METER:

@@ -177,6 +177,17 @@ async def test_a_reading_in_the_request_of_a_verified_customer(domain):
     assert json.loads(outcome.slots["mr_candidate"])["value"] == "47350"
 
 
+async def test_a_commodity_word_the_entity_did_not_map_is_read_from_the_text(domain):
+    tracker = make_tracker(
+        "Stromstand melden",
+        "submit_meter_reading",
+        entities=[entity("commodity", "Stromstand")],
+        slots={"verified_customer": CLAUDIA},
+    )
+    outcome = await run(ActionStartMeterReading(), tracker, domain)
+    assert outcome.slots["mr_commodity"] == "electricity"
+
+
 async def test_identity_values_in_the_request_are_no_reading(domain):
     tracker = make_tracker(
         "10000025 44137 21.06.1983, ich will meinen Stromzähler durchgeben",
@@ -679,7 +690,7 @@ async def test_after_a_no_the_reading_is_asked_again_with_a_person_offered(
         (
             "65000.000",
             "tr",
-            "65.000 kWh söylediniz. Son sayaç değerinizden (31.12.2025 tarihinde 44.680 kWh)",
+            "65.000 kWh belirttiniz. Son sayaç değerinizden (31.12.2025 tarihinde 44.680 kWh)",
         ),
         ("44000.000", "tr", "son sayaç değeriniz 31.12.2025 tarihinde 44.680 kWh idi"),
     ],
@@ -698,7 +709,7 @@ async def test_the_offer_of_a_person_has_three_ways(database_url, domain):
     tracker = confirm_tracker("", language="tr", mr_offered=True)
     outcome = await run(ActionAskMrConfirmed(), tracker, domain)
     assert outcome.responses == ["utter_mr_offer_person"]
-    assert outcome.text.startswith("65.000 kWh değerini tekrar söylediniz.")
+    assert outcome.text.startswith("65.000 kWh değerini tekrar belirttiniz.")
     assert [b["payload"] for b in outcome.messages[0]["buttons"]] == [
         "/affirm",
         "/request_human",

@@ -200,12 +200,12 @@ def test_an_implausible_reading_refused_goes_to_a_person_and_stores_nothing(
     assert "Birden fazla elektrik sayacınız var" in reply
     chat_tr.texts("Strom Basis")
     reply = chat_tr.texts(str(low))
-    assert f"{de(low)} kWh söylediniz" in reply and "doğru mu?" in reply
+    assert f"{de(low)} kWh belirttiniz" in reply and "doğru mu?" in reply
     reply = chat_tr.texts("hayır")
     assert f"{de(low)} kWh değerini kaydetmiyorum" in reply
     # the same value again, without a yes: a person is offered
     replies = chat_tr.say(str(low))
-    assert "tekrar söylediniz" in joined(replies)
+    assert "tekrar belirttiniz" in joined(replies)
     buttons = {b["title"]: b["payload"] for r in replies for b in r.get("buttons", [])}
     replies = chat_tr.say(buttons["Bir çalışanla görüşmek"])
     payload = handoff_payload(replies)
