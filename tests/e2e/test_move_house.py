@@ -326,11 +326,16 @@ def test_phone_call_move_within_the_area(servers: Servers) -> None:
     answer = call.press("45130#")
     assert "Ort" in answer.spoken
     answer = call.say("Essen")
-    assert "1 E S Y 1 1 6 0 3 0 0 3 8 1" in answer.spoken or "Strom" in answer.spoken
+    # the meter number digit by digit, the last reading, the keypad offered
+    assert "Strom (Zählernummer 1 E S Y 1 1 6 0 3 0 0 3 8 1)" in answer.spoken
+    assert "44680 Kilowattstunden am 31. Dezember 2025" in answer.spoken
+    assert "eintippen" in answer.spoken
     answer = call.press("47210#")
+    assert "Gas (Zählernummer 7 E L S 8 2 1 0 3 0 0 3 9 2)" in answer.spoken
     assert "Drücken Sie die 1 für Habe ich noch nicht" in answer.spoken
     answer = call.press("1")  # the gas reading comes later
     assert "Ich fasse zusammen" in answer.spoken and "Ist alles richtig" in answer.spoken
+    assert "Neue Adresse: Rüttenscheider Straße 5a, 45130 Essen." in answer.spoken
     answer = call.say("ja")
     case = move_case(servers.database_url, call.call_sid)
     assert case is not None and case.channel == "voice"
