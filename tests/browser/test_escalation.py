@@ -122,6 +122,9 @@ def test_dashboard_draws_its_charts(web: Servers, browser: Browser) -> None:
         for chart in ("chart-channels", "chart-languages", "chart-reasons"):
             expect(page.get_by_test_id(chart).locator("svg")).to_be_visible()
         expect(page.get_by_test_id("containment")).to_contain_text("%")
+        # containment per request and channel: the escalated conversations' requests
+        by_intent = page.get_by_test_id("containment-by-intent").locator("tbody tr")
+        expect(by_intent.first).to_contain_text("%")
         page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
     finally:
         context.close()

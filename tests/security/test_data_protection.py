@@ -456,6 +456,73 @@ def test_account_changes_stay_for_the_legal_period_without_free_text(
     assert changes["today"].conversation_id == aged.new_rest
 
 
+def test_self_service_records_lose_their_conversation_id_and_arrangements_their_period(
+    stores: Stores, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with session_scope(stores.database_url) as session:
+        customer = session.scalar(select(Customer).where(Customer.customer_number == "10000026"))
+        contract = customer.contracts[0]
+        for request, conversation, at in (
+            ("old", "rest-old-self-service", NOW - 100 * DAY),
+            ("new", "rest-new-self-service", NOW),
+        ):
+            session.add(
+                MeterReading(
+                    contract_id=contract.id,
+                    read_on=at.date(),
+                    value=contract.meter_readings[-1].value + 10,
+                    unit="kWh",
+                    source="customer",
+                    conversation_id=conversation,
+                    request_id=f"reading-{request}",
+                    created_at=at,
+                )
+            )
+            session.add(
+                ServiceCase(
+                    reference=f"SP-{request.upper()}",
+                    kind="supply_block",
+                    customer_id=customer.id,
+                    language="tr",
+                    channel="rest",
+                    conversation_id=conversation,
+                    request_id=f"case-{request}",
+                    created_at=at,
+                )
+            )
+        for request, at in (("eleven-years", NOW - 11 * 365 * DAY), ("old", NOW - 100 * DAY)):
+            arrangement = PaymentArrangement(
+                customer_id=customer.id,
+                reference=f"RZ-{request[:3].upper()}",
+                kind="instalments",
+                total=contract.advance_amount,
+                channel="rest",
+                conversation_id=f"rest-{request}-arrangement",
+                request_id=request,
+                created_at=at,
+            )
+            arrangement.instalments.append(
+                Instalment(number=1, due_on=at.date(), amount=contract.advance_amount)
+            )
+            session.add(arrangement)
+
+    code, output = run_cli(capsys, "purge")
+    assert code == 0, output
+    assert report_count(output, "payment_arrangements", "past the legal period, deleted") == 1
+    with session_scope(stores.database_url) as session:
+        readings = {
+            r.request_id: r.conversation_id
+            for r in session.scalars(select(MeterReading).where(MeterReading.source == "customer"))
+        }
+        assert is_pseudonym(readings["reading-old"])
+        assert readings["reading-new"] == "rest-new-self-service"
+        cases = {c.request_id: c.conversation_id for c in session.scalars(select(ServiceCase))}
+        assert is_pseudonym(cases["case-old"]) and cases["case-new"] == "rest-new-self-service"
+        kept = session.scalars(select(PaymentArrangement)).one()
+        assert kept.request_id == "old" and is_pseudonym(kept.conversation_id)
+        assert session.scalars(select(func.count()).select_from(Instalment)).one() == 1
+
+
 def test_identity_values_are_blanked_once_a_conversation_ended(
     stores: Stores, capsys: pytest.CaptureFixture[str]
 ) -> None:

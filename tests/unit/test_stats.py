@@ -312,6 +312,29 @@ def test_containment_is_rounded_to_three_places(session: Session, tracker: Track
     assert dashboard(session, tracker)["containment"] == 0.667
 
 
+def test_containment_per_request_and_channel(session: Session, tracker: TrackerStore) -> None:
+    # meter readings: two web chats (one handed off) and one call, all contained but one
+    tracker.user("web-m1", at(TODAY, 9), "greet")
+    tracker.user("web-m1", at(TODAY, 9, 1), "submit_meter_reading")
+    tracker.user("web-m1", at(TODAY, 9, 2), "request_human")
+    make_case(session, "web-m1")
+    tracker.user("web-m2", at(TODAY, 10), "submit_meter_reading")
+    tracker.user("CA-m3", at(TODAY, 11), "submit_meter_reading", channel="voice")
+    # a bill question over REST, a greeting only
+    tracker.user("rest-b1", at(TODAY, 12), "ask_bill", channel="rest")
+    tracker.user("web-hi", at(TODAY, 13), "greet")
+
+    rows = {row["intent"]: row for row in dashboard(session, tracker)["containment_by_intent"]}
+    meter = rows["submit_meter_reading"]
+    assert (meter["conversations"], meter["contained"], meter["share"]) == (3, 2, 0.667)
+    assert meter["by_channel"]["web"] == {"conversations": 2, "contained": 1, "share": 0.5}
+    assert meter["by_channel"]["voice"] == {"conversations": 1, "contained": 1, "share": 1.0}
+    assert meter["by_channel"]["rest"] == {"conversations": 0, "contained": 0, "share": None}
+    assert rows["ask_bill"]["by_channel"]["rest"]["share"] == 1.0
+    assert rows["none"]["conversations"] == 1
+    assert list(rows)[0] == "submit_meter_reading"  # most frequent first
+
+
 def test_no_conversations_means_no_containment_figure(
     session: Session, tracker: TrackerStore
 ) -> None:

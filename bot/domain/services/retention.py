@@ -9,10 +9,12 @@
   check's slot values) is blanked in it: the rest is kept for its period.
 - Closed cases keep their figures (reason, channel, times, disposition) but
   lose transcript, note and customer number after the case period.
-- Advance-payment changes are booking records (AO §147, HGB §257): kept until
-  the legal period, counted from the end of the year they were made, has
-  passed; their conversation id is replaced by a pseudonym once the
-  conversation is gone, so they carry no free text. The agents' audit log
+- Advance-payment changes and payment arrangements are booking records
+  (AO §147, HGB §257): kept until the legal period, counted from the end of
+  the year they were made, has passed; their conversation id is replaced by a
+  pseudonym once the conversation is gone, so they carry no free text. So is
+  the conversation id of meter readings, SEPA mandates and service cases
+  (they stay as long as the account needs them). The agents' audit log
   (which holds no customer's words) goes after its own period.
 - Expired console sessions and identity-check counters nobody needs go.
 
@@ -40,8 +42,12 @@ from bot.domain.models import (
     HandoffCase,
     HandoffSource,
     IdentityGuard,
+    MeterReading,
+    PaymentArrangement,
     PhoneCall,
     PhoneTurn,
+    SepaMandate,
+    ServiceCase,
     utcnow,
 )
 from bot.domain.privacy import PSEUDONYM_CHARS, is_pseudonym, pseudonym, redact
@@ -118,6 +124,7 @@ def purge(
     report.add("phone_turns", "deleted", rows_affected(session, turns))
     _closed_cases(session, now - periods.closed_cases, pseudonym_key, report)
     _account_changes(session, now, periods, pseudonym_key, report)
+    _self_service_records(session, now, periods, pseudonym_key, report)
     audit = delete(AuditEntry).where(AuditEntry.created_at < now - periods.audit)
     report.add("audit_log", "deleted", rows_affected(session, audit))
     expired = delete(AgentSession).where(AgentSession.expires_at < now)
@@ -307,3 +314,43 @@ def _account_changes(
             change.conversation_id = pseudonym(change.conversation_id, key)
             count += 1
     report.add("advance_payment_changes", "conversation id pseudonymised", count)
+
+
+#: Records the assistant made that name the conversation they came from.
+SELF_SERVICE_RECORDS = (
+    (MeterReading, "meter_readings"),
+    (SepaMandate, "sepa_mandates"),
+    (PaymentArrangement, "payment_arrangements"),
+    (ServiceCase, "service_cases"),
+)
+
+
+def _self_service_records(
+    session: Session, now: dt.datetime, periods: Periods, key: bytes, report: Report
+) -> None:
+    """Arrangements past their legal period go; every record's conversation id
+    becomes a pseudonym once its conversation is gone."""
+    expired = session.scalars(
+        select(PaymentArrangement).where(
+            PaymentArrangement.created_at
+            < account_changes_expire_before(now, periods.account_change_years)
+        )
+    ).all()
+    for arrangement in expired:
+        session.delete(arrangement)  # with its instalments
+    report.add("payment_arrangements", "past the legal period, deleted", len(expired))
+    session.flush()
+    for model, table in SELF_SERVICE_RECORDS:
+        records = session.scalars(
+            select(model).where(
+                model.created_at < now - periods.conversations,
+                model.conversation_id.is_not(None),
+                _maybe_not_pseudonym(model.conversation_id),
+            )
+        )
+        count = 0
+        for record in records:
+            if not is_pseudonym(record.conversation_id):
+                record.conversation_id = pseudonym(record.conversation_id, key)
+                count += 1
+        report.add(table, "conversation id pseudonymised", count)

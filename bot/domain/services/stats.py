@@ -28,6 +28,22 @@ from bot.domain.models import HandoffCase, MetricCounter, PhoneCall, utcnow
 from bot.domain.services.tracker_events import EVENTS
 
 CHANNELS = ("web", "voice", "rest")
+#: Intents that are not a reason to contact the Stadtwerk (a conversation's
+#: request is its first intent outside these).
+NOT_A_REQUEST = frozenset(
+    {
+        "greet",
+        "goodbye",
+        "thank",
+        "affirm",
+        "deny",
+        "inform",
+        "bot_challenge",
+        "switch_language",
+        "nlu_fallback",
+    }
+)
+NO_REQUEST = "none"
 CALL_MAX_HOURS = 2  # a call "in progress" longer than this lost its status callback
 _events = EVENTS  # Rasa's SQL tracker store (read only here)
 
@@ -115,6 +131,7 @@ def dashboard(session: Session, tracker_store: Engine, days: int = 14) -> dict[s
     ]
     total = len(conversations)
     return {
+        "containment_by_intent": _containment_by_intent(conversations, handed_off),
         "days": [
             {
                 "date": (first + dt.timedelta(days=offset)).isoformat(),
@@ -136,6 +153,48 @@ def dashboard(session: Session, tracker_store: Engine, days: int = 14) -> dict[s
         "top_intents": [[name, count] for name, count in intents.most_common(10)],
         "average_wait_seconds": round(sum(waits) / len(waits), 1) if waits else None,
     }
+
+
+def _share(contained: int, total: int) -> float | None:
+    return round(contained / total, 3) if total else None
+
+
+def _containment_by_intent(
+    conversations: dict[str, dict[str, Any]], handed_off: set[str]
+) -> list[dict[str, Any]]:
+    """Per request (a conversation's first real intent) and channel: how many
+    conversations, how many ended without a person, and the share.
+
+    Conversations with no request (only greetings, values, unclear messages)
+    are counted under `none`. Most frequent requests first.
+    """
+    totals: dict[str, Counter] = defaultdict(Counter)
+    contained: dict[str, Counter] = defaultdict(Counter)
+    for sender, entry in conversations.items():
+        request = next((i for i in entry["intents"] if i not in NOT_A_REQUEST), NO_REQUEST)
+        totals[request][entry["channel"]] += 1
+        if sender not in handed_off:
+            contained[request][entry["channel"]] += 1
+    rows = []
+    for request, by_channel in totals.items():
+        total, kept = sum(by_channel.values()), sum(contained[request].values())
+        rows.append(
+            {
+                "intent": request,
+                "conversations": total,
+                "contained": kept,
+                "share": _share(kept, total),
+                "by_channel": {
+                    channel: {
+                        "conversations": by_channel[channel],
+                        "contained": contained[request][channel],
+                        "share": _share(contained[request][channel], by_channel[channel]),
+                    }
+                    for channel in CHANNELS
+                },
+            }
+        )
+    return sorted(rows, key=lambda row: (-row["conversations"], row["intent"]))
 
 
 # --- for /metrics -------------------------------------------------------------------------

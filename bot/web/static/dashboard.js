@@ -315,6 +315,46 @@
   }
 
   // ---------------------------------------------------------------------------
+  // Containment per request and channel (a table: requests × channels)
+  // ---------------------------------------------------------------------------
+
+  const CONTAINMENT_CHANNELS = [
+    { key: "web", label: "Web-Chat" },
+    { key: "voice", label: "Telefon" },
+    { key: "rest", label: "API" },
+  ];
+
+  function shareText(cell) {
+    if (!cell || typeof cell.share !== "number") {
+      return "–";
+    }
+    return percentFormat.format(cell.share) + " (" + numberFormat.format(count(cell.contained)) + "/" +
+      numberFormat.format(count(cell.conversations)) + ")";
+  }
+
+  function containmentTable(container, rows) {
+    const entries = (Array.isArray(rows) ? rows : []).filter((row) => row && typeof row.intent === "string");
+    if (!entries.length) {
+      container.append(el("p", { className: "chart-empty", text: "Noch keine Anliegen erfasst." }));
+      return;
+    }
+    const headers = ["Anliegen", "Gesamt", ...CONTAINMENT_CHANNELS.map((channel) => channel.label)];
+    const headRow = el("tr", {}, headers.map((header, index) =>
+      el("th", { scope: "col", className: index ? "number" : "", text: header })));
+    const bodyRows = entries.map((row) => el("tr", { "data-intent": row.intent }, [
+      el("th", { scope: "row" }, [el("code", { text: row.intent === "none" ? "(kein Anliegen)" : row.intent })]),
+      el("td", { className: "number", text: shareText(row) }),
+      ...CONTAINMENT_CHANNELS.map((channel) =>
+        el("td", { className: "number", text: shareText((row.by_channel || {})[channel.key]) })),
+    ]));
+    container.append(el("table", { className: "data-table" }, [
+      el("caption", { text: "Ohne Übergabe gelöst, nach Anliegen und Kanal (gelöst/Gespräche)" }),
+      el("thead", {}, [headRow]),
+      el("tbody", {}, bodyRows),
+    ]));
+  }
+
+  // ---------------------------------------------------------------------------
   // Loading
   // ---------------------------------------------------------------------------
 
@@ -346,6 +386,7 @@
     });
     reasonChart(document.getElementById("chart-reasons"), stats.handoffs_by_reason);
     intentTable(document.getElementById("top-intents"), stats.top_intents);
+    containmentTable(document.getElementById("containment-by-intent"), stats.containment_by_intent);
   }
 
   function showError(text) {
