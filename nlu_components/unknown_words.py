@@ -62,6 +62,13 @@ FILLERS = frozenset(
         "sie",
         "mir",
         "mal",
+        # "kann mir jmd helfen mit dem ding": help, but with what?
+        "kann",
+        "jemand",
+        "jmd",
+        "mit",
+        "dem",
+        "ding",
         "nasıl",
         "efendim",
         "yardım",

@@ -23,6 +23,8 @@ INPUTS = [
     "bot/domain/text.py",
     "bot/domain/language.py",
     "bot/domain/languages.py",
+    "bot/domain/bill_questions.py",
+    "bot/domain/parsing.py",
 ]
 
 

@@ -64,8 +64,8 @@ _QUESTION_WORDS = (
     r"ne zaman",
     r"hangi gun",
     r"hangi tarih",
-    r"cekil",
-    r"kesil",
+    r"cekil(?:iyor|ir|ecek|di|en)",  # not "çekilsin" (let it be taken: a wish)
+    r"kesil(?:iyor|ir|ecek|di|en)",
     r"ne od",
     r"ne yatir",
     r"odedigim ne",
@@ -78,14 +78,30 @@ _QUESTION_WORDS = (
     r"ogren",
     r"soyle",
 )
+# "Kann ich ...?" asks whether a change is possible: a question mark alone is no
+# question about the amount then.
+_MODAL_WORDS = (
+    r"kann (?:ich|man)",
+    r"konnen sie",
+    r"konnt ihr",
+    r"geht (?:das|es)",
+    r"moglich",
+    r"mumkun",
+    r"[a-z]+(?:ebilir|abilir)",
+)
 # A message about the bill needs a real question word to be about the advance payment:
 # "Sind meine Abschläge in der Abrechnung verrechnet?" asks about the bill.
 _BILL_WORDS = (r"[a-z]*rechnung", r"fatura", r"hesap")
+# More or less each month: a change ("mehr im Monat zahlen", "daha az ödemek").
+_MORE_OR_LESS = (
+    r"(?:mehr|weniger) (?:\w+ ){0,2}(?:zahl|abbuch|abschla)",
+    r"daha (?:az|fazla) (?:\w+ )?(?:ode|cekil)",
+)
 _CHANGE_WORDS = (
     r"andern\b",  # ändern, aendern (folded); not "andere" (other)
     r"anderung",
     r"abander",
-    r"anpass",
+    r"anpas",  # anpassen, anpasen
     r"erhoh",
     r"anheb",
     r"senk",
@@ -98,6 +114,8 @@ _CHANGE_WORDS = (
     r"verdoppel",
     r"weniger",
     r"niedriger",
+    r"hoher\b(?! als)",  # "einen höheren Abschlag", not "höher als letztes Jahr"
+    *_MORE_OR_LESS,
     r"neu berechn",
     r"festleg",
     r"degis",
@@ -156,6 +174,17 @@ def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(rf"(?<![a-z])(?:{fold(p)})" for p in patterns))
 
 
+# The advance payment by name, not only "monthly": enough to read a change into a
+# message the classifier took for a bill question (`corrected_intent`).
+_ADVANCE_NAMES = (
+    r"[a-z]*abschla[gc]h?",
+    r"vorauszahl",
+    r"aylik (?:on )?odeme",
+    r"avans",
+    r"on odeme",
+)
+
+
 def _any(patterns: tuple[str, ...], folded: str) -> bool:
     return _pattern(patterns).search(folded) is not None
 
@@ -180,7 +209,7 @@ def is_advance_payment_question(text: str) -> bool:
         return False
     if _any(_QUESTION_WORDS, folded):
         return True
-    return "?" in text and not _any(_BILL_WORDS, folded)
+    return "?" in text and not _any(_BILL_WORDS, folded) and not _any(_MODAL_WORDS, folded)
 
 
 def is_why_high_question(text: str) -> bool:
@@ -189,6 +218,23 @@ def is_why_high_question(text: str) -> bool:
     if _any(_SO_HIGH, folded):
         return True
     return _any(_WHY_WORDS, folded) and _any(_HIGH_WORDS, folded)
+
+
+def corrected_intent(predicted: str | None, text: str) -> str | None:
+    """The money intent a message means when the classifier confused the two:
+    `ask_bill` for a question about the advance payment it took for a change,
+    `change_advance_payment` for a change of the advance payment it took for a
+    bill question; None to keep the prediction."""
+    if predicted == "change_advance_payment" and is_advance_payment_question(text):
+        return "ask_bill"
+    folded = fold(text)
+    if predicted == "ask_bill" and not _any(_WHY_WORDS, folded):
+        named = _any(_ADVANCE_NAMES, folded) and is_change_request(text)
+        # "bitte monatlich mehr abbuchen", "her ay daha fazla ödemek istiyorum"
+        more_or_less = _any(_ADVANCE_WORDS, folded) and _any(_MORE_OR_LESS, folded)
+        if named or more_or_less:
+            return "change_advance_payment"
+    return None
 
 
 def question_kind(text: str) -> str | None:

@@ -32,8 +32,23 @@ _DATE = re.compile(r"\b(\d{2})\.(\d{2})\.(\d{4})\b")
 _IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?[A-Z0-9]*\d[A-Z0-9-]{5,}\b")
 _THOUSANDS = re.compile(r"\b(\d{1,3}(?:\.\d{3})+)\b(?!,\d)")
 _UNITS = {
-    "de": {"kWh": "Kilowattstunden", "m³": "Kubikmeter", "Nr.": "Nummer", "ca.": "circa"},
-    "tr": {"kWh": "kilovatsaat", "m³": "metreküp", "No.": "numara", "Nr.": "numara"},
+    "de": {
+        # a price "je kWh" is per one kilowatt hour
+        "je kWh": "je Kilowattstunde",
+        "je m3": "je Kubikmeter",
+        "kWh": "Kilowattstunden",
+        "m³": "Kubikmeter",
+        "m3": "Kubikmeter",
+        "Nr.": "Nummer",
+        "ca.": "circa",
+    },
+    "tr": {
+        "kWh": "kilovatsaat",
+        "m³": "metreküp",
+        "m3": "metreküp",
+        "No.": "numara",
+        "Nr.": "numara",
+    },
 }
 _LINK_WORDS = {"de": "auf unserer Website", "tr": "web sitemizde"}
 _MONEY_WORDS = {

@@ -53,6 +53,9 @@ def test_questions_about_the_advance_payment(text):
         "Abschlag'ı 100 euro yapın",
         "aylık ödemeyi ne kadar düşürebilirim",
         "abschlag'ı artırmak istiyorum",
+        "Kann ich meinen Abschlag anpasen?",  # a typo of a change verb
+        "Geht das mit dem Abschlag auch online?",
+        "Abschlag'ı düşürebilir misiniz?",
     ],
 )
 def test_change_requests_are_no_questions(text):

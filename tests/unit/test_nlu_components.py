@@ -97,7 +97,15 @@ def test_known_words_typos_and_numbers_keep_their_confidence(tmp_path, tokenizer
 
 @pytest.mark.parametrize(
     "text",
-    ["hä?", "Hilfe!", "wie bitte?", "yardım edin lütfen", "bana yardımcı eder misiniz", "help"],
+    [
+        "hä?",
+        "Hilfe!",
+        "wie bitte?",
+        "yardım edin lütfen",
+        "bana yardımcı eder misiniz",
+        "help",
+        "kann mir jmd helfen mit dem ding",
+    ],
 )
 def test_fillers_alone_lose_their_confidence(tmp_path, tokenizer, text):
     component = _trained(tmp_path, tokenizer)

@@ -16,6 +16,13 @@ from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speak
         ("son ödeme tarihi 05.02.2025", "tr", "son ödeme tarihi 5 Şubat 2025"),
         ("Verbrauch 3.120 kWh", "de", "Verbrauch 3120 Kilowattstunden"),
         ("tüketim 3.120 kWh", "tr", "tüketim 3120 kilovatsaat"),
+        ("38,33 Cent je kWh bezahlt", "de", "38,33 Cent je Kilowattstunde bezahlt"),
+        (
+            "Wasser: 107 m3, 4,22 € je m3",
+            "de",
+            "Wasser: 107 Kubikmeter, 4 Euro und 22 Cent je Kubikmeter",
+        ),
+        ("m3 başına €4,22", "tr", "metreküp başına 4 avro 22 sent"),
     ],
 )
 def test_money_dates_and_units_are_spoken_naturally(text, language, spoken):

@@ -1,0 +1,82 @@
+"""The NLU component that tells a question about the advance payment from a change
+(nlu_components/money_questions.py, bot/domain/bill_questions.corrected_intent)."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.domain.bill_questions import corrected_intent
+from nlu_components.money_questions import MoneyQuestionIntent
+
+
+@pytest.mark.parametrize(
+    ("predicted", "text", "meant"),
+    [
+        ("change_advance_payment", "Wie hoch ist mein Abschlag?", "ask_bill"),
+        ("change_advance_payment", "Abschlağım ne kadar", "ask_bill"),
+        ("change_advance_payment", "was zahle ich im Monat für Strom?", "ask_bill"),
+        ("change_advance_payment", "Abschlag ändern", None),
+        ("change_advance_payment", "Kann ich mehr Abschlag zahlen?", None),
+        ("change_advance_payment", "her ay hesabımdan daha az çekilsin", None),
+        ("ask_bill", "bitte den Abschlag auf 90 Euro", "change_advance_payment"),
+        (
+            "ask_bill",
+            "abschlag'ı artırmak istiyorum nachzahlung çıkmasın",
+            "change_advance_payment",
+        ),
+        ("ask_bill", "bitte monatlich mehr abbuchen", "change_advance_payment"),
+        ("ask_bill", "her ay daha fazla ödemek istiyorum", "change_advance_payment"),
+        ("ask_bill", "aylık ödemem çok fazla azaltın", "change_advance_payment"),
+        ("ask_bill", "Warum muss ich monatlich mehr zahlen?", None),
+        ("ask_bill", "Warum ist die Nachzahlung so hoch?", None),
+        ("ask_bill", "Sind meine Abschläge in der Jahresabrechnung verrechnet?", None),
+        # "monthly" alone is no advance payment: "50 € monatlich abstottern" is an arrangement
+        ("ask_bill", "Ich möchte 50 € monatlich abstottern", None),
+        ("greet", "Wie hoch ist mein Abschlag?", None),
+        (None, "", None),
+    ],
+)
+def test_corrected_intent(predicted, text, meant):
+    assert corrected_intent(predicted, text) == meant
+
+
+def _component() -> MoneyQuestionIntent:
+    storage = LocalModelStorage.__new__(LocalModelStorage)
+    context = ExecutionContext(GraphSchema({}), "test")
+    return MoneyQuestionIntent.create({}, storage, Resource("money_questions"), context)
+
+
+def _classified(text: str, intent: str) -> Message:
+    other = "ask_bill" if intent == "change_advance_payment" else "change_advance_payment"
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": 0.81})
+    message.set(
+        "intent_ranking",
+        [
+            {"name": intent, "confidence": 0.81},
+            {"name": "greet", "confidence": 0.12},
+            {"name": other, "confidence": 0.07},
+        ],
+    )
+    return message
+
+
+def test_a_question_taken_for_a_change_becomes_ask_bill_with_the_ranking_swapped():
+    [message] = _component().process([_classified("aylık ne ödüyorum", "change_advance_payment")])
+    assert message.get("intent") == {"name": "ask_bill", "confidence": 0.81}
+    assert [(r["name"], r["confidence"]) for r in message.get("intent_ranking")] == [
+        ("ask_bill", 0.81),
+        ("greet", 0.12),
+        ("change_advance_payment", 0.07),
+    ]
+
+
+def test_other_messages_are_left_alone():
+    message = _classified("Ich möchte meinen Abschlag ändern", "change_advance_payment")
+    before = (dict(message.get("intent")), list(message.get("intent_ranking")))
+    _component().process([message])
+    assert (message.get("intent"), message.get("intent_ranking")) == before
