@@ -497,7 +497,7 @@ def _month_end(year: int, month: int) -> dt.date:
     return first_of_next - dt.timedelta(days=1)
 
 
-_DAY_MONTH = re.compile(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})\.?(?![\d,]|\.\d)")
+_DEFERRAL_DAY_MONTH = re.compile(r"(?<![\d.,])(\d{1,2})\.(\d{1,2})\.?(?![\d,]|\.\d)")
 _DAY_TEXT_MONTH = re.compile(rf"(?<!\d)(\d{{1,2}})\.?\s*({_MONTH_ALTERNATION})[a-z]*")
 _DAY_ONLY = re.compile(
     r"(?:\b(?:bis|zum|am|den)\s+(?:zum\s+)?(\d{1,2})\.(?!\d))|(?:\bayin\s+(\d{1,2})(?!\d))"
@@ -506,8 +506,8 @@ _RELATIVE_SPAN = re.compile(
     rf"(?<![\w.,])({_NUMBER})\s*(tage?n?|tag|gun\w*|wochen?|hafta\w*|monate?n?|ay(?:a|lik)?)(?![a-z])"
 )
 _SPAN_DAYS = {"tag": 1, "gun": 1, "woch": 7, "haft": 7, "mona": 30, "ay": 30}
-_MONTH_END = re.compile(r"monatsende|ende (?:des|diese[sn]) monats|ende monat|ay ?sonu")
-_NEXT_MONTH_START = re.compile(r"anfang (?:des )?nachsten monats|anfang nachster monat|gelecek ay basi|ay basi")  # fmt: skip
+_DEFERRAL_MONTH_END = re.compile(r"monatsende|ende (?:des|diese[sn]) monats|ende monat|ay ?sonu")
+_DEFERRAL_NEXT_MONTH_START = re.compile(r"anfang (?:des )?nachsten monats|anfang nachster monat|gelecek ay basi|ay basi")  # fmt: skip
 _NEXT_WEEK = re.compile(r"nachste woche|nachster woche|gelecek hafta|haftaya")
 _WEEK_AFTER = re.compile(r"ubernachste woche")
 _TOMORROW = re.compile(r"(?<![a-z])(?:morgen|yarin)(?![a-z])")
@@ -526,7 +526,7 @@ def parse_deferral_date(text: str, today: dt.date) -> dt.date | None:
     if dates:
         return dates[0][0]
     folded = _with_compounds(fold(text))
-    if match := _DAY_MONTH.search(folded):
+    if match := _DEFERRAL_DAY_MONTH.search(folded):
         day, month = int(match[1]), int(match[2])
         candidates = [d for y in (today.year, today.year + 1) if (d := _make_date(y, month, day))]
         if candidates:
@@ -548,10 +548,10 @@ def parse_deferral_date(text: str, today: dt.date) -> dt.date | None:
     if match := _RELATIVE_SPAN.search(folded):
         unit = next(days for stem, days in _SPAN_DAYS.items() if match[2].startswith(stem))
         return today + dt.timedelta(days=_number_value(match[1]) * unit)
-    if _MONTH_END.search(folded):
+    if _DEFERRAL_MONTH_END.search(folded):
         end = _month_end(today.year, today.month)
         return end if end > today else _month_end(today.year, today.month + 1)
-    if _NEXT_MONTH_START.search(folded):
+    if _DEFERRAL_NEXT_MONTH_START.search(folded):
         return _day_in_month(today.year, today.month + 1, 1)
     for pattern, days in (
         (_WEEK_AFTER, 14),
