@@ -29,16 +29,16 @@ TODAY = dt.date.today()
 MOVING_CONTRACTS = ("30000038", "30000039", "30000042", "30000043")
 
 
-@pytest.fixture(scope="module", autouse=True)
+@pytest.fixture(autouse=True)
 def meters_as_in_the_demo_file(servers: Servers) -> None:
-    """The servers are shared: readings other modules gave for these meters go first,
-    so the last reading is the demo file's (the texts below name it)."""
+    """The servers are shared: readings other conversations gave for these meters go
+    first, so each conversation's last reading is the demo file's (the texts name it)."""
     with session_scope(servers.database_url) as session:
         contracts = select(Contract.id).where(Contract.contract_number.in_(MOVING_CONTRACTS))
         session.execute(
-            delete(MeterReading).where(
-                MeterReading.source == "customer", MeterReading.contract_id.in_(contracts)
-            )
+            delete(MeterReading)
+            .where(MeterReading.source == "customer", MeterReading.contract_id.in_(contracts))
+            .execution_options(synchronize_session=False)
         )
 
 
