@@ -2,12 +2,14 @@
 
 The two intents share their words (Abschlag, monatlich, aylık ödeme), and the
 classifier sometimes takes "Was zahle ich im Monat?" for a change or "bitte
-monatlich mehr abbuchen" for a question. This component, after the
-classifier, swaps the two when the message says plainly which it is: a
-question word and no change (bot/domain/bill_questions.py, the same check the
-actions make), or the advance payment named with a change verb or an amount.
-It swaps them in the ranking too, so the confidence the fallback sees is the
-classifier's own for the top intent. Nothing else is touched.
+monatlich mehr abbuchen" for a question, or cannot decide between them ("Mein
+Stromabschlag soll höher werden": 0.54 against 0.46, which the fallback would
+ask about). This component, after the classifier, settles it when the message
+says plainly which it is (bot/domain/bill_questions.plainly_meant, the same
+check the actions make: a question word and no change, or the advance payment
+named with a change verb or an amount): the meant intent gets the confidence
+the classifier gave the two together, the other none. Messages whose top
+intent is neither, or whose words do not say, are left as they are.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
     TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.domain.bill_questions import corrected_intent
+from bot.domain.bill_questions import MONEY_INTENTS, plainly_meant
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
@@ -51,13 +54,31 @@ class MoneyQuestionIntent(GraphComponent, IntentClassifier):
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             intent = message.get(INTENT) or {}
-            predicted = intent.get(INTENT_NAME_KEY)
-            meant = corrected_intent(predicted, message.get(TEXT) or "")
+            if intent.get(INTENT_NAME_KEY) not in MONEY_INTENTS:
+                continue
+            meant = plainly_meant(message.get(TEXT) or "")
             if meant is None:
                 continue
-            message.set(INTENT, {**intent, INTENT_NAME_KEY: meant}, add_to_output=True)
             ranking = message.get(INTENT_RANKING_KEY) or []
-            names = {predicted: meant, meant: predicted}
-            swapped = [{**item, "name": names.get(item["name"], item["name"])} for item in ranking]
-            message.set(INTENT_RANKING_KEY, swapped, add_to_output=True)
+            together = sum(
+                item[PREDICTED_CONFIDENCE_KEY]
+                for item in ranking
+                if item[INTENT_NAME_KEY] in MONEY_INTENTS
+            )
+            settled = [
+                {
+                    **item,
+                    PREDICTED_CONFIDENCE_KEY: (together if item[INTENT_NAME_KEY] == meant else 0.0),
+                }
+                if item[INTENT_NAME_KEY] in MONEY_INTENTS
+                else item
+                for item in ranking
+            ]
+            settled.sort(key=lambda item: item[PREDICTED_CONFIDENCE_KEY], reverse=True)
+            message.set(INTENT_RANKING_KEY, settled, add_to_output=True)
+            message.set(
+                INTENT,
+                {**intent, INTENT_NAME_KEY: meant, PREDICTED_CONFIDENCE_KEY: together},
+                add_to_output=True,
+            )
         return messages

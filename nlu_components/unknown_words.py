@@ -7,7 +7,7 @@ depends on the numerics of one training run). This component learns the
 vocabulary of the training data (folded words and lemmas) and, for a message
 in which fewer than 40 % of the words of three or more letters are known, or
 whose words are all fillers (`FILLERS`: "what?", "help", "please" and the
-like), sets every intent confidence to zero, so the FallbackClassifier after
+like) or only say "I don't know" (`DONT_KNOW`), sets every intent confidence to zero, so the FallbackClassifier after
 it asks the customer what they need.
 
 A word counts as known when it, or its lemma, is in the vocabulary, is one
@@ -81,6 +81,29 @@ FILLERS = frozenset(
         "help",
         "please",
         "what",
+    ]
+)
+# Answers that only say the customer does not know (the value asked for, or
+# what to ask): with the fillers around them, nothing to act on either. A form
+# asks again and offers its way out; outside a form the bot asks what is needed.
+DONT_KNOW = frozenset(
+    fold(phrase)
+    for phrase in [
+        "weiß nicht",
+        "weiß ich nicht",
+        "ich weiß nicht",
+        "ich weiß es nicht",
+        "das weiß ich nicht",
+        "keine ahnung",
+        "hab keine ahnung",
+        "ich habe keine ahnung",
+        "bilmiyorum",
+        "bilmiyorum ki",
+        "bilemedim",
+        "bilmem",
+        "hatırlamıyorum",
+        "emin değilim",
+        "fikrim yok",
     ]
 )
 PREFIX = 5
@@ -188,10 +211,11 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
 
     @staticmethod
     def is_filler_only(message: Message) -> bool:
-        """Words, all of them fillers, and nothing else (a number is something)."""
+        """Fillers, perhaps around "I don't know", and nothing else (a number is something)."""
         tokens = [fold(token.text) for token in message.get(TOKENS_NAMES[TEXT]) or []]
         content = [t for t in tokens if _ANY_WORD.fullmatch(t) or any(c.isdigit() for c in t)]
-        return bool(content) and all(token in FILLERS for token in content)
+        rest = [token for token in content if token not in FILLERS]
+        return bool(content) and (not rest or " ".join(rest) in DONT_KNOW)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

@@ -28,6 +28,7 @@ from functools import cache
 from bot.domain.parsing import parse_amount, parse_amount_change
 from bot.domain.text import fold
 
+MONEY_INTENTS = ("ask_bill", "change_advance_payment")
 ADVANCE_PAYMENT = "advance_payment"
 WHY_HIGH = "why_high"
 
@@ -220,21 +221,31 @@ def is_why_high_question(text: str) -> bool:
     return _any(_WHY_WORDS, folded) and _any(_HIGH_WORDS, folded)
 
 
+def plainly_meant(text: str) -> str | None:
+    """The money intent the words say plainly: `ask_bill` for a question about the
+    advance payment, `change_advance_payment` for the advance payment named with a
+    change (a change verb, an amount, "more/less each month"); None when they
+    do not say which."""
+    if is_advance_payment_question(text):
+        return "ask_bill"
+    folded = fold(text)
+    if _any(_WHY_WORDS, folded):
+        return None
+    named = _any(_ADVANCE_NAMES, folded) and is_change_request(text)
+    # "bitte monatlich mehr abbuchen", "her ay daha fazla ödemek istiyorum"
+    more_or_less = _any(_ADVANCE_WORDS, folded) and _any(_MORE_OR_LESS, folded)
+    return "change_advance_payment" if named or more_or_less else None
+
+
 def corrected_intent(predicted: str | None, text: str) -> str | None:
     """The money intent a message means when the classifier confused the two:
     `ask_bill` for a question about the advance payment it took for a change,
     `change_advance_payment` for a change of the advance payment it took for a
     bill question; None to keep the prediction."""
-    if predicted == "change_advance_payment" and is_advance_payment_question(text):
-        return "ask_bill"
-    folded = fold(text)
-    if predicted == "ask_bill" and not _any(_WHY_WORDS, folded):
-        named = _any(_ADVANCE_NAMES, folded) and is_change_request(text)
-        # "bitte monatlich mehr abbuchen", "her ay daha fazla ödemek istiyorum"
-        more_or_less = _any(_ADVANCE_WORDS, folded) and _any(_MORE_OR_LESS, folded)
-        if named or more_or_less:
-            return "change_advance_payment"
-    return None
+    if predicted not in MONEY_INTENTS:
+        return None
+    meant = plainly_meant(text)
+    return meant if meant not in (None, predicted) else None
 
 
 def question_kind(text: str) -> str | None:

@@ -30,6 +30,9 @@ _MONEY_DE = re.compile(r"(\d{1,3}(?:\.\d{3})*|\d+),(\d{2})\s?€")
 _MONEY_TR = re.compile(r"€\s?(\d{1,3}(?:\.\d{3})*|\d+),(\d{2})")
 _DATE = re.compile(r"\b(\d{2})\.(\d{2})\.(\d{4})\b")
 _IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?[A-Z0-9]*\d[A-Z0-9-]{5,}\b")
+# "Zähler …0436": the last digits of a meter number, as a button title shows them.
+_TRAILING_DIGITS = re.compile(r"…\s?(\d+)")
+_TRAILING_WORDS = {"de": "mit der Endnummer", "tr": "son haneleri"}
 _THOUSANDS = re.compile(r"\b(\d{1,3}(?:\.\d{3})+)\b(?!,\d)")
 _UNITS = {
     "de": {
@@ -98,6 +101,8 @@ def clean_for_speech(text: str, language: str) -> str:
     text = _MONEY_DE.sub(lambda m: _money(m, language), text)
     text = text.replace("€", " Euro " if language == "de" else " avro ")
     text = _DATE.sub(lambda m: _date(m, language), text)
+    text = _TRAILING_DIGITS.sub(lambda m: f"{_TRAILING_WORDS[language]} {m.group(1)}", text)
+    text = re.sub(r"\s*…", ",", text)
     text = _THOUSANDS.sub(lambda m: m.group(1).replace(".", ""), text)
     for written, spoken in _UNITS[language].items():
         text = re.sub(rf"(?<!\w){re.escape(written)}(?!\w)", spoken, text)

@@ -65,18 +65,42 @@ def _classified(text: str, intent: str) -> Message:
     return message
 
 
-def test_a_question_taken_for_a_change_becomes_ask_bill_with_the_ranking_swapped():
+def test_a_question_taken_for_a_change_becomes_ask_bill_with_both_confidences():
     [message] = _component().process([_classified("aylık ne ödüyorum", "change_advance_payment")])
-    assert message.get("intent") == {"name": "ask_bill", "confidence": 0.81}
+    assert message.get("intent") == {"name": "ask_bill", "confidence": pytest.approx(0.88)}
     assert [(r["name"], r["confidence"]) for r in message.get("intent_ranking")] == [
-        ("ask_bill", 0.81),
+        ("ask_bill", pytest.approx(0.88)),
         ("greet", 0.12),
-        ("change_advance_payment", 0.07),
+        ("change_advance_payment", 0.0),
     ]
 
 
-def test_other_messages_are_left_alone():
-    message = _classified("Ich möchte meinen Abschlag ändern", "change_advance_payment")
+def test_a_plain_change_the_classifier_was_unsure_about_is_no_longer_ambiguous():
+    message = Message(data={"text": "Mein Stromabschlag soll höher werden"})
+    message.set("intent", {"name": "change_advance_payment", "confidence": 0.54})
+    message.set(
+        "intent_ranking",
+        [
+            {"name": "change_advance_payment", "confidence": 0.54},
+            {"name": "ask_bill", "confidence": 0.46},
+        ],
+    )
+    [message] = _component().process([message])
+    assert message.get("intent")["name"] == "change_advance_payment"
+    assert message.get("intent")["confidence"] == pytest.approx(1.0)
+    assert message.get("intent_ranking")[1] == {"name": "ask_bill", "confidence": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("Abschlag", "change_advance_payment"),
+        ("Warum muss ich monatlich mehr zahlen?", "ask_bill"),
+        ("Wie hoch ist mein Abschlag?", "greet"),
+    ],
+)
+def test_messages_whose_words_do_not_decide_are_left_alone(text, intent):
+    message = _classified(text, intent)
     before = (dict(message.get("intent")), list(message.get("intent_ranking")))
     _component().process([message])
     assert (message.get("intent"), message.get("intent_ranking")) == before

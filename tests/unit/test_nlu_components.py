@@ -11,6 +11,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu_components.bare_numbers import BareNumberEntities
 from nlu_components.bilingual_tokenizer import BilingualTokenizer
 from nlu_components.unknown_words import UnknownWordsFallback, Vocabulary
 
@@ -105,6 +106,11 @@ def test_known_words_typos_and_numbers_keep_their_confidence(tmp_path, tokenizer
         "bana yardımcı eder misiniz",
         "help",
         "kann mir jmd helfen mit dem ding",
+        "weiß ich nicht",
+        "keine Ahnung",
+        "bilmiyorum",
+        "hmm bilemedim",
+        "hatirlamiyorum",
     ],
 )
 def test_fillers_alone_lose_their_confidence(tmp_path, tokenizer, text):
@@ -114,7 +120,17 @@ def test_fillers_alone_lose_their_confidence(tmp_path, tokenizer, text):
 
 
 @pytest.mark.parametrize(
-    "text", ["ähm 47139", "Hilfe, mein Strom ist weg", "faturam için yardım lütfen", "ok", "hi"]
+    "text",
+    [
+        "ähm 47139",
+        "Hilfe, mein Strom ist weg",
+        "faturam için yardım lütfen",
+        "ok",
+        "hi",
+        "ich weiß nicht, wo meine Kundennummer steht",
+        "Almanca bilmiyorum",
+        "nicht",
+    ],
 )
 def test_fillers_with_something_to_act_on_are_more_than_fillers(tokenizer, text):
     assert not UnknownWordsFallback.is_filler_only(tokenized(tokenizer, text))
@@ -138,3 +154,23 @@ def test_no_training_example_is_fillers_only(tokenizer):
         if UnknownWordsFallback.is_filler_only(m)
     ]
     assert fillers_only == []
+
+
+def _with_entities(text: str, entities: list[dict]) -> Message:
+    return Message(data={"text": text, "entities": entities})
+
+
+@pytest.mark.parametrize("text", ["30000", " 12000 ", "10115"])
+def test_five_digits_alone_are_a_postcode_whatever_the_crf_said(text):
+    guessed = {"entity": "meter_reading", "value": text.strip(), "start": 0, "end": 5}
+    [message] = BareNumberEntities().process([_with_entities(text, [guessed])])
+    [entity] = message.get("entities")
+    assert (entity["entity"], entity["value"]) == ("postcode", text.strip())
+    assert text[entity["start"] : entity["end"]] == text.strip()
+
+
+@pytest.mark.parametrize("text", ["30000 kWh", "Zählerstand 30000", "1234", "123456", "10000025"])
+def test_numbers_with_words_or_other_lengths_keep_their_entities(text):
+    guessed = [{"entity": "meter_reading", "value": "30000", "start": 0, "end": 5}]
+    [message] = BareNumberEntities().process([_with_entities(text, list(guessed))])
+    assert message.get("entities") == guessed

@@ -23,6 +23,9 @@ from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speak
             "Wasser: 107 Kubikmeter, 4 Euro und 22 Cent je Kubikmeter",
         ),
         ("m3 başına €4,22", "tr", "metreküp başına 4 avro 22 sent"),
+        ("Strom, Zähler …0436", "de", "Strom, Zähler mit der Endnummer 0436"),
+        ("Strom Basis, sayaç …0436", "tr", "Strom Basis, sayaç son haneleri 0436"),
+        ("Einen Moment … bitte", "de", "Einen Moment, bitte"),
     ],
 )
 def test_money_dates_and_units_are_spoken_naturally(text, language, spoken):
