@@ -7,7 +7,8 @@ depends on the numerics of one training run). This component learns the
 vocabulary of the training data (folded words and lemmas) and, for a message
 in which fewer than 40 % of the words of three or more letters are known, or
 whose words are all fillers (`FILLERS`: "what?", "help", "please" and the
-like) or only say "I don't know" (`DONT_KNOW`), sets every intent confidence to zero, so the FallbackClassifier after
+like), only say "I don't know" (`DONT_KNOW`) or have no word or number at
+all (punctuation, symbols), sets every intent confidence to zero, so the FallbackClassifier after
 it asks the customer what they need.
 
 A word counts as known when it, or its lemma, is in the vocabulary, is one
@@ -39,7 +40,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.domain.text import fold
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
-_ANY_WORD = re.compile(r"[^\W\d_]+")
 # Words that ask for attention or help but say for what (German, Turkish,
 # and the English a customer may try), compared folded.
 FILLERS = frozenset(
@@ -211,11 +211,11 @@ class UnknownWordsFallback(GraphComponent, IntentClassifier):
 
     @staticmethod
     def is_filler_only(message: Message) -> bool:
-        """Fillers, perhaps around "I don't know", and nothing else (a number is something)."""
+        """Fillers, perhaps around "I don't know", or no word or number at all ("!!!", "…")."""
         tokens = [fold(token.text) for token in message.get(TOKENS_NAMES[TEXT]) or []]
-        content = [t for t in tokens if _ANY_WORD.fullmatch(t) or any(c.isdigit() for c in t)]
+        content = [t for t in tokens if any(c.isalnum() for c in t)]
         rest = [token for token in content if token not in FILLERS]
-        return bool(content) and (not rest or " ".join(rest) in DONT_KNOW)
+        return not rest or " ".join(rest) in DONT_KNOW
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
