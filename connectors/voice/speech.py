@@ -29,7 +29,9 @@ _QUOTES = re.compile(r"[„“”‚‘’«»\"]")
 _MONEY_DE = re.compile(r"(\d{1,3}(?:\.\d{3})*|\d+),(\d{2})\s?€")
 _MONEY_TR = re.compile(r"€\s?(\d{1,3}(?:\.\d{3})*|\d+),(\d{2})")
 _DATE = re.compile(r"\b(\d{2})\.(\d{2})\.(\d{4})\b")
-_IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?[A-Z0-9]*\d[A-Z0-9-]{5,}\b")
+# Case and customer numbers: six or more capitals and digits, at least one a
+# digit wherever it stands ("H-BABC2B00" as well as "H-EB094008").
+_IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{5,}\b")
 # "Zähler …0436": the last digits of a meter number, as a button title shows them.
 _TRAILING_DIGITS = re.compile(r"…\s?(\d+)")
 _TRAILING_WORDS = {"de": "mit der Endnummer", "tr": "son haneleri"}

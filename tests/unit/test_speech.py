@@ -85,3 +85,19 @@ def test_hotline_hours_are_said_as_people_say_them(hours: str, german: str, turk
     parsed = HotlineHours.parse(hours)
     assert spoken_hours(parsed, "de") == german
     assert spoken_hours(parsed, "tr") == turkish
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("Vorgangsnummer H-BABC2B00.", "HBABC2B00"),  # the first digit late in the number
+        ("Vorgangsnummer H-2BABCB00.", "H2BABCB00"),
+        ("Referans numaranız: UM-2026-000123", "UM2026000123"),
+    ],
+)
+def test_case_numbers_are_read_character_by_character_wherever_their_digits_are(text, digits):
+    assert Part("digits", digits) in speakable(text, "de")
+
+
+def test_words_in_capitals_without_digits_stay_words():
+    assert [p.kind for p in speakable("Ihr SEPA-LASTSCHRIFTMANDAT ist AKTIV", "de")] == ["text"]
