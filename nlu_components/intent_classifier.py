@@ -22,26 +22,41 @@ from rasa.shared.nlu.constants import (
     PREDICTED_CONFIDENCE_KEY,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.tensorflow.constants import RANKING_LENGTH
+from scipy.sparse import vstack
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LogisticIntentClassifier(LogisticRegressionClassifier):
     """Logistic regression over the sentence features; no intent for a message without any."""
 
-    def _fits(self, message: Message) -> bool:
-        """Whether the message has features, as many as the model was trained on."""
-        expected = getattr(self.clf, "n_features_in_", None)
-        row = self._create_X([message])
-        return expected is not None and row.shape[1] == expected and row.nnz > 0
-
     def process(self, messages: list[Message]) -> list[Message]:
-        classifiable = [m for m in messages if self._fits(m)]
-        if classifiable:
-            super().process(classifiable)
-        classified = {id(m) for m in classifiable}
+        expected = self.clf.n_features_in_
+        rows = [(message, self._create_X([message])) for message in messages]
+        usable = [(m, row) for m, row in rows if row.shape[1] == expected and row.nnz > 0]
+        if usable:
+            probabilities = self.clf.predict_proba(vstack([row for _, row in usable]))
+            for (message, _), row_probabilities in zip(usable, probabilities, strict=True):
+                ranking = sorted(
+                    (
+                        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
+                        for name, confidence in zip(
+                            self.clf.classes_, row_probabilities, strict=True
+                        )
+                    ),
+                    key=lambda item: -item[PREDICTED_CONFIDENCE_KEY],
+                )
+                message.set(INTENT, ranking[0], add_to_output=True)
+                message.set(INTENT_RANKING_KEY, ranking[: self.ranking_length], add_to_output=True)
+        classified = {id(m) for m, _ in usable}
         for message in messages:
             if id(message) not in classified:
                 nothing = {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
                 message.set(INTENT, nothing, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [], add_to_output=True)
         return messages
+
+    @property
+    def ranking_length(self) -> int | None:
+        """How many intents the ranking keeps (Rasa's `ranking_length`; 0 keeps all)."""
+        return self.config[RANKING_LENGTH] or None

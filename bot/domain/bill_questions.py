@@ -176,7 +176,7 @@ def _pattern(patterns: tuple[str, ...]) -> re.Pattern[str]:
 
 
 # The advance payment by name, not only "monthly": enough to read a change into a
-# message the classifier took for a bill question (`corrected_intent`).
+# message the classifier took for a bill question (`plainly_meant`).
 _ADVANCE_NAMES = (
     r"[a-z]*abschla[gc]h?",
     r"vorauszahl",
@@ -235,17 +235,6 @@ def plainly_meant(text: str) -> str | None:
     # "bitte monatlich mehr abbuchen", "her ay daha fazla ödemek istiyorum"
     more_or_less = _any(_ADVANCE_WORDS, folded) and _any(_MORE_OR_LESS, folded)
     return "change_advance_payment" if named or more_or_less else None
-
-
-def corrected_intent(predicted: str | None, text: str) -> str | None:
-    """The money intent a message means when the classifier confused the two:
-    `ask_bill` for a question about the advance payment it took for a change,
-    `change_advance_payment` for a change of the advance payment it took for a
-    bill question; None to keep the prediction."""
-    if predicted not in MONEY_INTENTS:
-        return None
-    meant = plainly_meant(text)
-    return meant if meant not in (None, predicted) else None
 
 
 def question_kind(text: str) -> str | None:

@@ -1,5 +1,5 @@
 """The NLU component that tells a question about the advance payment from a change
-(nlu_components/money_questions.py, bot/domain/bill_questions.corrected_intent)."""
+(nlu_components/money_questions.py, bot/domain/bill_questions.plainly_meant)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.domain.bill_questions import corrected_intent
 from nlu_components.money_questions import MoneyQuestionIntent
 
 
@@ -40,8 +39,10 @@ from nlu_components.money_questions import MoneyQuestionIntent
         (None, "", None),
     ],
 )
-def test_corrected_intent(predicted, text, meant):
-    assert corrected_intent(predicted, text) == meant
+def test_the_intent_the_words_mean(predicted, text, meant):
+    """`meant`: the intent the component corrects the prediction to; None keeps it."""
+    [message] = _component().process([_classified(text, predicted)])
+    assert message.get("intent")["name"] == (meant or predicted)
 
 
 def _component() -> MoneyQuestionIntent:
