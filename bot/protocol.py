@@ -7,7 +7,9 @@ their buttons, and a few named signals in Rasa `custom` payloads:
   people answer now), written by the handoff action;
 - `technical_problem` (the bot apologised because its action server failed),
   written by the Rasa runtime, so a channel can reach a person without it;
-- `end_conversation` (the bot said goodbye), written in the domain.
+- `end_conversation` (the bot said goodbye), written in the domain;
+- `emergency` (a gas smell: the number of the 24-hour emergency line, which
+  the phone dials for the caller), written by the emergency action.
 
 Two things travel in a response's `metadata` (Rasa passes it to the output
 channel, not to the REST wire): `expects`, the input hint of a question (a
@@ -90,7 +92,8 @@ def input_problem(text: str) -> str | None:
 HANDOFF = "handoff"
 TECHNICAL_PROBLEM = "technical_problem"
 END_OF_CONVERSATION = "end_conversation"
-CUSTOM_KEYS = frozenset({HANDOFF, TECHNICAL_PROBLEM, END_OF_CONVERSATION})
+EMERGENCY = "emergency"
+CUSTOM_KEYS = frozenset({HANDOFF, TECHNICAL_PROBLEM, END_OF_CONVERSATION, EMERGENCY})
 EXPECTS = "expects"
 LANGUAGE = "language"
 
@@ -177,6 +180,30 @@ class Handoff:
         )
 
 
+@dataclass(frozen=True)
+class Emergency:
+    """A danger the customer reported (`gas_smell`), and the emergency line for it."""
+
+    kind: str
+    #: the number to dial, E.164 (`+498007788112`)
+    dial: str
+    #: the number as customers write it down (`0800 7788 112`)
+    number: str
+
+    def payload(self) -> dict[str, Any]:
+        """The `custom` payload the emergency action sends."""
+        return {EMERGENCY: asdict(self)}
+
+    @classmethod
+    def parse(cls, raw: Any) -> Emergency | None:
+        if not isinstance(raw, dict):
+            return None
+        dial, number = str(raw.get("dial") or ""), str(raw.get("number") or "")
+        if not re.fullmatch(r"\+[1-9]\d{4,15}", dial):
+            return None
+        return cls(str(raw.get("kind") or "")[:20], dial, number[:30])
+
+
 def _buttons(raw: Any) -> tuple[Button, ...]:
     """The buttons of a message (those without a title are no buttons)."""
     if not isinstance(raw, list):
@@ -201,6 +228,7 @@ class BotReply:
     handoff: Handoff | None = None
     technical_problem: bool = False
     end_of_conversation: bool = False
+    emergency: Emergency | None = None
     #: the input hint of the last text (the question the customer answers next)
     expects: Expects | None = None
     #: the language of the last text (None: the reply had no text of the bot's domain)
@@ -248,6 +276,9 @@ class BotReply:
             self.technical_problem = True
         if custom.get(END_OF_CONVERSATION) is True:
             self.end_of_conversation = True
+        emergency = Emergency.parse(custom.get(EMERGENCY))
+        if emergency is not None:
+            self.emergency = emergency
 
     # --- the web channel's wire format (bot/rasa_runtime → the web app) ---------------
 
@@ -259,6 +290,7 @@ class BotReply:
             "handoff": asdict(self.handoff) if self.handoff else None,
             "technical_problem": self.technical_problem,
             "end_of_conversation": self.end_of_conversation,
+            "emergency": asdict(self.emergency) if self.emergency else None,
             "expects": self.expects.as_dict() if self.expects else None,
             "language": self.language,
         }
@@ -278,6 +310,7 @@ class BotReply:
             handoff=Handoff.parse(data.get("handoff")),
             technical_problem=data.get("technical_problem") is True,
             end_of_conversation=data.get("end_of_conversation") is True,
+            emergency=Emergency.parse(data.get("emergency")),
             expects=Expects.parse(data.get("expects")),
             language=language if isinstance(language, str) else None,
         )

@@ -523,3 +523,29 @@ class CaseAttachment(Base):
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
     case = relationship("ServiceCase", back_populates="attachments")
+
+
+class KnownOutage(Base):
+    """A supply fault the utility knows of, by postcode and commodity (what customers are told).
+
+    From the grid operator's systems (`import-data`) or entered and edited by
+    agents in the console. Times are UTC; the expected end is optional (not
+    known yet). An outage is current from `started_at` until it is resolved.
+    """
+
+    __tablename__ = "known_outages"
+
+    id = Column(Integer, primary_key=True)
+    #: the import's own id (re-importing updates instead of adding)
+    external_id = Column(String(40), nullable=True, unique=True)
+    postcode = Column(String(5), nullable=False, index=True)
+    commodity = Column(String(20), nullable=False)
+    started_at = Column(DateTime, nullable=False)
+    expected_end = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+    #: what customers may be told about the cause, per language
+    note_de = Column(String(300), nullable=False, default="")
+    note_tr = Column(String(300), nullable=False, default="")
+    source = Column(String(10), nullable=False, default="import")
+    updated_by = Column(ForeignKey("agents.id"), nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)

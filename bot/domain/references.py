@@ -18,6 +18,7 @@ PREFIXES = {
     "reconnection": "EN",
     "supply_block": "SP",
     "mandate": "STW",
+    "fault": "SM",
 }
 DIGITS = 8
 ATTEMPTS = 20

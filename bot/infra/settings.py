@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -148,6 +149,9 @@ class Settings(BaseSettings):
     # a receipt a customer uploads in the web chat (JPEG, PNG or PDF) is at most this
     # large; larger request bodies are refused before they are read
     receipt_max_bytes: int = 5 * 1024 * 1024
+    # The 24-hour emergency line (gas smell, dangerous faults), as customers should
+    # write it down; the phone connects callers to it (bot/domain/emergency.py)
+    emergency_number: str = "0800 7788 112"
 
     class Config:
         frozen = True
@@ -234,6 +238,13 @@ class Settings(BaseSettings):
             return read_iban(value).iban
         except InvalidIban as refusal:
             raise ValueError(f"is not a usable IBAN ({refusal.problem.value})") from None
+
+    @validator("emergency_number")
+    def _emergency_number(cls, value: str) -> str:  # noqa: N805
+        value = " ".join(value.split())
+        if not re.fullmatch(r"\+?[0-9][0-9 /-]{4,24}", value):
+            raise ValueError("is not a telephone number (e.g. 0800 7788 112 or +49 800 7788112)")
+        return value
 
     @validator("trusted_proxies")
     def _proxies(cls, value: str) -> str:  # noqa: N805
@@ -329,6 +340,16 @@ class Settings(BaseSettings):
         if self.is_production:
             raise SettingsError("TWILIO_AUTH_TOKEN must be set in production")
         return DEV_TWILIO_TOKEN
+
+    @property
+    def emergency_dial(self) -> str:
+        """The emergency number as the phone dials it (E.164; a national number is German)."""
+        digits = re.sub(r"[^0-9+]", "", self.emergency_number)
+        if digits.startswith("+"):
+            return digits
+        if digits.startswith("00"):
+            return f"+{digits[2:]}"
+        return f"+49{digits.removeprefix('0')}"
 
     def now(self) -> dt.datetime:
         """The time in the utility's time zone."""

@@ -31,6 +31,11 @@
    class is now looked up once.
 7. Speed: the SQLite tracker store (the embedded default) keeps its
    connections and writes ahead (bot/rasa_runtime/tracker_sqlite.py).
+8. Safety: Rasa answers nothing in a conversation handed to a person
+   (paused) until it is resumed; a message about smelling gas is answered
+   all the same, with the emergency instructions only
+   (bot/rasa_runtime/emergency_policy.py), and the conversation stays with
+   the person.
 
 The launcher starts Rasa through this module; `install()` applies all of
 them, and nothing changes when the module is only imported.
@@ -63,12 +68,14 @@ from bot.infra.db import write_ahead
 from bot.protocol import technical_problem_payload
 from bot.rasa_runtime import tracker_sqlite
 from bot.rasa_runtime.action_connections import close_sessions, pooled_session
+from bot.rasa_runtime.emergency_policy import reports_gas_smell
 from bot.rasa_runtime.graph_runner import SequentialGraphRunner
 
 logger = logging.getLogger(__name__)
 _rasa_run = RemoteAction.run
 _rasa_close_resources = rasa.core.run.close_resources
 _rasa_resolve_by_type = Event.resolve_by_type
+_rasa_should_handle_message = rasa.core.processor.MessageProcessor._should_handle_message
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -165,6 +172,11 @@ def _resolve_by_type(type_name: str, default: type[Event] | None = None) -> type
     return found
 
 
+def _should_handle_message(tracker: Any) -> bool:
+    """Rasa's rule (not while paused, except a restart), and a gas smell always."""
+    return _rasa_should_handle_message(tracker) or reports_gas_smell(tracker)
+
+
 async def _close_resources(app: Any, loop: Any) -> None:
     await close_sessions()
     await _rasa_close_resources(app, loop)
@@ -174,6 +186,9 @@ def install() -> None:
     EndpointConfig.session = pooled_session  # type: ignore[method-assign]
     rasa.core.run.close_resources = _close_resources
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
+    rasa.core.processor.MessageProcessor._should_handle_message = staticmethod(  # type: ignore[method-assign]
+        _should_handle_message
+    )
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign]
     rasa.core.tracker_store.create_engine_kwargs = tracker_sqlite.engine_kwargs
     if not sqlalchemy.event.contains(Engine, "connect", write_ahead):

@@ -1,7 +1,8 @@
 """The customer web chat: `WS /chat/ws` (see docs/web-chat-protocol.md).
 
 While the bot is in charge, customer messages go to Rasa and its answers
-back to the widget; after a handoff they go to the agent console instead.
+back to the widget; after a handoff they go to the agent console instead
+(only a gas smell is still answered by the bot, bot/domain/emergency.py).
 Every message is stored first, so nothing is lost when a tab closes, the
 network drops or the app restarts.
 """
@@ -18,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.domain.emergency import smells_gas
 from bot.domain.languages import LANGUAGES
 from bot.domain.services import chat as chats
 from bot.domain.services import handoff
@@ -206,6 +208,10 @@ async def _on_message(
     await web.say(chat, "customer", text)
     if chat.state == "bot":
         await _bot_turn(web, socket, chat, to_bot)
+    elif smells_gas(text):
+        # With a person too: the emergency answer cannot wait for them (the bot
+        # answers only this; the chat stays with the person).
+        await _bot_turn(web, socket, chat, to_bot)
 
 
 async def _bot_turn(web: WebContext, socket: WebSocket, chat: ChatInfo, text: str) -> None:
@@ -226,8 +232,16 @@ async def _bot_answers(web: WebContext, socket: WebSocket, chat: ChatInfo, text:
             chat.conversation_id, text, chat.language, source=web.client_of(socket)
         )
     except BotUnavailable:
-        apology = web.text("utter_technical_problem", chat.language)
-        reply = BotReply(messages=[Message(apology)], technical_problem=True)
+        if smells_gas(text):
+            number = web.settings.emergency_number
+            reply = BotReply(
+                messages=[
+                    Message(web.text("utter_gas_emergency", chat.language, emergency_number=number))
+                ]
+            )
+        else:
+            apology = web.text("utter_technical_problem", chat.language)
+            reply = BotReply(messages=[Message(apology)], technical_problem=True)
     if reply.language in LANGUAGES and reply.language != chat.language:
         language = reply.language
         chat = await web.db(lambda s: chats.update(s, chat.id, language=language))

@@ -143,6 +143,18 @@ class Transfer:
 
 
 @dataclass(frozen=True)
+class EmergencyLine:
+    """Say the safety instructions, connect the caller to the emergency line, then its number."""
+
+    texts: tuple[str, ...]
+    language: str
+    #: the number dialled (E.164)
+    dial: str
+    #: said if the emergency line does not answer or the call to it ends
+    after: str
+
+
+@dataclass(frozen=True)
 class Goodbye:
     texts: tuple[str, ...]
     language: str
@@ -167,7 +179,7 @@ class TechnicalProblem:
     passed_on: bool = True
 
 
-Decision = LanguageMenu | Ask | Transfer | Goodbye | OneMoment | TechnicalProblem
+Decision = LanguageMenu | Ask | Transfer | EmergencyLine | Goodbye | OneMoment | TechnicalProblem
 
 
 @dataclass(frozen=True)
@@ -246,6 +258,13 @@ def on_reply(
         "choices": tuple((button.title, button.payload) for button in reply.buttons),
         "expects": reply.expects,
     }
+    if reply.emergency is not None:
+        # A gas smell: straight through to the emergency line, whatever else the reply says.
+        number = {"emergency_number": reply.emergency.number}
+        said = (*reply.texts, texts("utter_voice_emergency_transfer", language).format(**number))
+        after = texts("utter_voice_emergency_goodbye", language).format(**number)
+        line = EmergencyLine(said, language, reply.emergency.dial, after)
+        return _step(line, call, **changes)
     if reply.handoff is not None:
         if reply.handoff.agents_available and line.connected:
             return _step(Transfer(spoken, language, reply.handoff.case_id), call, **changes)
@@ -255,6 +274,18 @@ def on_reply(
     if reply.end_of_conversation:
         return _step(Goodbye(spoken, language), call, **changes)
     return _step(Ask(spoken, language, caller.turn + 1, reply.expects), call, **changes)
+
+
+def emergency_without_bot(language: str, texts: Texts, dial: str, number: str) -> EmergencyLine:
+    """The gas emergency answer when the bot cannot give it (it failed): the same
+    instructions from the domain, and the same line."""
+    values = {"emergency_number": number}
+    said = (
+        texts("utter_gas_emergency", language).format(**values),
+        texts("utter_voice_emergency_transfer", language).format(**values),
+    )
+    after = texts("utter_voice_emergency_goodbye", language).format(**values)
+    return EmergencyLine(said, language, dial, after)
 
 
 def slow_reply(call: CallState, caller: CallerInput, language: str, texts: Texts) -> Step:

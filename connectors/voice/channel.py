@@ -29,6 +29,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.domain.emergency import smells_gas
+from bot.domain.languages import or_default
 from bot.infra.limits import limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
@@ -201,7 +203,7 @@ class VoiceInput(InputChannel):
             answer = await self._answer(request, on_new_message, call, caller, params, texts)
         except Exception:  # noqa: BLE001 - the caller must hear something
             logger.exception("voice turn failed call=%s step=%s", call_sid, caller.step)
-            answer = Answer(self._render(self._technical_problem(call.language, texts)))
+            answer = Answer(self._render(self._failed(call.language, caller.speech, texts)))
         await self.store.save_answer(call_sid, key, answer)
         return _xml(answer.twiml)
 
@@ -259,6 +261,9 @@ class VoiceInput(InputChannel):
         after = call_flow.on_reply(
             step.state, caller, collector.reply(), asked.language, texts, line
         )
+        if isinstance(after.decision, PassOn) and smells_gas(asked.text):
+            emergency = self._failed(after.decision.language, asked.text, texts)
+            return Answer(self._render(emergency), after.state, step.changed | after.changed)
         if isinstance(after.decision, PassOn):
             twiml_ = await self._pass_on(request, call_sid, after.decision.language)
             return Answer(twiml_, after.state, step.changed | after.changed)
@@ -290,6 +295,13 @@ class VoiceInput(InputChannel):
             )
         texts = _texts(request)
         return self._render(call_flow.technical_problem(language, texts, passed_on, case_id))
+
+    def _failed(self, language: str | None, speech: str, texts: Texts) -> call_flow.Decision:
+        """What a caller hears when the bot failed: a gas smell still gets the emergency line."""
+        if smells_gas(speech):
+            number, dial = self.settings.emergency_number, self.settings.emergency_dial
+            return call_flow.emergency_without_bot(or_default(language), texts, dial, number)
+        return self._technical_problem(language, texts)
 
     def _technical_problem(
         self, language: str | None, texts: Texts, case_id: str = ""

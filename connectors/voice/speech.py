@@ -32,6 +32,8 @@ _DATE = re.compile(r"\b(\d{2})\.(\d{2})\.(\d{4})\b")
 # Case and customer numbers: six or more capitals and digits, at least one a
 # digit wherever it stands ("H-BABC2B00" as well as "H-EB094008").
 _IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{5,}\b")
+# A telephone number ("0800 7788 112", "+49 203 604-1111") is read digit by digit too.
+_PHONE_NUMBER = re.compile(r"(?<![\w.,])(?:\+\d{2} ?|0)\d{1,5}(?:[ /-]\d{2,8}){1,3}(?![\w.,]\d)")
 # "Zähler …0436": the last digits of a meter number, as a button title shows them.
 _TRAILING_DIGITS = re.compile(r"…\s?(\d+)")
 _TRAILING_WORDS = {"de": "mit der Endnummer", "tr": "son haneleri"}
@@ -116,10 +118,15 @@ def speakable(text: str, language: str) -> list[Part]:
     cleaned = clean_for_speech(text, language)
     parts: list[Part] = []
     position = 0
-    for match in _IDENTIFIER.finditer(cleaned):
+    found = sorted(
+        [*_IDENTIFIER.finditer(cleaned), *_PHONE_NUMBER.finditer(cleaned)], key=lambda m: m.start()
+    )
+    for match in found:
+        if match.start() < position:
+            continue  # inside one already read
         if match.start() > position:
             parts.append(Part("text", cleaned[position : match.start()]))
-        characters = match.group(0).replace("-", "")
+        characters = re.sub(r"[-/ ]", "", match.group(0))
         parts.append(Part("digits", characters))
         position = match.end()
     if position < len(cleaned):

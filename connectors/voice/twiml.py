@@ -19,6 +19,7 @@ from bot.protocol import Expects
 from connectors.voice.call_flow import (
     Ask,
     Decision,
+    EmergencyLine,
     Goodbye,
     LanguageMenu,
     OneMoment,
@@ -187,6 +188,26 @@ def transfer(texts: list[str], language: str, settings: Settings, case_id: str) 
     return response.to_xml()
 
 
+#: seconds the emergency line may ring before the caller hears its number instead
+EMERGENCY_RING_SECONDS = 30
+
+
+def emergency_line(line: EmergencyLine, settings: Settings) -> str:
+    """The safety instructions, a `<Dial>` to the emergency line, then its number and goodbye.
+
+    Without an `action` Twilio goes on after the `<Dial>` when the emergency
+    line does not answer or that call ends, so the caller still hears the number.
+    """
+    response = VoiceResponse()
+    response.append(say(list(line.texts), line.language, settings))
+    dial = Dial(timeout=EMERGENCY_RING_SECONDS)
+    dial.number(line.dial)
+    response.append(dial)
+    response.append(say([line.after], line.language, settings))
+    response.hangup()
+    return response.to_xml()
+
+
 def technical_problem(
     lines: dict[str, str], settings: Settings, case_id: str = "", passed_on: bool = True
 ) -> str:
@@ -233,6 +254,8 @@ def render(decision: Decision, settings: Settings) -> str:
         return language_menu(decision.welcome["de"], decision.welcome["tr"], settings, url)
     if isinstance(decision, Transfer):
         return transfer(list(decision.texts), decision.language, settings, decision.case_id)
+    if isinstance(decision, EmergencyLine):
+        return emergency_line(decision, settings)
     if isinstance(decision, Goodbye):
         return goodbye(list(decision.texts), decision.language, settings)
     if isinstance(decision, OneMoment):

@@ -42,7 +42,7 @@ ALLOWED = {
     "break": {"time"},
     "Redirect": {"method"},
     "Hangup": set(),
-    "Dial": set(),
+    "Dial": {"timeout"},
     "Number": {"url"},
     "Sip": set(),
     "Enqueue": set(),

@@ -101,3 +101,18 @@ def test_case_numbers_are_read_character_by_character_wherever_their_digits_are(
 
 def test_words_in_capitals_without_digits_stay_words():
     assert [p.kind for p in speakable("Ihr SEPA-LASTSCHRIFTMANDAT ist AKTIV", "de")] == ["text"]
+
+
+@pytest.mark.parametrize(
+    ("text", "digits"),
+    [
+        ("Notdienst: 0800 7788 112.", "08007788112"),
+        ("oder +49 203 604-1111", "+492036041111"),
+        ("Fax 0203/6041111", "02036041111"),
+    ],
+)
+def test_telephone_numbers_are_read_digit_by_digit(text, digits):
+    parts = speakable(text, "de")
+    assert Part("digits", digits) in parts
+    # money, dates and plain numbers stay words
+    assert speakable("am 12.03.2026 sind 112 Euro fällig", "de")[0].kind == "text"
