@@ -2,7 +2,8 @@
 
 The words decide (bot/domain/emergency.py), not the classifier: the intent
 becomes `report_outage` with full confidence, and the entity `hazard` with
-the value `gas_smell` says why, so the dialogue policy
+the value `gas_smell` (over the whole message, in place of any other
+entity) says why, so the dialogue policy
 (bot/rasa_runtime/emergency_policy.py) answers with the safety instructions
 before anything else, whatever the conversation was doing.
 """
@@ -82,12 +83,11 @@ class GasEmergency(GraphComponent, IntentClassifier, EntityExtractorMixin):
             hazard = {
                 ENTITY_ATTRIBUTE_TYPE: HAZARD,
                 ENTITY_ATTRIBUTE_VALUE: GAS_SMELL,
-                ENTITY_ATTRIBUTE_START: 0,
-                ENTITY_ATTRIBUTE_END: len(text),
+                ENTITY_ATTRIBUTE_START: len(text) - len(text.lstrip()),
+                ENTITY_ATTRIBUTE_END: len(text.rstrip()),
                 EXTRACTOR: self.__class__.__name__,
             }
-            kept = [
-                e for e in message.get(ENTITIES) or [] if e.get(ENTITY_ATTRIBUTE_TYPE) != HAZARD
-            ]
-            message.set(ENTITIES, [*kept, hazard], add_to_output=True)
+            # The other values of the message are of no use now (the emergency ends
+            # any form that would read them); the hazard names the whole message.
+            message.set(ENTITIES, [hazard], add_to_output=True)
         return messages

@@ -66,3 +66,20 @@ def unit_price(price: Decimal, language: str | None) -> str:
         (price * 100).quantize(Decimal("0.01"), ROUND_HALF_UP), "#,##0.00", locale=locale
     )
     return f"{cents} {_CENT_WORDS.get(locale, 'Cent')}"
+
+
+def moment(value: dt.datetime, today: dt.date, language: str | None) -> str:
+    """A local time as people say when something happens or ends:
+    `heute um 18:30 Uhr`, `morgen um 6:00 Uhr`, `am 8. Dezember um 10:00 Uhr` (de);
+    `bugün saat 18:30`, `yarın saat 06:00`, `8 Aralık saat 10:00` (tr)."""
+    days = (value.date() - today).days
+    if language == "tr":
+        clock = value.strftime("%H:%M")
+        day = {0: "bugün", 1: "yarın", -1: "dün"}.get(days)
+        day = day or format_date(value.date(), "d MMMM", locale=locale_for(language))
+        return f"{day} saat {clock}"
+    clock = f"{value.hour}:{value.minute:02d} Uhr"
+    day = {0: "heute", 1: "morgen", -1: "gestern"}.get(days)
+    if day is None:
+        day = "am " + format_date(value.date(), "d. MMMM", locale=locale_for(language))
+    return f"{day} um {clock}"

@@ -1,6 +1,6 @@
 """Command line: `python -m bot <command>`.
 
-import-data FILE         load customers (all or nothing, idempotent)
+import-data FILE         load customers and known outages (all or nothing, idempotent)
 export-customer NUMBER   print one customer, what the assistant did and their
                          conversations, cases and calls (their copy, Art. 15 GDPR)
 forget-customer NUMBER   erase one customer everywhere (Art. 17 GDPR); booking
@@ -27,13 +27,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.privacy import masked
-from bot.domain.services import agents, customer_data, erasure, retention
+from bot.domain.services import agents, customer_data, data_import, erasure, retention
 from bot.infra.db import ensure_database, get_engine, session_scope
 from bot.infra.migrate import upgrade
 from bot.infra.settings import ROOT, Settings, get_settings
@@ -51,16 +52,25 @@ def _import(path: str) -> int:
         print(f"error: {path} is not valid JSON: {exc}", file=sys.stderr)
         return 2
     upgrade()
+    zone = ZoneInfo(get_settings().timezone)
     try:
         with session_scope() as session:
-            counts = customer_data.import_customers(session, document)
+            sections = data_import.import_document(session, document, zone)
     except InvalidRecord as exc:
         print(f"error: nothing imported, {exc}", file=sys.stderr)
         return 1
-    print(
-        f"imported {counts['customers']} customers, {counts['contracts']} contracts, "
-        f"{counts['bills']} bills ({counts['created']} new, {counts['updated']} updated)"
-    )
+    if "customers" in sections:
+        counts = sections["customers"]
+        print(
+            f"imported {counts['customers']} customers, {counts['contracts']} contracts, "
+            f"{counts['bills']} bills ({counts['created']} new, {counts['updated']} updated)"
+        )
+    if "outages" in sections:
+        counts = sections["outages"]
+        print(
+            f"imported {counts['outages']} known outages "
+            f"({counts['created']} new, {counts['updated']} updated)"
+        )
     return 0
 
 
@@ -242,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    imp = commands.add_parser("import-data", help="import customers from a JSON file")
+    imp = commands.add_parser(
+        "import-data", help="import customers and known outages from a JSON file"
+    )
     imp.add_argument("file")
     exp = commands.add_parser("export-customer", help="print one customer as JSON")
     exp.add_argument("number")

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from bot.domain.errors import DomainError
 from bot.domain.languages import or_default
 from bot.infra.settings import ROOT, get_settings
-from bot.web import chat, console, receipts, schemas, use_cases
+from bot.web import chat, console, receipts, schemas, service_desk, use_cases
 from bot.web.context import WebContext
 from bot.web.metrics import CONTENT_TYPE, may_scrape
 from bot.web.rasa_client import RasaClient
@@ -82,6 +82,7 @@ def create_app() -> FastAPI:
     app.include_router(chat.router)
     app.include_router(console.router)
     app.include_router(receipts.router)
+    app.include_router(service_desk.router)
     app.add_exception_handler(DomainError, console.refusal)
     app.add_exception_handler(use_cases.NotAWebChat, console.refusal)
     app.add_exception_handler(RequestValidationError, schemas.validation_error)

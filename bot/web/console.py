@@ -53,7 +53,7 @@ templates = Jinja2Templates(directory=str(ROOT / "bot" / "web" / "templates"))
 ABANDONED_AFTER = dt.timedelta(seconds=60)
 
 
-def _web(request: Request | WebSocket) -> WebContext:
+def web_of(request: Request | WebSocket) -> WebContext:
     return request.app.state.web
 
 
@@ -63,7 +63,7 @@ def _web(request: Request | WebSocket) -> WebContext:
 def _login_page(
     request: Request, *, error: str | None = None, username: str = "", status: int = 200
 ) -> HTMLResponse:
-    web = _web(request)
+    web = web_of(request)
     token = new_csrf_token()
     page = templates.TemplateResponse(
         request,
@@ -89,7 +89,7 @@ async def login_form(request: Request) -> Response:
 
 @router.post("/agent/login", response_class=HTMLResponse, include_in_schema=False)
 async def login(request: Request) -> Response:
-    web = _web(request)
+    web = web_of(request)
     form = await request.form()
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))[:200]
@@ -149,7 +149,7 @@ async def login(request: Request) -> Response:
 
 @router.post("/agent/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
-    web = _web(request)
+    web = web_of(request)
     console = await console_session(request)
     form = await request.form()
     if console is not None:
@@ -167,7 +167,7 @@ async def logout(request: Request) -> Response:
     return page
 
 
-async def _page(request: Request, template: str) -> Response:
+async def agent_page(request: Request, template: str) -> Response:
     console = await console_session(request)
     if console is None:
         return RedirectResponse("/agent/login", status_code=303)
@@ -175,7 +175,7 @@ async def _page(request: Request, template: str) -> Response:
         request,
         template,
         {
-            "utility_name": _web(request).settings.utility_name,
+            "utility_name": web_of(request).settings.utility_name,
             "csrf_token": console.csrf_token,
             "agent": console.agent,
         },
@@ -184,12 +184,12 @@ async def _page(request: Request, template: str) -> Response:
 
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 async def console_page(request: Request) -> Response:
-    return await _page(request, "agent/console.html")
+    return await agent_page(request, "agent/console.html")
 
 
 @router.get("/agent/dashboard", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard_page(request: Request) -> Response:
-    return await _page(request, "agent/dashboard.html")
+    return await agent_page(request, "agent/dashboard.html")
 
 
 # --- API --------------------------------------------------------------------------------
@@ -202,7 +202,7 @@ async def me(console: LoggedInAgent) -> dict[str, str]:
 
 @router.get("/agent/api/cases")
 async def cases(request: Request, console: LoggedInAgent) -> list[dict]:
-    return await _web(request).queue_for(console.agent.id)
+    return await web_of(request).queue_for(console.agent.id)
 
 
 async def _detail(web: WebContext, case_id: str, agent_id: int) -> dict[str, Any]:
@@ -221,12 +221,12 @@ async def _detail(web: WebContext, case_id: str, agent_id: int) -> dict[str, Any
 
 @router.get("/agent/api/cases/{case_id}")
 async def case(case_id: str, request: Request, console: LoggedInAgent) -> dict[str, Any]:
-    return await _detail(_web(request), case_id, console.agent.id)
+    return await _detail(web_of(request), case_id, console.agent.id)
 
 
 @router.post("/agent/api/cases/{case_id}/claim")
 async def claim(case_id: str, request: Request, console: ChangingAgent) -> dict[str, Any]:
-    web = _web(request)
+    web = web_of(request)
     agent = console.agent
     outcome = await web.db(lambda s: use_cases.claim(s, case_id, agent, web.text))
     logger.info("case claimed case=%s agent=%s", case_id, agent.id)
@@ -238,7 +238,7 @@ async def claim(case_id: str, request: Request, console: ChangingAgent) -> dict[
 async def reply(
     case_id: str, request: Request, body: ReplyBody, console: ChangingAgent
 ) -> dict[str, Any]:
-    web = _web(request)
+    web = web_of(request)
     replied = await web.db(lambda s: use_cases.reply(s, case_id, console.agent, body.text))
     await web.publish(replied.broadcast)
     return replied.message.as_frame()
@@ -275,7 +275,7 @@ async def _bot_takes_back(
 
 @router.post("/agent/api/cases/{case_id}/release")
 async def release(case_id: str, request: Request, console: ChangingAgent) -> dict[str, Any]:
-    web = _web(request)
+    web = web_of(request)
     agent = console.agent
     if await _is_call(web, case_id, agent.id):
         raise HTTPException(
@@ -292,7 +292,7 @@ async def release(case_id: str, request: Request, console: ChangingAgent) -> dic
 async def close(
     case_id: str, request: Request, body: CloseBody, console: ChangingAgent
 ) -> dict[str, Any]:
-    web = _web(request)
+    web = web_of(request)
     agent = console.agent
     outcome = await web.db(
         lambda s: use_cases.close(s, case_id, agent, body.disposition, body.note)
@@ -306,7 +306,7 @@ async def close(
 async def dashboard_figures(
     request: Request, console: LoggedInAgent, days: int = 14
 ) -> dict[str, Any]:
-    web = _web(request)
+    web = web_of(request)
     days = min(max(days, 1), 90)
     tracker_store = get_engine(web.settings.tracker_store_url)
     return await web.db(lambda s: stats.dashboard(s, tracker_store, days=days))
@@ -324,7 +324,7 @@ def _same_origin(socket: WebSocket) -> bool:
 
 @router.websocket("/agent/ws")
 async def console_socket(socket: WebSocket) -> None:
-    web = _web(socket)
+    web = web_of(socket)
     console = await console_session(socket)
     if console is None or not _same_origin(socket):
         await socket.close(code=1008)

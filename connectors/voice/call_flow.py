@@ -39,16 +39,6 @@ MAX_DIGITS = 20
 LANGUAGE_KEYS = {"1": "de", "2": "tr"}
 #: A response's text in a language (the loaded domain's texts).
 Texts = Callable[[str, str], str]
-# What Twilio sends as `From` when the caller withheld their number.
-WITHHELD = {
-    "anonymous",
-    "restricted",
-    "unknown",
-    "+266696687",
-    "+86282452253",
-    "+7378742833",
-    "+2562533",
-}
 
 
 # --- what the channel knows -----------------------------------------------------------
@@ -102,14 +92,6 @@ class PersonLine:
     def open_now(self) -> bool:
         """Whether a call can be passed to a person right now."""
         return self.connected and self.hours.is_open(self.now)
-
-
-def callable_number(raw: str | None) -> str | None:
-    """The caller's number if a person can call it back (None when withheld or malformed)."""
-    number = (raw or "").strip()
-    if number.lower() in WITHHELD or not re.fullmatch(r"\+?[1-9]\d{5,14}", number):
-        return None
-    return number
 
 
 # --- what the caller hears next -------------------------------------------------------

@@ -31,6 +31,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.domain.emergency import smells_gas
 from bot.domain.languages import or_default
+from bot.domain.phone import callable_number
 from bot.infra.limits import limiter
 from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
@@ -249,7 +250,7 @@ class VoiceInput(InputChannel):
             "caller": caller_number,
             # failed identity checks and handoff cases count per caller (per call
             # when the number is withheld: all withheld callers are not one source)
-            "source": f"voice:{call_flow.callable_number(caller_number) or call_sid}",
+            "source": f"voice:{callable_number(caller_number) or call_sid}",
         }
         await on_new_message(
             UserMessage(
@@ -317,7 +318,7 @@ class VoiceInput(InputChannel):
             connected=twiml.has_agent_line(settings),
             hours=settings.hotline_hours,
             now=settings.now(),
-            caller=call_flow.callable_number(caller),
+            caller=callable_number(caller),
         )
 
     def _render(self, decision: call_flow.Decision) -> str:

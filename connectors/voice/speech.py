@@ -89,6 +89,20 @@ def _date(match: re.Match[str], language: str) -> str:
     return format_date(day, _DATE_FORMATS[language], locale=locale_for(language))
 
 
+# "18:30 Uhr" is said "18 Uhr 30", "saat 18:30" "saat 18 30" ("6:00 Uhr": "6 Uhr").
+_CLOCK = {
+    "de": re.compile(r"\b(?P<hour>\d{1,2}):(?P<minute>\d{2}) (?P<word>Uhr)"),
+    "tr": re.compile(r"(?P<word>saat) (?P<hour>\d{1,2}):(?P<minute>\d{2})\b"),
+}
+
+
+def _clock_words(match: re.Match[str]) -> str:
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if match["word"] == "Uhr":
+        return f"{hour} Uhr" + (f" {minute}" if minute else "")
+    return f"saat {hour}" + (f" {minute}" if minute else "")
+
+
 def _is_emoji_or_symbol(char: str) -> bool:
     return unicodedata.category(char) in ("So", "Sk", "Cs", "Co") or char in "\u200d\ufe0f"
 
@@ -105,6 +119,7 @@ def clean_for_speech(text: str, language: str) -> str:
     text = _MONEY_DE.sub(lambda m: _money(m, language), text)
     text = text.replace("€", " Euro " if language == "de" else " avro ")
     text = _DATE.sub(lambda m: _date(m, language), text)
+    text = _CLOCK[language].sub(_clock_words, text)
     text = _TRAILING_DIGITS.sub(lambda m: f"{_TRAILING_WORDS[language]} {m.group(1)}", text)
     text = re.sub(r"\s*…", ",", text)
     text = _THOUSANDS.sub(lambda m: m.group(1).replace(".", ""), text)

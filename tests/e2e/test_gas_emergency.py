@@ -20,8 +20,8 @@ from bot.domain.models import ServiceCase
 from bot.infra.db import session_scope
 from tests.e2e.conftest import Chat, handoff_payload
 from tests.e2e.test_voice import new_call
-from tests.harness.servers import Servers
 from tests.e2e.test_web_chat import logged_in, stored_chat
+from tests.harness.servers import Servers
 from tests.harness.web_clients import Widget
 
 CLAUDIA = "10000025 44137 21.06.1983"

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.hotline import HotlineHours
+from bot.domain.phone import callable_number
 from bot.domain.responses import load_responses, response_text
 from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.protocol import PERSON_PAYLOAD, BotReply, Button, Expects, Handoff, Message
@@ -264,7 +265,7 @@ def test_a_caller_who_withheld_their_number_is_told_when_to_call_again():
     ],
 )
 def test_only_a_real_number_is_called_back(raw, number):
-    assert call_flow.callable_number(raw) == number
+    assert callable_number(raw) == number
 
 
 def test_goodbye_ends_the_call():

@@ -322,12 +322,21 @@ def _parse_customer(index: int, raw: Any) -> dict[str, Any]:
 
 
 def parse_file(document: Any) -> list[dict[str, Any]]:
-    """Validate a whole import document; raise `InvalidRecord` on the first error."""
+    """Validate a document of customers only; raise `InvalidRecord` on the first error.
+
+    A document with other sections too (known outages, ...) is read by
+    bot/domain/services/data_import.py.
+    """
     if not isinstance(document, dict) or set(document) != {"customers"}:
         raise InvalidRecord("file", "customers", "must be the only top-level field")
-    if not isinstance(document["customers"], list):
+    return parse_customers(document["customers"])
+
+
+def parse_customers(raw: Any) -> list[dict[str, Any]]:
+    """Validate the `customers` section; raise `InvalidRecord` on the first error."""
+    if not isinstance(raw, list):
         raise InvalidRecord("file", "customers", "must be a list")
-    customers = [_parse_customer(i, c) for i, c in enumerate(document["customers"])]
+    customers = [_parse_customer(i, c) for i, c in enumerate(raw)]
     _check_unique(customers)
     return customers
 
@@ -366,7 +375,11 @@ def _assign(obj: Any, values: dict[str, Any]) -> bool:
 
 def import_customers(session: Session, document: Any) -> dict[str, int]:
     """Validate and upsert a whole document. Returns counts of what changed."""
-    customers = parse_file(document)
+    return write_customers(session, parse_file(document))
+
+
+def write_customers(session: Session, customers: list[dict[str, Any]]) -> dict[str, int]:
+    """Upsert customers validated by `parse_customers`. Returns counts of what changed."""
     counts = {"customers": 0, "contracts": 0, "bills": 0, "created": 0, "updated": 0}
     for data in customers:
         contracts = data.pop("contracts")

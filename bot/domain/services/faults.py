@@ -24,11 +24,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.domain.errors import DomainError, NotFound
+from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.models import AuditEntry, Customer, KnownOutage
 from bot.domain.services.service_cases import Opened, open_once
 
 KIND = "fault"
+UTC = dt.timezone.utc
 #: what a fault can concern: the four supplies, and a street light
 COMMODITIES = ("electricity", "gas", "water", "district_heating", "street_light")
 POSTCODE = re.compile(r"\d{5}")
@@ -266,3 +267,112 @@ def _customer_id(session: Session, customer_number: str | None) -> int | None:
     if not customer_number:
         return None
     return session.scalar(select(Customer.id).where(Customer.customer_number == customer_number))
+
+
+# --- import (the grid operator's list of known outages) --------------------------------
+
+_OUTAGE_FIELDS = {
+    "id": True,
+    "postcode": True,
+    "commodity": True,
+    "started_at": True,
+    "expected_end": False,
+    "resolved_at": False,
+    "note": False,
+}
+
+
+def _moment(record: str, field: str, raw: Any, zone: dt.tzinfo) -> dt.datetime:
+    """An ISO 8601 time (without an offset: the utility's local time) as UTC without zone."""
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidRecord(record, field, "must be an ISO 8601 date and time") from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def parse_outages(raw: Any, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Validate the `outages` section of an import file (raise InvalidRecord on the first error)."""
+    if not isinstance(raw, list):
+        raise InvalidRecord("file", "outages", "must be a list")
+    parsed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        record = f"outages[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidRecord(record, "*", "must be an object")
+        unknown = sorted(set(item) - set(_OUTAGE_FIELDS))
+        if unknown:
+            raise InvalidRecord(record, unknown[0], "is not part of the format")
+        for name, required in _OUTAGE_FIELDS.items():
+            if required and item.get(name) is None:
+                raise InvalidRecord(record, name, "is missing")
+        external = item["id"]
+        if not isinstance(external, str) or not 0 < len(external.strip()) <= 40:
+            raise InvalidRecord(record, "id", "must be a string of 1 to 40 characters")
+        if external in seen:
+            raise InvalidRecord("file", "id", f"{external} appears more than once")
+        seen.add(external)
+        note = item.get("note") or {}
+        if not isinstance(note, dict) or set(note) - {"de", "tr"}:
+            raise InvalidRecord(record, "note", "must be an object with the texts de and tr")
+        if any(not isinstance(text, str) for text in note.values()):
+            raise InvalidRecord(record, "note", "texts must be strings")
+        started = _moment(record, "started_at", item["started_at"], zone)
+        end = item.get("expected_end")
+        resolved = item.get("resolved_at")
+        values = {
+            "external_id": external.strip(),
+            "postcode": item["postcode"],
+            "commodity": item["commodity"],
+            "started_at": started,
+            "expected_end": _moment(record, "expected_end", end, zone) if end else None,
+            "resolved_at": _moment(record, "resolved_at", resolved, zone) if resolved else None,
+            "note_de": note.get("de", ""),
+            "note_tr": note.get("tr", ""),
+        }
+        try:
+            _checked(
+                values["postcode"] if isinstance(values["postcode"], str) else "",
+                values["commodity"],
+                started,
+                values["expected_end"],
+                values["note_de"],
+                values["note_tr"],
+            )
+        except InvalidOutage as problem:
+            field, _, why = str(problem).partition(": ")
+            raise InvalidRecord(record, field, why) from None
+        parsed.append(values)
+    return parsed
+
+
+def import_outages(session: Session, outages: list[dict[str, Any]]) -> dict[str, int]:
+    """Upsert parsed outages by their id; an unchanged record changes nothing."""
+    counts = {"outages": 0, "created": 0, "updated": 0}
+    for values in outages:
+        existing = session.scalar(
+            select(KnownOutage).where(KnownOutage.external_id == values["external_id"])
+        )
+        counts["outages"] += 1
+        if existing is not None and _same(existing, values):
+            continue
+        counts["created" if existing is None else "updated"] += 1
+        resolved = values.pop("resolved_at")
+        saved = save_outage(session, **{k: v for k, v in values.items()})
+        outage = session.get(KnownOutage, saved.id)
+        if outage is not None and outage.resolved_at != resolved:
+            outage.resolved_at = resolved
+            session.flush()
+    return counts
+
+
+def _same(outage: KnownOutage, values: dict[str, Any]) -> bool:
+    names = ("postcode", "commodity", "started_at", "expected_end", "resolved_at")
+    return all(getattr(outage, name) == values[name] for name in names) and (
+        (outage.note_de or "", outage.note_tr or "") == (values["note_de"], values["note_tr"])
+    )

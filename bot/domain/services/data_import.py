@@ -1,0 +1,59 @@
+"""The import file as a whole: customers and the utility's reference data, all or nothing.
+
+A file has one or more sections: `customers` (the billing system's export,
+bot/domain/services/customer_data.py) and `outages` (the grid operator's
+known outages, bot/domain/services/faults.py). Every section is validated
+before anything is written, so a file with one bad record changes nothing;
+importing the same file twice changes nothing either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.domain.errors import InvalidRecord
+from bot.domain.services import customer_data, faults
+
+SECTIONS = ("customers", "outages")
+
+
+@dataclass
+class ParsedFile:
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    outages: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parse_document(document: Any, zone: dt.tzinfo) -> ParsedFile:
+    """Validate every section; raise `InvalidRecord` on the first error.
+
+    Times without an offset are the utility's local time (`zone`).
+    """
+    if not isinstance(document, dict) or not document:
+        raise InvalidRecord(
+            "file", "*", f"must be an object with one or more of {', '.join(SECTIONS)}"
+        )
+    unknown = sorted(set(document) - set(SECTIONS))
+    if unknown:
+        raise InvalidRecord("file", unknown[0], "is not part of the format")
+    parsed = ParsedFile()
+    if "customers" in document:
+        parsed.customers = customer_data.parse_customers(document["customers"])
+    if "outages" in document:
+        parsed.outages = faults.parse_outages(document["outages"], zone)
+    return parsed
+
+
+def import_document(session: Session, document: Any, zone: dt.tzinfo) -> dict[str, dict[str, int]]:
+    """Validate, then upsert every section; the counts of what changed, per section."""
+    parsed = parse_document(document, zone)
+    counts: dict[str, dict[str, int]] = {}
+    if "customers" in document:
+        counts["customers"] = customer_data.write_customers(session, parsed.customers)
+    if "outages" in document:
+        counts["outages"] = faults.import_outages(session, parsed.outages)
+    session.flush()
+    return counts
