@@ -164,6 +164,19 @@ class CancellableFormValidation(FormValidationAction):
     def is_interruption(self, tracker: Tracker) -> bool:
         return latest_intent(tracker) in INTERRUPTING_INTENTS
 
+    @staticmethod
+    def chose_offered_button(tracker: Tracker) -> bool:
+        """Whether the latest message is the payload of a button the bot just offered
+        (a title such as "Mitarbeitende" is an answer, whatever the classifier makes of it)."""
+        text = latest_text(tracker)
+        for event in reversed(tracker.events):
+            if event.get("event") == "user" and event.get("text") != text:
+                return False
+            if event.get("event") == "bot":
+                buttons = (event.get("data") or {}).get("buttons") or []
+                return any(b.get("payload") == text for b in buttons if isinstance(b, dict))
+        return False
+
     def wants_to_cancel(self, tracker: Tracker) -> bool:
         requested = tracker.get_slot("requested_slot")
         return latest_intent(tracker) == "deny" and requested not in self.yes_no_slots

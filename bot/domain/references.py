@@ -19,6 +19,7 @@ PREFIXES = {
     "supply_block": "SP",
     "mandate": "STW",
     "fault": "SM",
+    "complaint": "BS",
 }
 DIGITS = 8
 ATTEMPTS = 20

@@ -152,6 +152,8 @@ class Settings(BaseSettings):
     # The 24-hour emergency line (gas smell, dangerous faults), as customers should
     # write it down; the phone connects callers to it (bot/domain/emergency.py)
     emergency_number: str = "0800 7788 112"
+    # Complaints are answered within this many working days (customers are told)
+    complaint_answer_working_days: int = 5
 
     class Config:
         frozen = True
@@ -207,6 +209,7 @@ class Settings(BaseSettings):
         "login_checks",
         "handoff_cases_per_source_per_hour",
         "receipt_max_bytes",
+        "complaint_answer_working_days",
     )
     def _positive(cls, value: int) -> int:  # noqa: N805
         if value < 1:

@@ -32,6 +32,19 @@
     receipt_received: "Nachweis erhalten",
     receipts: "Nachweise",
     channel: "Kanal",
+    category: "Kategorie",
+    text: "Beschwerde",
+    contact: "Kontakt",
+    angry: "Verärgert",
+    anger: "Anzeichen",
+  };
+  const CATEGORIES = {
+    billing: "Rechnung",
+    service: "Erreichbarkeit/Service",
+    staff: "Mitarbeitende",
+    technical: "Techniker/Termin",
+    online: "Website/App",
+    other: "Sonstiges",
   };
   const VALUES = {
     gas_smell: "Gasgeruch",
@@ -43,6 +56,11 @@
     home: "nur der Haushalt",
     area: "auch Nachbarn",
     unknown: "unbekannt",
+    words: "Wortwahl",
+    caps: "Großbuchstaben",
+    exclamations: "Ausrufezeichen",
+    repeated: "wiederholte Beschwerde",
+    ...CATEGORIES,
     true: "ja",
     false: "nein",
   };
@@ -92,6 +110,12 @@
     return VALUES[String(value)] || String(value);
   }
 
+  function kindText(item) {
+    const kind = KINDS[item.kind] || item.kind;
+    const category = CATEGORIES[(item.data || {}).category];
+    return category ? `${kind} · ${category}` : kind;
+  }
+
   async function load() {
     const query = new URLSearchParams({ status: state.status });
     if (state.type) query.set("type", state.type);
@@ -113,7 +137,7 @@
         if (item.priority) name.append(el("span", { className: "badge", text: "Vorrang" }));
         const row = el("tr", { className: "selectable", tabindex: "0", "data-reference": item.reference }, [
           name,
-          el("td", { text: KINDS[item.kind] || item.kind }),
+          el("td", { text: kindText(item) }),
           el("td", { text: when(item.created_at) }),
           el("td", { text: CHANNELS[item.channel] || item.channel }),
           el("td", { text: item.customer_number || "–" }),
@@ -138,7 +162,7 @@
     state.selected = reference;
     renderList();
     $("case-detail").hidden = false;
-    $("detail-title").textContent = `${KINDS[item.kind] || item.kind} ${item.reference}`;
+    $("detail-title").textContent = `${kindText(item)} ${item.reference}`;
     const meta = [
       item.status === "open" ? "offen" : "erledigt",
       CHANNELS[item.channel] || item.channel,
