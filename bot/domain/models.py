@@ -549,3 +549,21 @@ class KnownOutage(Base):
     source = Column(String(10), nullable=False, default="import")
     updated_by = Column(ForeignKey("agents.id"), nullable=True)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class KnowledgeArticle(Base):
+    """A knowledge-base answer imported at run time (it replaces the shipped one in domain/faq.yml).
+
+    One row per topic and language; `topic` is a retrieval intent's key the
+    model knows (faq/<topic>).
+    """
+
+    __tablename__ = "knowledge_articles"
+    __table_args__ = (UniqueConstraint("topic", "language", name="uq_knowledge_topic_language"),)
+
+    id = Column(Integer, primary_key=True)
+    topic = Column(String(40), nullable=False)
+    language = Column(String(2), nullable=False)
+    title = Column(String(80), nullable=False)
+    answer = Column(Text, nullable=False)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)

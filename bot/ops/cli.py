@@ -1,6 +1,7 @@
 """Command line: `python -m bot <command>`.
 
-import-data FILE         load customers and known outages (all or nothing, idempotent)
+import-data FILE         load customers, known outages and knowledge-base answers
+                         (all or nothing, idempotent)
 export-customer NUMBER   print one customer, what the assistant did and their
                          conversations, cases and calls (their copy, Art. 15 GDPR)
 forget-customer NUMBER   erase one customer everywhere (Art. 17 GDPR); booking
@@ -34,10 +35,11 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.privacy import masked
-from bot.domain.services import agents, customer_data, data_import, erasure, retention
+from bot.domain.responses import load_responses
+from bot.domain.services import agents, customer_data, data_import, erasure, knowledge, retention
 from bot.infra.db import ensure_database, get_engine, session_scope
 from bot.infra.migrate import upgrade
-from bot.infra.settings import ROOT, Settings, get_settings
+from bot.infra.settings import DOMAIN_DIR, ROOT, Settings, get_settings
 
 DEMO_AGENTS = ROOT / "data" / "demo" / "agents.json"
 
@@ -55,7 +57,8 @@ def _import(path: str) -> int:
     zone = ZoneInfo(get_settings().timezone)
     try:
         with session_scope() as session:
-            sections = data_import.import_document(session, document, zone)
+            topics = knowledge.topics_of(load_responses(DOMAIN_DIR))
+            sections = data_import.import_document(session, document, zone, topics)
     except InvalidRecord as exc:
         print(f"error: nothing imported, {exc}", file=sys.stderr)
         return 1
@@ -69,6 +72,12 @@ def _import(path: str) -> int:
         counts = sections["outages"]
         print(
             f"imported {counts['outages']} known outages "
+            f"({counts['created']} new, {counts['updated']} updated)"
+        )
+    if "knowledge_base" in sections:
+        counts = sections["knowledge_base"]
+        print(
+            f"imported {counts['articles']} knowledge-base answers "
             f"({counts['created']} new, {counts['updated']} updated)"
         )
     return 0
@@ -253,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     imp = commands.add_parser(
-        "import-data", help="import customers and known outages from a JSON file"
+        "import-data",
+        help="import customers, known outages and knowledge-base answers from a JSON file",
     )
     imp.add_argument("file")
     exp = commands.add_parser("export-customer", help="print one customer as JSON")

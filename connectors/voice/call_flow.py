@@ -25,13 +25,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from bot.domain.hotline import HotlineHours
+from bot.domain.hotline import HotlineHours, spoken_hours
 from bot.domain.language import detect, requested_language
 from bot.domain.languages import LANGUAGES, or_default
 from bot.domain.services.handoff import what_next
 from bot.domain.text import clean_message
 from bot.protocol import PERSON_PAYLOAD, BotReply, Expects, Handoff, typed
-from connectors.voice.speech import choice_prompt, spoken_hours
+from connectors.voice.speech import choice_prompt
 
 MAX_SILENCES = 3
 MAX_SPEECH_CHARS = 500

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 from babel.dates import format_date
 
-from bot.domain.hotline import HotlineHours
 from bot.domain.languages import locale_for
 
 _DATE_FORMATS = {"de": "d. MMMM y", "tr": "d MMMM y"}
@@ -156,42 +155,3 @@ def choice_prompt(titles: list[str], language: str) -> str:
         return f"Seçenekler: {options}. Tuşlayabilir ya da söyleyebilirsiniz."
     options = "; ".join(f"die {i} für {title}" for i, title in enumerate(titles, 1))
     return f"Drücken Sie {options}. Oder sagen Sie es einfach."
-
-
-_DAYS = {
-    "de": ("Montag", "Dienstag", "Mittwoch", "Donnerstag", "Freitag", "Samstag", "Sonntag"),
-    "tr": ("Pazartesi", "Salı", "Çarşamba", "Perşembe", "Cuma", "Cumartesi", "Pazar"),
-}
-# Turkish "from ... to ...": the suffixes follow the day's last vowel (Pazartesiden, Salıya)
-_FROM_TR = ("den", "dan", "dan", "den", "dan", "den", "dan")
-_TO_TR = ("ye", "ya", "ya", "ye", "ya", "ye", "a")
-
-
-def _clock(time: dt.time) -> str:
-    """8:00 as "8", 8:30 as "8:30", the end of the day as "24"."""
-    if time == dt.time.max:
-        return "24"
-    return f"{time.hour}" if time.minute == 0 else f"{time.hour}:{time.minute:02d}"
-
-
-def spoken_hours(hours: HotlineHours, language: str) -> str:
-    """The hotline hours as a voice says them: "Montag bis Samstag von 8 bis 20 Uhr"."""
-    first, last = hours.days[0], hours.days[-1]
-    opens, closes = _clock(hours.opens), _clock(hours.closes)
-    all_day = (opens, closes) == ("0", "24")
-    names = _DAYS["tr" if language == "tr" else "de"]
-    if language == "tr":
-        if len(hours.days) == 7:
-            days = "her gün"
-        elif first == last:
-            days = names[first]
-        else:
-            days = f"{names[first]}{_FROM_TR[first]} {names[last]}{_TO_TR[last]}"
-        return f"{days} 24 saat" if all_day else f"{days} saat {opens} ile {closes} arası"
-    if len(hours.days) == 7:
-        days = "täglich"
-    elif first == last:
-        days = names[first]
-    else:
-        days = f"{names[first]} bis {names[last]}"
-    return f"{days} rund um die Uhr" if all_day else f"{days} von {opens} bis {closes} Uhr"

@@ -21,7 +21,9 @@ def complaint_cases(database_url: str, conversation_id: str) -> list[ServiceCase
         rows = list(
             session.scalars(
                 select(ServiceCase)
-                .where(ServiceCase.conversation_id == conversation_id, ServiceCase.kind == "complaint")
+                .where(
+                    ServiceCase.conversation_id == conversation_id, ServiceCase.kind == "complaint"
+                )
                 .order_by(ServiceCase.id)
             )
         )
@@ -48,7 +50,9 @@ def test_calm_german_complaint_is_taken_down(servers: Servers):
         "Etwas anderes",
     ]
     assert "eigenen Worten" in chat.texts("Rechnung")
-    words = "Die Jahresabrechnung kam drei Wochen zu spät und auf meine Mail hat niemand geantwortet"
+    words = (
+        "Die Jahresabrechnung kam drei Wochen zu spät und auf meine Mail hat niemand geantwortet"
+    )
     assert "E-Mail-Adresse" in chat.texts(words)
     assert "weder eine E-Mail-Adresse" in chat.texts("weiß nicht")
     reply = chat.texts("kunde@example.org")
@@ -89,7 +93,9 @@ def test_angry_turkish_customer_is_offered_a_person_and_the_complaint_is_kept(se
 
 def test_angry_customer_may_have_the_bot_take_it_and_a_second_complaint_counts(servers: Servers):
     chat = Chat(servers)
-    assert "gleich mit einer Mitarbeiterin" in chat.texts("Das ist eine Frechheit mit eurer Hotline!")
+    assert "gleich mit einer Mitarbeiterin" in chat.texts(
+        "Das ist eine Frechheit mit eurer Hotline!"
+    )
     assert "eigenen Worten" in chat.texts("/deny")  # category from the words: service
     chat.say("Ich hänge jedes Mal eine halbe Stunde in der Warteschleife")
     reply = chat.texts("0231 7654321")
@@ -98,7 +104,9 @@ def test_angry_customer_may_have_the_bot_take_it_and_a_second_complaint_counts(s
     assert case.data["angry"] and case.data["contact"] == "0231 7654321"
 
     # a second complaint in the same conversation: a person is offered at once
-    assert "gleich mit einer Mitarbeiterin" in chat.texts("Ich will mich noch über etwas beschweren")
+    assert "gleich mit einer Mitarbeiterin" in chat.texts(
+        "Ich will mich noch über etwas beschweren"
+    )
 
 
 def test_verified_customer_is_not_asked_for_contact_and_anger_later_offers_a_person(

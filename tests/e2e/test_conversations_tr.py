@@ -77,6 +77,11 @@ def test_request_human_in_turkish(chat: Chat) -> None:
 
 def test_upset_customer_is_handed_off(chat: Chat) -> None:
     chat.texts("merhaba")
-    replies = chat.say("yeter artık, üç haftadır kimse bana cevap vermiyor, çok sinirliyim!")
+    # An angry customer is offered a person at once (issue 14), and taking the
+    # offer hands over with the complaint recorded.
+    offer = chat.texts("yeter artık, üç haftadır kimse bana cevap vermiyor, çok sinirliyim!")
+    assert "bir çalışanımızla görüşmek ister misiniz" in offer
+    replies = chat.say("evet")
     payload = handoff_payload(replies)
     assert payload is not None and payload["reason"] == "upset"
+    assert "BS-" in joined(replies)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from bot.domain.hotline import HotlineHours
-from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speakable, spoken_hours
+from bot.domain.hotline import HotlineHours, spoken_hours
+from connectors.voice.speech import Part, choice_prompt, clean_for_speech, speakable
 
 
 @pytest.mark.parametrize(

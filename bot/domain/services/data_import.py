@@ -1,8 +1,9 @@
 """The import file as a whole: customers and the utility's reference data, all or nothing.
 
 A file has one or more sections: `customers` (the billing system's export,
-bot/domain/services/customer_data.py) and `outages` (the grid operator's
-known outages, bot/domain/services/faults.py). Every section is validated
+bot/domain/services/customer_data.py), `outages` (the grid operator's
+known outages, bot/domain/services/faults.py) and `knowledge_base` (answers
+to general questions, bot/domain/services/knowledge.py). Every section is validated
 before anything is written, so a file with one bad record changes nothing;
 importing the same file twice changes nothing either.
 """
@@ -10,27 +11,30 @@ importing the same file twice changes nothing either.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import InvalidRecord
-from bot.domain.services import customer_data, faults
+from bot.domain.services import customer_data, faults, knowledge
 
-SECTIONS = ("customers", "outages")
+SECTIONS = ("customers", "outages", "knowledge_base")
 
 
 @dataclass
 class ParsedFile:
     customers: list[dict[str, Any]] = field(default_factory=list)
     outages: list[dict[str, Any]] = field(default_factory=list)
+    articles: list[dict[str, str]] = field(default_factory=list)
 
 
-def parse_document(document: Any, zone: dt.tzinfo) -> ParsedFile:
+def parse_document(document: Any, zone: dt.tzinfo, topics: Iterable[str] = ()) -> ParsedFile:
     """Validate every section; raise `InvalidRecord` on the first error.
 
-    Times without an offset are the utility's local time (`zone`).
+    Times without an offset are the utility's local time (`zone`); `topics`
+    are the knowledge-base topics the model knows.
     """
     if not isinstance(document, dict) or not document:
         raise InvalidRecord(
@@ -44,16 +48,22 @@ def parse_document(document: Any, zone: dt.tzinfo) -> ParsedFile:
         parsed.customers = customer_data.parse_customers(document["customers"])
     if "outages" in document:
         parsed.outages = faults.parse_outages(document["outages"], zone)
+    if "knowledge_base" in document:
+        parsed.articles = knowledge.parse_knowledge_base(document["knowledge_base"], topics)
     return parsed
 
 
-def import_document(session: Session, document: Any, zone: dt.tzinfo) -> dict[str, dict[str, int]]:
+def import_document(
+    session: Session, document: Any, zone: dt.tzinfo, topics: Iterable[str] = ()
+) -> dict[str, dict[str, int]]:
     """Validate, then upsert every section; the counts of what changed, per section."""
-    parsed = parse_document(document, zone)
+    parsed = parse_document(document, zone, topics)
     counts: dict[str, dict[str, int]] = {}
     if "customers" in document:
         counts["customers"] = customer_data.write_customers(session, parsed.customers)
     if "outages" in document:
         counts["outages"] = faults.import_outages(session, parsed.outages)
+    if "knowledge_base" in document:
+        counts["knowledge_base"] = knowledge.import_articles(session, parsed.articles)
     session.flush()
     return counts
