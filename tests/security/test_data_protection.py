@@ -855,6 +855,28 @@ def test_forget_customer_after_real_conversations(
     assert run_cli(capsys, "export-customer", other["number"])[0] == 0
 
 
+def test_forget_customer_erases_cases_opened_before_the_identity_check(
+    servers_cli: Servers, capsys: pytest.CaptureFixture[str]
+) -> None:
+    customer = new_customer(servers_cli, "10009904", "+4915100009904")
+    chat_ = Attacker(servers_cli)
+    for text in ("Ich möchte mich beschweren", "Rechnung", "Die Rechnung kam viel zu spät"):
+        chat_.say(text)
+    assert "BS-" in chat_.say("kunde9904@example.org")
+    chat_.say("Meine Rechnung bitte")
+    assert "R-20" in chat_.say(f"{customer['number']} {customer['postcode']} {customer['birth']}")
+
+    def complaints_of_the_chat() -> int:
+        with session_scope(servers_cli.database_url) as session:
+            found = select(ServiceCase).where(ServiceCase.conversation_id == chat_.sender)
+            return len(session.scalars(found).all())
+
+    assert complaints_of_the_chat() == 1  # filed before the customer proved who they are
+    code, output = run_cli(capsys, "forget-customer", customer["number"])
+    assert code == 0, output
+    assert complaints_of_the_chat() == 0
+
+
 # --- minimisation ---------------------------------------------------------------------------
 
 

@@ -90,7 +90,7 @@ def forget_customer(
         keys.append(identity.guard_key("source", f"voice:{customer.phone}", pseudonym_key))
     guards = delete(IdentityGuard).where(IdentityGuard.key.in_(keys))
     report.add("identity_guards", "deleted", rows_affected(session, guards))
-    _self_service(session, customer, report)
+    _self_service(session, customer, conversations, report)
     _account(session, customer, pseudonym_key, report)
     session.add(
         AuditEntry(
@@ -104,9 +104,22 @@ def forget_customer(
     return report
 
 
-def _self_service(session: Session, customer: Customer, report: Report) -> None:
-    """Service cases (with their files), mandates, readings and blocks are deleted."""
-    cases = session.scalars(select(ServiceCase).where(ServiceCase.customer_id == customer.id)).all()
+def _self_service(
+    session: Session, customer: Customer, conversations: set[str], report: Report
+) -> None:
+    """Service cases (with their files), mandates, readings and blocks are deleted.
+
+    Cases opened in the customer's own conversations go too, also those opened
+    before they proved who they are (a complaint, a fault ticket, a newcomer's move).
+    """
+    cases = session.scalars(
+        select(ServiceCase).where(
+            or_(
+                ServiceCase.customer_id == customer.id,
+                ServiceCase.conversation_id.in_(sorted(conversations)),
+            )
+        )
+    ).all()
     for case in cases:
         session.delete(case)  # its attachments go with it
     report.add("service_cases", "deleted (with the files sent with them)", len(cases))
