@@ -89,3 +89,27 @@ def test_an_outage_entered_by_an_agent_is_told_to_customers_until_resolved(
     later = Chat(web)
     later.say("Bei uns kommt kein Wasser")
     assert "Nachbarn" in later.texts("47057")  # no longer known: the quick checks
+
+
+def test_complaints_show_with_their_category(web: Servers, browser: Browser) -> None:
+    customer = Chat(web)
+    for text in (
+        "Ich möchte mich beschweren",
+        "Rechnung",
+        "Die Abrechnung kam zwei Monate zu spät",
+    ):
+        customer.say(text)
+    reference = re.search(r"BS-\d{8}", customer.texts("kunde@example.org")).group(0)
+
+    console = logged_in(browser, web)
+    console.get_by_role("link", name="Vorgänge").click()
+    console.get_by_test_id("type-filter").get_by_role("button", name="Beschwerden").click()
+    row = console.locator(f"tr[data-reference='{reference}']")
+    expect(row).to_contain_text("Beschwerde · Rechnung")
+    expect(
+        console.get_by_test_id("service-cases").locator("tbody tr", has_text="SM-")
+    ).to_have_count(0)
+    row.click()
+    detail = console.get_by_test_id("service-case")
+    expect(detail).to_contain_text("Die Abrechnung kam zwei Monate zu spät")
+    expect(detail).to_contain_text("kunde@example.org")
