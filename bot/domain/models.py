@@ -567,3 +567,50 @@ class KnowledgeArticle(Base):
     title = Column(String(80), nullable=False)
     answer = Column(Text, nullable=False)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class AppointmentSlot(Base):
+    """A time an adviser or technician is free: at the customer centre or at the customer's home.
+
+    `appointment_id` names the booking that holds it; it is set only by a
+    conditional update (bot/domain/services/appointments.py), so two customers
+    can never book the same slot, whatever the database.
+    """
+
+    __tablename__ = "appointment_slots"
+
+    id = Column(Integer, primary_key=True)
+    #: the import's own id (re-importing updates instead of adding)
+    external_id = Column(String(40), nullable=True, unique=True)
+    #: `centre` (customer centre) or `home` (at the customer's address)
+    place = Column(String(10), nullable=False)
+    #: `advice` (energy and tariff advice) or `meter` (meter change)
+    purpose = Column(String(10), nullable=False)
+    starts_at = Column(DateTime, nullable=False, index=True)
+    minutes = Column(Integer, nullable=False)
+    appointment_id = Column(Integer, nullable=True)
+
+
+class Appointment(Base):
+    """A customer's booked appointment (reference `TE-…`), moved or cancelled by them later."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (UniqueConstraint("request_id", name="uq_appointments_request_id"),)
+
+    id = Column(Integer, primary_key=True)
+    reference = Column(String(20), nullable=False, unique=True)
+    slot_id = Column(ForeignKey("appointment_slots.id"), nullable=False, index=True)
+    customer_id = Column(ForeignKey("customers.id"), nullable=True, index=True)
+    status = Column(String(10), nullable=False, default="booked")
+    name = Column(String(100), nullable=False)
+    contact = Column(String(120), nullable=False)
+    #: where a home appointment takes place
+    address = Column(String(200), nullable=True)
+    language = Column(String(2), nullable=False)
+    channel = Column(String(20), nullable=False)
+    conversation_id = Column(String(128), nullable=False, index=True)
+    request_id = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    changed_at = Column(DateTime, nullable=True)
+
+    slot = relationship("AppointmentSlot", foreign_keys=[slot_id])

@@ -20,6 +20,7 @@ PREFIXES = {
     "mandate": "STW",
     "fault": "SM",
     "complaint": "BS",
+    "appointment": "TE",
 }
 DIGITS = 8
 ATTEMPTS = 20

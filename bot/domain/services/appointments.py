@@ -1,0 +1,251 @@
+"""Appointments: free slots, booking without double bookings, moving and cancelling.
+
+Slots are times an adviser or technician is free, at the customer centre
+(`centre`) or at the customer's home (`home`), for advice (`advice`) or a
+meter change (`meter`). A booking takes a slot with one conditional update
+(`appointment_id` set only where it is still empty): of two customers who
+book the same slot at the same moment, on SQLite or PostgreSQL, exactly one
+gets it and the other hears that it has just gone (`SlotTaken`). A booked
+appointment (reference `TE-…`) is found again by its reference together
+with the contact given when booking, and can be moved to another free slot
+or cancelled; its slot is free again at once. Each step is audited and
+stored once per request id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.domain.errors import DomainError, NotFound
+from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, Customer
+from bot.domain.references import new_reference
+
+PLACES = ("centre", "home")
+PURPOSES = ("advice", "meter")
+#: slots this close are no longer offered (someone has to get there)
+LEAD_TIME = dt.timedelta(hours=2)
+OFFERED = 3
+
+
+class SlotTaken(DomainError):
+    """Someone else booked the slot first (or it is gone)."""
+
+
+class NotChangeable(DomainError):
+    """The appointment is cancelled, or already past."""
+
+
+@dataclass(frozen=True)
+class SlotView:
+    id: int
+    place: str
+    purpose: str
+    starts_at: dt.datetime  # UTC, no zone
+    minutes: int
+
+
+@dataclass(frozen=True)
+class Booked:
+    reference: str
+    slot: SlotView
+    status: str
+    #: False when the request id had booked it before (a repeated delivery)
+    created: bool
+
+
+def _slot_view(slot: AppointmentSlot) -> SlotView:
+    return SlotView(slot.id, slot.place, slot.purpose, slot.starts_at, slot.minutes)
+
+
+def free_slots(
+    session: Session,
+    place: str,
+    purpose: str,
+    now: dt.datetime,
+    *,
+    limit: int = OFFERED,
+    after: dt.datetime | None = None,
+) -> list[SlotView]:
+    """The next free slots for `place` and `purpose` (from `after`, never sooner than the lead time)."""
+    earliest = max(now + LEAD_TIME, after or now)
+    query = (
+        select(AppointmentSlot)
+        .where(
+            AppointmentSlot.place == place,
+            AppointmentSlot.purpose == purpose,
+            AppointmentSlot.appointment_id.is_(None),
+            AppointmentSlot.starts_at >= earliest,
+        )
+        .order_by(AppointmentSlot.starts_at, AppointmentSlot.id)
+        .limit(limit)
+    )
+    return [_slot_view(slot) for slot in session.scalars(query)]
+
+
+def _take(session: Session, slot_id: int, appointment_id: int, now: dt.datetime) -> None:
+    """Give the slot to the appointment if it is still free (one statement, atomic)."""
+    taken = session.execute(
+        update(AppointmentSlot)
+        .where(
+            AppointmentSlot.id == slot_id,
+            AppointmentSlot.appointment_id.is_(None),
+            AppointmentSlot.starts_at >= now + LEAD_TIME,
+        )
+        .values(appointment_id=appointment_id)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        raise SlotTaken()
+
+
+def _audit(session: Session, action: str, appointment: Appointment, **detail: object) -> None:
+    session.add(
+        AuditEntry(
+            agent_id=None,
+            action=action,
+            case_id=None,
+            detail={"appointment": appointment.id, "slot": appointment.slot_id, **detail},
+        )
+    )
+
+
+def _booked(appointment: Appointment, *, created: bool) -> Booked:
+    return Booked(appointment.reference, _slot_view(appointment.slot), appointment.status, created)
+
+
+def book(
+    session: Session,
+    slot_id: int,
+    *,
+    name: str,
+    contact: str,
+    address: str | None,
+    language: str,
+    channel: str,
+    conversation_id: str,
+    request_id: str,
+    now: dt.datetime,
+    customer_number: str | None = None,
+) -> Booked:
+    """Book a free slot (once per request id); raise SlotTaken if it went meanwhile."""
+    existing = session.scalar(select(Appointment).where(Appointment.request_id == request_id))
+    if existing is not None:
+        return _booked(existing, created=False)
+    slot = session.get(AppointmentSlot, slot_id)
+    if slot is None:
+        raise NotFound(str(slot_id))
+    customer_id = None
+    if customer_number:
+        customer_id = session.scalar(
+            select(Customer.id).where(Customer.customer_number == customer_number)
+        )
+    appointment = Appointment(
+        reference=new_reference("appointment", lambda r: _reference_taken(session, r)),
+        slot_id=slot_id,
+        customer_id=customer_id,
+        status="booked",
+        name=name[:100],
+        contact=contact[:120],
+        address=address[:200] if address else None,
+        language=language,
+        channel=channel,
+        conversation_id=conversation_id,
+        request_id=request_id,
+    )
+    try:
+        with session.begin_nested():
+            session.add(appointment)
+            session.flush()
+            _take(session, slot_id, appointment.id, now)
+            _audit(session, "appointment_booked", appointment, channel=channel)
+            session.flush()
+    except IntegrityError:
+        # the same request delivered twice at once: the first one booked
+        session.expire_all()
+        existing = session.scalar(select(Appointment).where(Appointment.request_id == request_id))
+        if existing is None:
+            raise
+        return _booked(existing, created=False)
+    session.refresh(appointment)
+    return _booked(appointment, created=True)
+
+
+def _reference_taken(session: Session, reference: str) -> bool:
+    return (
+        session.scalar(select(Appointment.id).where(Appointment.reference == reference)) is not None
+    )
+
+
+def _same_contact(given: str, stored: str) -> bool:
+    def key(value: str) -> str:
+        value = value.strip().lower()
+        return value if "@" in value else re.sub(r"\D", "", value).removeprefix("49").lstrip("0")
+
+    return bool(given.strip()) and key(given) == key(stored)
+
+
+def find(session: Session, reference: str, contact: str) -> Appointment:
+    """The appointment of `reference`, if `contact` is the one given when booking."""
+    appointment = session.scalar(
+        select(Appointment).where(Appointment.reference == reference.strip().upper())
+    )
+    if appointment is None or not _same_contact(contact, appointment.contact):
+        raise NotFound(reference)  # never says which of the two was wrong
+    return appointment
+
+
+def _changeable(appointment: Appointment, now: dt.datetime) -> None:
+    if appointment.status != "booked" or appointment.slot.starts_at <= now:
+        raise NotChangeable()
+
+
+def _release(session: Session, appointment: Appointment) -> None:
+    session.execute(
+        update(AppointmentSlot)
+        .where(
+            AppointmentSlot.id == appointment.slot_id,
+            AppointmentSlot.appointment_id == appointment.id,
+        )
+        .values(appointment_id=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def cancel(session: Session, reference: str, contact: str, now: dt.datetime) -> Booked:
+    """Cancel a booked appointment; its slot is free again."""
+    appointment = find(session, reference, contact)
+    _changeable(appointment, now)
+    _release(session, appointment)
+    appointment.status = "cancelled"
+    appointment.changed_at = now
+    _audit(session, "appointment_cancelled", appointment)
+    session.flush()
+    return _booked(appointment, created=False)
+
+
+def move(
+    session: Session, reference: str, contact: str, new_slot_id: int, now: dt.datetime
+) -> Booked:
+    """Move a booked appointment to another free slot (the old one is freed; if the new
+    one went meanwhile, nothing changes and SlotTaken is raised)."""
+    appointment = find(session, reference, contact)
+    _changeable(appointment, now)
+    new_slot = session.get(AppointmentSlot, new_slot_id)
+    if new_slot is None:
+        raise NotFound(str(new_slot_id))
+    old_slot = appointment.slot_id
+    with session.begin_nested():
+        _take(session, new_slot_id, appointment.id, now)
+        _release(session, appointment)
+        appointment.slot_id = new_slot_id
+        appointment.changed_at = now
+        _audit(session, "appointment_moved", appointment, from_slot=old_slot)
+        session.flush()
+    session.expire(appointment)
+    return _booked(appointment, created=False)

@@ -1,0 +1,104 @@
+"""Appointment slots and bookings in the database: what is offered, booking, moving,
+cancelling, and who may change a booking."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain.errors import NotFound
+from bot.domain.models import Appointment, AppointmentSlot, AuditEntry
+from bot.domain.services import appointments as ap
+
+NOW = dt.datetime(2026, 12, 7, 8, 0)
+
+
+def slots(session, *hours: int, place: str = "centre", purpose: str = "advice") -> list[int]:
+    rows = [
+        AppointmentSlot(
+            place=place, purpose=purpose, starts_at=NOW + dt.timedelta(hours=h), minutes=30
+        )
+        for h in hours
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
+
+
+def booking(session, slot_id: int, request: str = "r1", **extra):
+    values = {
+        "name": "Ayşe Yılmaz",
+        "contact": "+49 171 1234567",
+        "address": None,
+        "language": "tr",
+        "channel": "web",
+        "conversation_id": "web-" + "c" * 24,
+        "request_id": request,
+        "now": NOW,
+    }
+    return ap.book(session, slot_id, **{**values, **extra})
+
+
+def test_the_next_free_slots_are_offered_never_too_soon(session):
+    soon, first, second, third, fourth = slots(session, 1, 3, 4, 5, 6)
+    slots(session, 3, place="home")
+    offered = ap.free_slots(session, "centre", "advice", NOW)
+    assert [s.id for s in offered] == [first, second, third]  # one hour ahead is too soon
+    booking(session, first)
+    assert [s.id for s in ap.free_slots(session, "centre", "advice", NOW)] == [
+        second,
+        third,
+        fourth,
+    ]
+    assert ap.free_slots(session, "home", "meter", NOW) == []
+
+
+def test_a_booking_is_stored_once_and_its_slot_is_taken(session):
+    (slot,) = slots(session, 5)
+    first = booking(session, slot)
+    again = booking(session, slot)  # the same request delivered twice
+    assert first.created and not again.created and first.reference == again.reference
+    assert first.reference.startswith("TE-")
+    assert session.get(AppointmentSlot, slot).appointment_id is not None
+    with pytest.raises(ap.SlotTaken):
+        booking(session, slot, request="r2")
+    assert session.scalars(select(Appointment)).all().__len__() == 1
+    assert session.scalars(select(AuditEntry.action)).all()[-1] == "appointment_booked"
+
+
+def test_move_and_cancel_need_the_reference_and_the_contact(session):
+    first_slot, second_slot = slots(session, 5, 6)
+    booked = booking(session, first_slot)
+    for contact in ("+49 171 7654321", "", "ayse@example.org"):
+        with pytest.raises(NotFound):
+            ap.move(session, booked.reference, contact, second_slot, NOW)
+    moved = ap.move(session, booked.reference.lower(), "0171 1234567", second_slot, NOW)
+    assert moved.slot.id == second_slot
+    assert session.get(AppointmentSlot, first_slot).appointment_id is None  # free again
+    cancelled = ap.cancel(session, booked.reference, "01711234567", NOW)
+    assert cancelled.status == "cancelled"
+    assert session.get(AppointmentSlot, second_slot).appointment_id is None
+    with pytest.raises(ap.NotChangeable):
+        ap.cancel(session, booked.reference, "01711234567", NOW)
+
+
+def test_moving_to_a_taken_slot_changes_nothing(session):
+    mine, theirs = slots(session, 5, 6)
+    booked = booking(session, mine)
+    booking(session, theirs, request="r2", contact="other@example.org")
+    with pytest.raises(ap.SlotTaken):
+        ap.move(session, booked.reference, "+49 171 1234567", theirs, NOW)
+    appointment = session.scalar(
+        select(Appointment).where(Appointment.reference == booked.reference)
+    )
+    assert appointment.slot_id == mine
+    assert session.get(AppointmentSlot, mine).appointment_id == appointment.id
+
+
+def test_a_past_appointment_cannot_be_changed(session):
+    (slot,) = slots(session, 5)
+    booked = booking(session, slot)
+    with pytest.raises(ap.NotChangeable):
+        ap.cancel(session, booked.reference, "+49 171 1234567", NOW + dt.timedelta(hours=6))
