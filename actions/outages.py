@@ -202,15 +202,20 @@ class ValidateOutageForm(CancellableFormValidation):
             dispatcher.utter_message(response="utter_of_outside_area", postcode=postcode)
             return {"of_postcode": postcode, "of_problem": "outside_area"}
         commodity = tracker.get_slot("of_commodity")
-        now = get_settings().now()
-        utc_now = now.astimezone(faults.UTC).replace(tzinfo=None)
-        known = await run_in_transaction(
-            lambda s: faults.current_outage(s, postcode, commodity, utc_now)
-        )
-        if known is None:
-            return {"of_postcode": postcode}
-        _tell_known(dispatcher, tracker, domain, known)
-        return {"of_postcode": postcode, "of_outage": str(known.id)}
+        return {
+            "of_postcode": postcode,
+            **await _known(dispatcher, tracker, domain, postcode, commodity),
+        }
+
+    async def validate_of_commodity(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A postcode named before the commodity ("Störung in 45127", then "Strom") is
+        looked up now."""
+        postcode = tracker.get_slot("of_postcode")
+        if not postcode or not in_supply_area(postcode) or tracker.get_slot("of_outage"):
+            return {"of_commodity": value}
+        return {"of_commodity": value, **await _known(dispatcher, tracker, domain, postcode, value)}
 
     async def extract_of_scope(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -272,6 +277,26 @@ class ValidateOutageForm(CancellableFormValidation):
         if number is None:
             return self.rejected(dispatcher, tracker, "of_callback", "utter_invalid_of_callback")
         return {"of_callback": number}
+
+
+async def _known(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: dict[str, Any],
+    postcode: str,
+    commodity: str | None,
+) -> dict[str, Any]:
+    """A known outage of `commodity` at `postcode`: told now, and the form ends."""
+    if commodity is None:
+        return {}
+    utc_now = get_settings().now().astimezone(faults.UTC).replace(tzinfo=None)
+    known = await run_in_transaction(
+        lambda s: faults.current_outage(s, postcode, commodity, utc_now)
+    )
+    if known is None:
+        return {}
+    _tell_known(dispatcher, tracker, domain, known)
+    return {"of_outage": str(known.id)}
 
 
 def _tell_known(

@@ -99,6 +99,16 @@ def test_known_outage_is_named_with_its_end_and_nothing_is_stored(servers: Serve
     assert not (chat.tracker().get("active_loop") or {}).get("name")
 
 
+def test_a_postcode_named_before_the_commodity_finds_the_known_outage(
+    servers: Servers, known_outage
+):
+    chat = Chat(servers)
+    assert "Was ist ausgefallen" in chat.texts("Ich möchte eine Störung in 45127 melden")
+    reply = chat.texts("Strom")
+    assert "bekannt" in reply and "Kabel wurde bei Bauarbeiten beschädigt" in reply
+    assert fault_cases(servers.database_url, chat.sender) == []
+
+
 def test_turkish_known_outage(servers: Servers, known_outage):
     chat = Chat(servers, metadata={"language": "tr"})
     assert "posta kodu" in chat.texts("elektrik yok")
