@@ -18,7 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 UNUSED = re.compile(r"The utterance '(\w+)' is not used in any story or rule")
 RETRIEVAL_INTENTS = {"faq"}
-DUPLICATED = re.compile(r"duplicated intents have been found across multiple domain files: ([\w, ]+)")
+DUPLICATED = re.compile(
+    r"duplicated intents have been found across multiple domain files: ([\w, ]+)"
+)
 
 
 def _retrieval_only(line: str) -> bool:
