@@ -130,6 +130,16 @@ class PhoneCall:
         )
 
 
+def ending(answer: Answer) -> str:
+    """What the end of the call does: a transfer (to which line) or a hang-up."""
+    if answer.transfer is None:
+        return "📞 hung up"
+    number = answer.transfer.find("Number")
+    if number is not None and number.text:
+        return f"📞 connected to {number.text}"
+    return "📞 transferred to a person"
+
+
 def main() -> int:
     settings = get_settings()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,7 +151,7 @@ def main() -> int:
     while True:
         print(f"\n🔊 {answer.spoken}")
         if answer.ended:
-            print("📞 transferred to a person" if answer.transfer is not None else "📞 hung up")
+            print(ending(answer))
             call.hang_up()
             return 0
         print(f"   (listening in {answer.listens_in}; dtmf:123# for keys, empty = silence)")

@@ -19,6 +19,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot.domain.emergency import GAS_SMELL, smells_gas
 from bot.infra.settings import Settings, SettingsError
+from bot.ops.phone_sim import Answer, ending
 from bot.protocol import BotReply, Emergency
 from bot.rasa_runtime.emergency_policy import ACTION, EmergencyPolicy
 from connectors.voice import call_flow, twiml
@@ -193,3 +194,11 @@ def test_emergency_number_from_the_settings(written, dialled):
 def test_a_malformed_emergency_number_is_refused_at_start(bad):
     with pytest.raises((SettingsError, ValueError)):
         SETTINGS.replace(emergency_number=bad)
+
+
+def test_the_phone_simulator_says_which_line_the_call_went_to():
+    line = call_flow.emergency_without_bot("de", texts, "+498007788112", "0800 7788 112")
+    assert ending(Answer.parse(twiml.render(line, SETTINGS))) == "📞 connected to +498007788112"
+    queue = "<Response><Say>x</Say><Enqueue>agents</Enqueue></Response>"
+    assert ending(Answer.parse(queue)) == "📞 transferred to a person"
+    assert ending(Answer.parse("<Response><Hangup/></Response>")) == "📞 hung up"
