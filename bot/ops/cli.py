@@ -1,7 +1,7 @@
 """Command line: `python -m bot <command>`.
 
-import-data FILE         load customers, known outages and knowledge-base answers
-                         (all or nothing, idempotent)
+import-data FILE         load customers, known outages, appointment slots and
+                         knowledge-base answers (all or nothing, idempotent)
 export-customer NUMBER   print one customer, what the assistant did and their
                          conversations, cases and calls (their copy, Art. 15 GDPR)
 forget-customer NUMBER   erase one customer everywhere (Art. 17 GDPR); booking
@@ -73,6 +73,12 @@ def _import(path: str) -> int:
         print(
             f"imported {counts['outages']} known outages "
             f"({counts['created']} new, {counts['updated']} updated)"
+        )
+    if "appointment_slots" in sections:
+        counts = sections["appointment_slots"]
+        print(
+            f"imported {counts['slots']} appointment slots ({counts['created']} new, "
+            f"{counts['updated']} updated, {counts['kept']} booked and kept)"
         )
     if "knowledge_base" in sections:
         counts = sections["knowledge_base"]
@@ -263,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     imp = commands.add_parser(
         "import-data",
-        help="import customers, known outages and knowledge-base answers from a JSON file",
+        help="import customers, outages, appointment slots and answers from a JSON file",
     )
     imp.add_argument("file")
     exp = commands.add_parser("export-customer", help="print one customer as JSON")

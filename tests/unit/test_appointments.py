@@ -4,13 +4,15 @@ cancelling, and who may change a booking."""
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
-from bot.domain.errors import NotFound
+from bot.domain.errors import InvalidRecord, NotFound
 from bot.domain.models import Appointment, AppointmentSlot, AuditEntry
 from bot.domain.services import appointments as ap
+from bot.domain.services import data_import
 
 NOW = dt.datetime(2026, 12, 7, 8, 0)
 
@@ -102,3 +104,48 @@ def test_a_past_appointment_cannot_be_changed(session):
     booked = booking(session, slot)
     with pytest.raises(ap.NotChangeable):
         ap.cancel(session, booked.reference, "+49 171 1234567", NOW + dt.timedelta(hours=6))
+
+
+SLOT = {
+    "id": "BER-2026-12-09-0900",
+    "place": "centre",
+    "purpose": "advice",
+    "starts_at": "2026-12-09T09:00:00",  # local time: 08:00 UTC
+    "minutes": 30,
+}
+
+
+def import_slots(session, *records):
+    document = {"appointment_slots": list(records)}
+    return data_import.import_document(session, document, ZoneInfo("Europe/Berlin"))[
+        "appointment_slots"
+    ]
+
+
+def test_slots_are_imported_idempotently_and_a_booked_one_is_kept(session):
+    assert import_slots(session, SLOT) == {"slots": 1, "created": 1, "updated": 0, "kept": 0}
+    assert import_slots(session, SLOT) == {"slots": 1, "created": 0, "updated": 0, "kept": 0}
+    (offered,) = ap.free_slots(session, "centre", "advice", NOW)
+    assert offered.starts_at == dt.datetime(2026, 12, 9, 8, 0)
+    booking(session, offered.id)
+    later = {**SLOT, "starts_at": "2026-12-09T10:00:00"}
+    assert import_slots(session, later) == {"slots": 1, "created": 0, "updated": 0, "kept": 1}
+    assert session.get(AppointmentSlot, offered.id).starts_at == dt.datetime(2026, 12, 9, 8, 0)
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"place": "office"}, "place"),
+        ({"purpose": "party"}, "purpose"),
+        ({"minutes": 5}, "minutes"),
+        ({"minutes": "30"}, "minutes"),
+        ({"starts_at": "Montag"}, "starts_at"),
+        ({"room": "2"}, "room"),
+    ],
+)
+def test_a_bad_slot_imports_nothing(session, change, field):
+    with pytest.raises(InvalidRecord) as error:
+        import_slots(session, {**SLOT, "id": "A"}, {**SLOT, "id": "B", **change})
+    assert f"'{field}'" in str(error.value)
+    assert session.scalars(select(AppointmentSlot)).all() == []

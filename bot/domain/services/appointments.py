@@ -9,7 +9,8 @@ gets it and the other hears that it has just gone (`SlotTaken`). A booked
 appointment (reference `TE-…`) is found again by its reference together
 with the contact given when booking, and can be moved to another free slot
 or cancelled; its slot is free again at once. Each step is audited and
-stored once per request id.
+stored once per request id. Slots come from the planning system with
+`import-data` (section `appointment_slots`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.domain.errors import DomainError, NotFound
+from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, Customer
 from bot.domain.references import new_reference
 
@@ -249,3 +251,86 @@ def move(
         session.flush()
     session.expire(appointment)
     return _booked(appointment, created=False)
+
+
+# --- import (the advisers' and technicians' free times) ----------------------------------
+
+_SLOT_FIELDS = {"id": True, "place": True, "purpose": True, "starts_at": True, "minutes": True}
+
+
+def parse_slots(raw: Any, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Validate the `appointment_slots` section (raise InvalidRecord on the first error).
+
+    Times without an offset are the utility's local time (`zone`).
+    """
+    if not isinstance(raw, list):
+        raise InvalidRecord("file", "appointment_slots", "must be a list")
+    parsed: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        record = f"appointment_slots[{index}]"
+        if not isinstance(item, dict):
+            raise InvalidRecord(record, "*", "must be an object")
+        unknown = sorted(set(item) - set(_SLOT_FIELDS))
+        if unknown:
+            raise InvalidRecord(record, unknown[0], "is not part of the format")
+        for name in _SLOT_FIELDS:
+            if item.get(name) is None:
+                raise InvalidRecord(record, name, "is missing")
+        external = item["id"]
+        if not isinstance(external, str) or not 0 < len(external.strip()) <= 40:
+            raise InvalidRecord(record, "id", "must be a string of 1 to 40 characters")
+        if external in seen:
+            raise InvalidRecord("file", "id", f"{external} appears more than once")
+        seen.add(external)
+        if item["place"] not in PLACES:
+            raise InvalidRecord(record, "place", f"must be one of {', '.join(PLACES)}")
+        if item["purpose"] not in PURPOSES:
+            raise InvalidRecord(record, "purpose", f"must be one of {', '.join(PURPOSES)}")
+        minutes = item["minutes"]
+        if not isinstance(minutes, int) or isinstance(minutes, bool) or not 15 <= minutes <= 240:
+            raise InvalidRecord(record, "minutes", "must be a whole number from 15 to 240")
+        try:
+            if not isinstance(item["starts_at"], str):
+                raise ValueError
+            starts = dt.datetime.fromisoformat(item["starts_at"])
+        except ValueError:
+            raise InvalidRecord(record, "starts_at", "must be an ISO 8601 date and time") from None
+        if starts.tzinfo is None:
+            starts = starts.replace(tzinfo=zone)
+        parsed.append(
+            {
+                "external_id": external.strip(),
+                "place": item["place"],
+                "purpose": item["purpose"],
+                "starts_at": starts.astimezone(dt.timezone.utc).replace(tzinfo=None),
+                "minutes": minutes,
+            }
+        )
+    return parsed
+
+
+def import_slots(session: Session, slots: list[dict[str, Any]]) -> dict[str, int]:
+    """Upsert parsed slots by their id. A booked slot keeps its booking and its time
+    (it is counted as `kept`); the customer was told that time."""
+    counts = {"slots": 0, "created": 0, "updated": 0, "kept": 0}
+    for values in slots:
+        counts["slots"] += 1
+        slot = session.scalar(
+            select(AppointmentSlot).where(AppointmentSlot.external_id == values["external_id"])
+        )
+        if slot is None:
+            session.add(AppointmentSlot(**values))
+            counts["created"] += 1
+            continue
+        changed = any(getattr(slot, key) != value for key, value in values.items())
+        if not changed:
+            continue
+        if slot.appointment_id is not None:
+            counts["kept"] += 1
+            continue
+        for key, value in values.items():
+            setattr(slot, key, value)
+        counts["updated"] += 1
+    session.flush()
+    return counts

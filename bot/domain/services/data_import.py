@@ -2,8 +2,10 @@
 
 A file has one or more sections: `customers` (the billing system's export,
 bot/domain/services/customer_data.py), `outages` (the grid operator's
-known outages, bot/domain/services/faults.py) and `knowledge_base` (answers
-to general questions, bot/domain/services/knowledge.py). Every section is validated
+known outages, bot/domain/services/faults.py), `knowledge_base` (answers
+to general questions, bot/domain/services/knowledge.py) and
+`appointment_slots` (free times for appointments,
+bot/domain/services/appointments.py). Every section is validated
 before anything is written, so a file with one bad record changes nothing;
 importing the same file twice changes nothing either.
 """
@@ -18,9 +20,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import InvalidRecord
-from bot.domain.services import customer_data, faults, knowledge
+from bot.domain.services import appointments, customer_data, faults, knowledge
 
-SECTIONS = ("customers", "outages", "knowledge_base")
+SECTIONS = ("customers", "outages", "knowledge_base", "appointment_slots")
 
 
 @dataclass
@@ -28,6 +30,7 @@ class ParsedFile:
     customers: list[dict[str, Any]] = field(default_factory=list)
     outages: list[dict[str, Any]] = field(default_factory=list)
     articles: list[dict[str, str]] = field(default_factory=list)
+    slots: list[dict[str, Any]] = field(default_factory=list)
 
 
 def parse_document(document: Any, zone: dt.tzinfo, topics: Iterable[str] = ()) -> ParsedFile:
@@ -50,6 +53,8 @@ def parse_document(document: Any, zone: dt.tzinfo, topics: Iterable[str] = ()) -
         parsed.outages = faults.parse_outages(document["outages"], zone)
     if "knowledge_base" in document:
         parsed.articles = knowledge.parse_knowledge_base(document["knowledge_base"], topics)
+    if "appointment_slots" in document:
+        parsed.slots = appointments.parse_slots(document["appointment_slots"], zone)
     return parsed
 
 
@@ -65,5 +70,7 @@ def import_document(
         counts["outages"] = faults.import_outages(session, parsed.outages)
     if "knowledge_base" in document:
         counts["knowledge_base"] = knowledge.import_articles(session, parsed.articles)
+    if "appointment_slots" in document:
+        counts["appointment_slots"] = appointments.import_slots(session, parsed.slots)
     session.flush()
     return counts
