@@ -49,8 +49,6 @@ FORM_SLOTS = ("cp_request_id", "cp_category", "cp_text", "cp_contact", "cp_anger
 #: a request told in this many words is the complaint itself (not only "I want to complain")
 TOLD_IN_DETAIL = 10
 MIN_TEXT_LETTERS = 3
-#: an interrupting intent the classifier is sure of (free text may look like one)
-SURE = 0.8
 #: at most this many words make a request instead of the complaint's text
 SHORT_REQUEST = 6
 
@@ -221,13 +219,6 @@ class ValidateComplaintForm(CancellableFormValidation):
         if not tracker.get_slot("verified_customer") and not _caller(tracker):
             slots.append("cp_contact")
         return slots
-
-    def _asked(self, tracker: Tracker, slot: str) -> bool:
-        return tracker.get_slot("requested_slot") == slot
-
-    def _sure_interruption(self, tracker: Tracker) -> bool:
-        confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0
-        return self.is_interruption(tracker) and confidence >= SURE
 
     def wants_to_cancel(self, tracker: Tracker) -> bool:
         # The "no" that declined a person starts the form; "nein" inside a complaint is

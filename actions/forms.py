@@ -44,6 +44,8 @@ REJECTED_SLOT = "form_rejected_slot"
 WAY_OUT = "form_way_out"
 #: rejected answers to one question after which the way out is offered
 WAY_OUT_AFTER = 2
+#: an interrupting intent the classifier is this sure of is one (free text may look like one)
+SURE = 0.8
 
 
 def way_out_reset() -> list[EventType]:
@@ -163,6 +165,16 @@ class CancellableFormValidation(FormValidationAction):
 
     def is_interruption(self, tracker: Tracker) -> bool:
         return latest_intent(tracker) in INTERRUPTING_INTENTS
+
+    def _asked(self, tracker: Tracker, slot: str) -> bool:
+        """Whether the form's open question is the one for `slot`."""
+        return tracker.get_slot(REQUESTED_SLOT) == slot
+
+    def _sure_interruption(self, tracker: Tracker) -> bool:
+        """An interrupting intent the classifier is sure of (a free-text answer may look
+        like one: only a sure one is left to the rules)."""
+        confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0
+        return self.is_interruption(tracker) and confidence >= SURE
 
     @staticmethod
     def chose_offered_button(tracker: Tracker) -> bool:

@@ -93,8 +93,6 @@ CUSTOMER_KINDS = ("out", "within")
 HANDOFF_REASON = "move"
 #: From this many unusable answers in a row on, a person or cancelling is offered.
 WAY_OUT_AFTER = 2
-#: An interrupting intent this sure is an interruption even where free text is asked.
-SURE = 0.8
 
 # --- reading what the customer said ---------------------------------------------------
 
@@ -264,14 +262,6 @@ class ValidateMoveHouseForm(CancellableFormValidation):
         return [SlotSet(name, value) for name, value in tracker.slots_to_validate().items()]
 
     # --- helpers -------------------------------------------------------------------
-
-    def _asked(self, tracker: Tracker, slot: str) -> bool:
-        return tracker.get_slot("requested_slot") == slot
-
-    def _sure_interruption(self, tracker: Tracker) -> bool:
-        """An interrupting intent the classifier is sure of (free text may look like one)."""
-        confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0
-        return self.is_interruption(tracker) and confidence >= SURE
 
     def _refuse(
         self,

@@ -73,8 +73,6 @@ FORM_SLOTS = (
 CHECKED_FIRST = ("electricity", "water")
 CHOICES = ("electricity", "water", "district_heating", "gas", STREET_LIGHT)
 MIN_DESCRIPTION = 3
-#: an interrupting intent the classifier is sure of (free text may look like one)
-SURE = 0.8
 
 
 def _label(domain: dict[str, Any], name: str, language: str) -> dict[str, str]:
@@ -150,13 +148,6 @@ class ValidateOutageForm(CancellableFormValidation):
         if commodity != STREET_LIGHT:
             slots.append("of_callback")
         return slots
-
-    def _asked(self, tracker: Tracker, slot: str) -> bool:
-        return tracker.get_slot("requested_slot") == slot
-
-    def _sure_interruption(self, tracker: Tracker) -> bool:
-        confidence = ((tracker.latest_message or {}).get("intent") or {}).get("confidence") or 0
-        return self.is_interruption(tracker) and confidence >= SURE
 
     async def extract_of_request_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
