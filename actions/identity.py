@@ -220,6 +220,7 @@ class ActionIdentityDone(Action):
             "payment_arrangement": "action_review_payment_standing",
             "submit_meter_reading": "meter_reading_form",
             "move_house": "move_house_form",
+            "ask_tariff": "action_tariff_estimate",
         }.get(pending)
         return [*clear, SlotSet("pending_request", None), next_step(following)]
 

@@ -27,6 +27,7 @@ if [ "${APP_ENV:-development}" = "production" ]; then
 else
   echo "==> database: migrate and load demo data"
   "$VENV/bin/python" -m bot import-data data/demo/customers.json
+  "$VENV/bin/python" -m bot import-data data/demo/tariffs.json
   "$VENV/bin/python" -m bot create-agent --demo
 fi
 

@@ -614,3 +614,27 @@ class Appointment(Base):
     changed_at = Column(DateTime, nullable=True)
 
     slot = relationship("AppointmentSlot", foreign_keys=[slot_id])
+
+
+class Tariff(Base):
+    """A tariff the utility offers, with gross prices (what customers are quoted).
+
+    From the utility's price sheet (`import-data`, section `tariffs`). A
+    contract names its tariff by `name` (`Contract.tariff`); a tariff that is
+    no longer offered stays for the contracts still in it (`offered` false).
+    """
+
+    __tablename__ = "tariffs"
+
+    id = Column(Integer, primary_key=True)
+    #: the import's own id (`strom-oeko`): re-importing updates instead of adding
+    code = Column(String(40), nullable=False, unique=True)
+    name = Column(String(100), nullable=False, unique=True)
+    commodity = Column(String(20), nullable=False, index=True)
+    #: euros per kWh, gross (0.3190 is 31,90 Cent)
+    working_price: Decimal = Column(ScaledDecimal(4), nullable=False)
+    #: euros per month, gross
+    base_price: Decimal = Column(Money, nullable=False)
+    green = Column(Boolean, nullable=False, default=False)
+    minimum_term_months = Column(Integer, nullable=False, default=0)
+    offered = Column(Boolean, nullable=False, default=True)

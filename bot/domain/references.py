@@ -21,6 +21,7 @@ PREFIXES = {
     "fault": "SM",
     "complaint": "BS",
     "appointment": "TE",
+    "tariff_switch": "TW",
 }
 DIGITS = 8
 ATTEMPTS = 20

@@ -68,6 +68,12 @@ def _import(path: str) -> int:
             f"imported {counts['customers']} customers, {counts['contracts']} contracts, "
             f"{counts['bills']} bills ({counts['created']} new, {counts['updated']} updated)"
         )
+    if "tariffs" in sections:
+        counts = sections["tariffs"]
+        print(
+            f"imported {counts['tariffs']} tariffs "
+            f"({counts['created']} new, {counts['updated']} updated)"
+        )
     if "outages" in sections:
         counts = sections["outages"]
         print(

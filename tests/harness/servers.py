@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from bot.domain.services import customer_data
+from bot.domain.services import customer_data, tariffs
 from bot.infra.db import session_scope
 from bot.infra.migrate import upgrade
 from bot.infra.settings import ROOT, Settings, load_settings
@@ -24,6 +24,7 @@ from bot.ops.launcher import child_environment, commands, health_urls
 
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
+DEMO_TARIFFS = ROOT / "data" / "demo" / "tariffs.json"
 TOKEN = "e2e-test-token"
 METRICS_TOKEN = "e2e-metrics-token"
 PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789abcdef"
@@ -35,6 +36,9 @@ def demo_database(path: Path) -> str:
     upgrade(url)
     with session_scope(url) as session:
         customer_data.import_customers(session, json.loads(DEMO_CUSTOMERS.read_text("utf-8")))
+        tariffs.import_tariffs(
+            session, tariffs.parse_tariffs(json.loads(DEMO_TARIFFS.read_text("utf-8"))["tariffs"])
+        )
     return url
 
 

@@ -1,7 +1,8 @@
 """The import file as a whole: customers and the utility's reference data, all or nothing.
 
 A file has one or more sections: `customers` (the billing system's export,
-bot/domain/services/customer_data.py), `outages` (the grid operator's
+bot/domain/services/customer_data.py), `tariffs` (the price sheet,
+bot/domain/services/tariffs.py), `outages` (the grid operator's
 known outages, bot/domain/services/faults.py), `knowledge_base` (answers
 to general questions, bot/domain/services/knowledge.py) and
 `appointment_slots` (free times for appointments,
@@ -20,14 +21,15 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import InvalidRecord
-from bot.domain.services import appointments, customer_data, faults, knowledge
+from bot.domain.services import appointments, customer_data, faults, knowledge, tariffs
 
-SECTIONS = ("customers", "outages", "knowledge_base", "appointment_slots")
+SECTIONS = ("customers", "tariffs", "outages", "knowledge_base", "appointment_slots")
 
 
 @dataclass
 class ParsedFile:
     customers: list[dict[str, Any]] = field(default_factory=list)
+    tariffs: list[dict[str, Any]] = field(default_factory=list)
     outages: list[dict[str, Any]] = field(default_factory=list)
     articles: list[dict[str, str]] = field(default_factory=list)
     slots: list[dict[str, Any]] = field(default_factory=list)
@@ -49,6 +51,8 @@ def parse_document(document: Any, zone: dt.tzinfo, topics: Iterable[str] = ()) -
     parsed = ParsedFile()
     if "customers" in document:
         parsed.customers = customer_data.parse_customers(document["customers"])
+    if "tariffs" in document:
+        parsed.tariffs = tariffs.parse_tariffs(document["tariffs"])
     if "outages" in document:
         parsed.outages = faults.parse_outages(document["outages"], zone)
     if "knowledge_base" in document:
@@ -66,6 +70,8 @@ def import_document(
     counts: dict[str, dict[str, int]] = {}
     if "customers" in document:
         counts["customers"] = customer_data.write_customers(session, parsed.customers)
+    if "tariffs" in document:
+        counts["tariffs"] = tariffs.import_tariffs(session, parsed.tariffs)
     if "outages" in document:
         counts["outages"] = faults.import_outages(session, parsed.outages)
     if "knowledge_base" in document:

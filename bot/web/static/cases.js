@@ -37,6 +37,15 @@
     contact: "Kontakt",
     angry: "Verärgert",
     anger: "Anzeichen",
+    contract_number: "Vertrag",
+    from_tariff: "Bisheriger Tarif",
+    to_tariff: "Neuer Tarif",
+    to_tariff_code: "Tarifschlüssel",
+    minimum_term_months: "Mindestlaufzeit (Monate)",
+    switch_on: "Wechsel zum",
+    yearly_consumption_kwh: "Jahresverbrauch (kWh)",
+    estimated_yearly_cost: "Geschätzte Jahreskosten (€)",
+    estimated_yearly_saving: "Geschätzte Ersparnis (€)",
   };
   const CATEGORIES = {
     billing: "Rechnung",
