@@ -9,6 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from bot.domain import languages, responses
+from bot.domain.phone import callable_number
 from bot.domain.services import bank_details, identity
 from bot.infra.settings import get_settings
 
@@ -74,6 +75,13 @@ def source_of(tracker: Tracker) -> str | None:
     """
     source = message_metadata(tracker).get("source")
     return source[:200] if isinstance(source, str) and source else None
+
+
+def caller_number(tracker: Tracker) -> str | None:
+    """The phone caller's number, if a person can call it back (None off the phone)."""
+    if channel_of(tracker) != "voice":
+        return None
+    return callable_number(str(message_metadata(tracker).get("caller") or ""))
 
 
 def latest_text(tracker: Tracker) -> str:

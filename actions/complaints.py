@@ -24,10 +24,10 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    caller_number,
     channel_of,
     language_of,
     latest_text,
-    message_metadata,
     next_step,
     response_text,
 )
@@ -35,7 +35,6 @@ from actions.forms import CANCELLED, CancellableFormValidation, way_out_reset
 from actions.handoff import hand_off
 from bot.domain.complaint_answers import CATEGORIES, anger_signals, category_of
 from bot.domain.move_answers import contact_of
-from bot.domain.phone import callable_number
 from bot.domain.services import complaints
 from bot.domain.services.service_cases import Opened
 from bot.infra.db import run_in_transaction
@@ -63,18 +62,12 @@ def _with_anger(tracker: Tracker, found: list[str]) -> str | None:
     return ",".join(signals) or None
 
 
-def _caller(tracker: Tracker) -> str | None:
-    if channel_of(tracker) != "voice":
-        return None
-    return callable_number(str(message_metadata(tracker).get("caller") or ""))
-
-
 def _request_id(tracker: Tracker) -> str:
     return f"complaint-{tracker.get_slot('cp_request_id') or uuid.uuid4().hex}"[:64]
 
 
 async def _store(tracker: Tracker, category: str, text: str) -> Opened:
-    contact = tracker.get_slot("cp_contact") or _caller(tracker)
+    contact = tracker.get_slot("cp_contact") or caller_number(tracker)
     return await run_in_transaction(
         lambda s: complaints.open_complaint(
             s,
@@ -216,7 +209,7 @@ class ValidateComplaintForm(CancellableFormValidation):
         if self.stop_form(tracker):
             return []
         slots = ["cp_request_id", "cp_category", "cp_text"]
-        if not tracker.get_slot("verified_customer") and not _caller(tracker):
+        if not tracker.get_slot("verified_customer") and not caller_number(tracker):
             slots.append("cp_contact")
         return slots
 

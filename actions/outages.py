@@ -24,13 +24,13 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import (
+    caller_number,
     channel_of,
     commodity_label,
     entity_value,
     language_of,
     latest_intent,
     latest_text,
-    message_metadata,
     next_step,
     response_text,
     today,
@@ -48,7 +48,6 @@ from bot.domain.fault_answers import (
     fault_commodity,
 )
 from bot.domain.parsing import is_explicit_yes
-from bot.domain.phone import callable_number
 from bot.domain.services import faults
 from bot.domain.services.moves import in_supply_area
 from bot.infra.db import run_in_transaction
@@ -87,13 +86,6 @@ def _fault_named(tracker: Tracker) -> str | None:
     if named in CHOICES:
         return named
     return fault_commodity(latest_text(tracker))
-
-
-def _caller(tracker: Tracker) -> str | None:
-    """The phone caller's number, if a person can call it back."""
-    if channel_of(tracker) != "voice":
-        return None
-    return callable_number(str(message_metadata(tracker).get("caller") or ""))
 
 
 class ActionStartOutage(Action):
@@ -254,7 +246,7 @@ class ValidateOutageForm(CancellableFormValidation):
                 dispatcher, tracker, "of_description", "utter_invalid_of_description"
             )
         values: dict[str, Any] = {"of_description": text[: faults.MAX_DESCRIPTION]}
-        caller = _caller(tracker)
+        caller = caller_number(tracker)
         if caller and tracker.get_slot("of_callback") is None:
             values["of_callback"] = caller  # the phone knows the caller's number
         return values

@@ -28,6 +28,7 @@ else
   echo "==> database: migrate and load demo data"
   "$VENV/bin/python" -m bot import-data data/demo/customers.json
   "$VENV/bin/python" -m bot import-data data/demo/tariffs.json
+  "$VENV/bin/python" -m bot demo-slots
   "$VENV/bin/python" -m bot create-agent --demo
 fi
 

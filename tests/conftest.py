@@ -48,7 +48,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
     work = tmp_path_factory.mktemp("e2e")
-    running = Servers(database_url=demo_database(work / "stadtwerk.db"), log_dir=work)
+    running = Servers(database_url=demo_database(work / "stadtwerk.db", slots=True), log_dir=work)
     running.start()
     yield running
     running.stop()

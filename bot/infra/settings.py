@@ -154,6 +154,8 @@ class Settings(BaseSettings):
     emergency_number: str = "0800 7788 112"
     # Complaints are answered within this many working days (customers are told)
     complaint_answer_working_days: int = 5
+    # Where appointments at the customer centre take place (customers are told)
+    customer_centre_address: str = "Königstraße 12, 47051 Duisburg"
 
     class Config:
         frozen = True

@@ -36,7 +36,15 @@ from sqlalchemy.orm import Session
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.privacy import masked
 from bot.domain.responses import load_responses
-from bot.domain.services import agents, customer_data, data_import, erasure, knowledge, retention
+from bot.domain.services import (
+    agents,
+    appointments,
+    customer_data,
+    data_import,
+    erasure,
+    knowledge,
+    retention,
+)
 from bot.infra.db import ensure_database, get_engine, session_scope
 from bot.infra.migrate import upgrade
 from bot.infra.settings import DOMAIN_DIR, ROOT, Settings, get_settings
@@ -266,6 +274,20 @@ def _shell() -> int:
     return 0  # not reached: execve replaces this process
 
 
+def _demo_slots(days: int) -> int:
+    """Free slots for trying the appointment dialogue (development only)."""
+    if not 1 <= days <= 90:
+        print("error: --days must be from 1 to 90", file=sys.stderr)
+        return 2
+    upgrade()
+    settings = get_settings()
+    planned = appointments.demo_slots(settings.today(), days, ZoneInfo(settings.timezone))
+    with session_scope() as session:
+        counts = appointments.import_slots(session, planned)
+    print(f"planned {counts['slots']} demo appointment slots ({counts['created']} new)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bot",
@@ -286,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
     purge = commands.add_parser("purge", help="delete what is past its retention period")
     purge.add_argument("--dry-run", action="store_true", help="count, change nothing")
     purge.add_argument("--daily-at", metavar="HH:MM", help="run every day at this local time")
+    plan = commands.add_parser(
+        "demo-slots", help="plan free demo appointment slots for the coming weeks (idempotent)"
+    )
+    plan.add_argument("--days", type=int, default=21)
     commands.add_parser("migrate", help="create or upgrade the database schema")
     commands.add_parser("shell", help="talk to the bot in this terminal (rasa shell)")
     agent = commands.add_parser("create-agent", help="add a login for the agent console")
@@ -307,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         return _shell()
     if args.command == "create-agent":
         return _create_agent(args)
+    if args.command == "demo-slots":
+        return _demo_slots(args.days)
     settings = get_settings()
     upgrade()
     # Rasa creates its tables itself, but not a missing PostgreSQL database.

@@ -6,6 +6,7 @@ with a database and tracker store of the test's own.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import subprocess
@@ -13,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from bot.domain.services import customer_data, tariffs
+from bot.domain.services import appointments, customer_data, tariffs
 from bot.infra.db import session_scope
 from bot.infra.migrate import upgrade
 from bot.infra.settings import ROOT, Settings, load_settings
@@ -25,20 +27,28 @@ from bot.ops.launcher import child_environment, commands, health_urls
 MODEL = ROOT / "models" / "stadtwerk.tar.gz"
 DEMO_CUSTOMERS = ROOT / "data" / "demo" / "customers.json"
 DEMO_TARIFFS = ROOT / "data" / "demo" / "tariffs.json"
+DEMO_SLOT_DAYS = 21
+TIMEZONE = "Europe/Berlin"
 TOKEN = "e2e-test-token"
 METRICS_TOKEN = "e2e-metrics-token"
 PSEUDONYM_KEY = "e2e-pseudonym-key-0123456789abcdef"
 
 
-def demo_database(path: Path) -> str:
-    """A migrated SQLite database with the demo customers at `path`; its URL."""
+def demo_database(path: Path, *, slots: bool = False) -> str:
+    """A migrated SQLite database with the demo customers and tariffs at `path`; its URL.
+
+    `slots`: also the demo's free appointment slots from today on (what
+    `make run` plans), for conversations that book.
+    """
     url = f"sqlite:///{path}"
     upgrade(url)
     with session_scope(url) as session:
         customer_data.import_customers(session, json.loads(DEMO_CUSTOMERS.read_text("utf-8")))
-        tariffs.import_tariffs(
-            session, tariffs.parse_tariffs(json.loads(DEMO_TARIFFS.read_text("utf-8"))["tariffs"])
-        )
+        sheet = json.loads(DEMO_TARIFFS.read_text("utf-8"))["tariffs"]
+        tariffs.import_tariffs(session, tariffs.parse_tariffs(sheet))
+        if slots:
+            planned = appointments.demo_slots(dt.date.today(), DEMO_SLOT_DAYS, ZoneInfo(TIMEZONE))
+            appointments.import_slots(session, planned)
     return url
 
 

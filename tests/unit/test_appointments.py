@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.errors import InvalidRecord, NotFound
-from bot.domain.models import Appointment, AppointmentSlot, AuditEntry
+from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, ServiceCase
 from bot.domain.services import appointments as ap
 from bot.domain.services import data_import
 
@@ -67,7 +67,14 @@ def test_a_booking_is_stored_once_and_its_slot_is_taken(session):
     with pytest.raises(ap.SlotTaken):
         booking(session, slot, request="r2")
     assert session.scalars(select(Appointment)).all().__len__() == 1
-    assert session.scalars(select(AuditEntry.action)).all()[-1] == "appointment_booked"
+    assert session.scalars(select(AuditEntry.action)).all()[-2:] == [
+        "appointment_booked",
+        "appointment_case_opened",
+    ]
+    # agents see it as a service case with the same reference
+    (case,) = session.scalars(select(ServiceCase).where(ServiceCase.kind == "appointment")).all()
+    assert case.reference == first.reference and case.status == "open"
+    assert case.data["place"] == "centre" and case.data["status"] == "booked"
 
 
 def test_move_and_cancel_need_the_reference_and_the_contact(session):
@@ -79,8 +86,13 @@ def test_move_and_cancel_need_the_reference_and_the_contact(session):
     moved = ap.move(session, booked.reference.lower(), "0171 1234567", second_slot, NOW)
     assert moved.slot.id == second_slot
     assert session.get(AppointmentSlot, first_slot).appointment_id is None  # free again
+    case = session.scalar(select(ServiceCase).where(ServiceCase.reference == booked.reference))
+    assert (
+        case.data["starts_at"] == (NOW + dt.timedelta(hours=6)).isoformat(timespec="minutes") + "Z"
+    )
     cancelled = ap.cancel(session, booked.reference, "01711234567", NOW)
     assert cancelled.status == "cancelled"
+    assert (case.status, case.data["status"]) == ("closed", "cancelled")
     assert session.get(AppointmentSlot, second_slot).appointment_id is None
     with pytest.raises(ap.NotChangeable):
         ap.cancel(session, booked.reference, "01711234567", NOW)

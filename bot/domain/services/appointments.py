@@ -9,8 +9,11 @@ gets it and the other hears that it has just gone (`SlotTaken`). A booked
 appointment (reference `TE-…`) is found again by its reference together
 with the contact given when booking, and can be moved to another free slot
 or cancelled; its slot is free again at once. Each step is audited and
-stored once per request id. Slots come from the planning system with
-`import-data` (section `appointment_slots`).
+stored once per request id. Every appointment is also a service case of
+kind `appointment` with the same reference, so agents see it in the
+console's "Vorgänge" (cancelling closes it, moving updates its time).
+Slots come from the planning system with `import-data` (section
+`appointment_slots`).
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
-from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, Customer
+from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, Customer, ServiceCase
 from bot.domain.references import new_reference
+from bot.domain.services.service_cases import open_once
 
 PLACES = ("centre", "home")
 PURPOSES = ("advice", "meter")
@@ -167,6 +171,18 @@ def book(
             _take(session, slot_id, appointment.id, now)
             _audit(session, "appointment_booked", appointment, channel=channel)
             session.flush()
+            open_once(
+                session,
+                kind="appointment",
+                request_id=request_id,
+                data=_case_data(appointment, slot),
+                language=language,
+                channel=channel,
+                conversation_id=conversation_id,
+                audit_action="appointment_case_opened",
+                customer_id=customer_id,
+                reference=appointment.reference,
+            )
     except IntegrityError:
         # the same request delivered twice at once: the first one booked
         session.expire_all()
@@ -176,6 +192,37 @@ def book(
         return _booked(existing, created=False)
     session.refresh(appointment)
     return _booked(appointment, created=True)
+
+
+def _case_data(appointment: Appointment, slot: AppointmentSlot) -> dict[str, Any]:
+    """What agents see of an appointment in the console (times in UTC)."""
+    return {
+        "place": slot.place,
+        "purpose": slot.purpose,
+        "starts_at": slot.starts_at.isoformat(timespec="minutes") + "Z",
+        "minutes": slot.minutes,
+        "name": appointment.name,
+        "contact": appointment.contact,
+        "address": appointment.address,
+        "status": appointment.status,
+    }
+
+
+def _update_case(session: Session, appointment: Appointment, slot: AppointmentSlot) -> None:
+    case = session.scalar(select(ServiceCase).where(ServiceCase.reference == appointment.reference))
+    if case is None:
+        return
+    case.data = _case_data(appointment, slot)
+    if appointment.status == "cancelled":
+        case.status = "closed"
+
+
+def customer_name(session: Session, customer_number: str) -> str:
+    """A verified customer's name, for a booking made without asking it."""
+    customer = session.scalar(select(Customer).where(Customer.customer_number == customer_number))
+    if customer is None:
+        raise NotFound(customer_number[:2] + "…")
+    return customer.full_name
 
 
 def _reference_taken(session: Session, reference: str) -> bool:
@@ -227,6 +274,7 @@ def cancel(session: Session, reference: str, contact: str, now: dt.datetime) -> 
     appointment.status = "cancelled"
     appointment.changed_at = now
     _audit(session, "appointment_cancelled", appointment)
+    _update_case(session, appointment, appointment.slot)
     session.flush()
     return _booked(appointment, created=False)
 
@@ -248,6 +296,7 @@ def move(
         appointment.slot_id = new_slot_id
         appointment.changed_at = now
         _audit(session, "appointment_moved", appointment, from_slot=old_slot)
+        _update_case(session, appointment, new_slot)
         session.flush()
     session.expire(appointment)
     return _booked(appointment, created=False)
@@ -308,6 +357,36 @@ def parse_slots(raw: Any, zone: dt.tzinfo) -> list[dict[str, Any]]:
             }
         )
     return parsed
+
+
+#: the demo's week: (place, purpose, local start times) on every working day
+DEMO_WEEK = (
+    ("centre", "advice", ("09:00", "10:00", "11:00", "14:00", "15:00")),
+    ("home", "advice", ("10:00", "14:00")),
+    ("home", "meter", ("08:00", "12:00")),
+)
+
+
+def demo_slots(first_day: dt.date, days: int, zone: dt.tzinfo) -> list[dict[str, Any]]:
+    """Free slots for a demonstration: the `DEMO_WEEK` on the working days from `first_day`
+    (ids `demo-<date>-<time>-<place>-<purpose>`, so planning again changes nothing)."""
+    raw = []
+    for offset in range(days):
+        day = first_day + dt.timedelta(days=offset)
+        if day.weekday() >= 5:
+            continue
+        for place, purpose, times in DEMO_WEEK:
+            for clock in times:
+                raw.append(
+                    {
+                        "id": f"demo-{day:%Y%m%d}-{clock.replace(':', '')}-{place}-{purpose}",
+                        "place": place,
+                        "purpose": purpose,
+                        "starts_at": f"{day.isoformat()}T{clock}:00",
+                        "minutes": 60 if place == "home" else 45,
+                    }
+                )
+    return parse_slots(raw, zone)
 
 
 def import_slots(session: Session, slots: list[dict[str, Any]]) -> dict[str, int]:

@@ -68,13 +68,17 @@ def open_once(
     customer_id: int | None = None,
     priority: bool = False,
     reference_kind: str | None = None,
+    reference: str | None = None,
 ) -> Opened:
-    """The case of `request_id`: the one opened before, or a new one with an audit entry."""
+    """The case of `request_id`: the one opened before, or a new one with an audit entry.
+
+    `reference`: the case shares the reference of the record it stands for (an
+    appointment `TE-…`); otherwise a new one is drawn for `reference_kind or kind`."""
     existing = by_request(session, request_id)
     if existing is not None:
         return _opened(existing, created=False)
     case = ServiceCase(
-        reference=new_reference(reference_kind or kind, reference_taken(session)),
+        reference=reference or new_reference(reference_kind or kind, reference_taken(session)),
         kind=kind,
         customer_id=customer_id,
         status="open",
