@@ -137,8 +137,8 @@ class ValidateOutageForm(CancellableFormValidation):
             if commodity in CHECKED_FIRST and tracker.get_slot("of_scope") == HOME:
                 slots.append("of_checked")
         slots += ["of_address", "of_description"]
-        if commodity != STREET_LIGHT:
-            slots.append("of_callback")
+        if commodity != STREET_LIGHT and not caller_number(tracker):
+            slots.append("of_callback")  # the phone knows the caller's number
         return slots
 
     async def extract_of_request_id(
@@ -245,11 +245,7 @@ class ValidateOutageForm(CancellableFormValidation):
             return self.rejected(
                 dispatcher, tracker, "of_description", "utter_invalid_of_description"
             )
-        values: dict[str, Any] = {"of_description": text[: faults.MAX_DESCRIPTION]}
-        caller = caller_number(tracker)
-        if caller and tracker.get_slot("of_callback") is None:
-            values["of_callback"] = caller  # the phone knows the caller's number
-        return values
+        return {"of_description": text[: faults.MAX_DESCRIPTION]}
 
     async def extract_of_callback(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -417,7 +413,9 @@ class ActionSubmitOutage(Action):
     @staticmethod
     async def _ticket(dispatcher: CollectingDispatcher, tracker: Tracker, commodity: str) -> None:
         channel = channel_of(tracker)
-        callback = tracker.get_slot("of_callback")
+        callback = tracker.get_slot("of_callback") or caller_number(tracker)
+        if commodity == STREET_LIGHT:
+            callback = None
         checks = {"scope": tracker.get_slot("of_scope"), "checked": tracker.get_slot("of_checked")}
         request = f"fault-{tracker.get_slot('of_request_id') or uuid.uuid4().hex}"[:64]
         try:

@@ -113,3 +113,43 @@ def test_complaints_show_with_their_category(web: Servers, browser: Browser) -> 
     detail = console.get_by_test_id("service-case")
     expect(detail).to_contain_text("Die Abrechnung kam zwei Monate zu spät")
     expect(detail).to_contain_text("kunde@example.org")
+
+
+def test_tariff_switches_and_appointments_show_under_their_types(
+    web: Servers, browser: Browser
+) -> None:
+    customer = Chat(web)
+    customer.say("Was kostet Ökostrom?")
+    customer.say("Ja")
+    customer.say("10000002 44137 12.03.1975")
+    switched = customer.texts('/inform{"tariff": "strom-oeko", "contract_number": "30000002"}')
+    tariff_reference = re.search(r"TW-\d{8}", switched).group(0)
+    visitor = Chat(web)
+    visitor.say("Ich brauche einen Termin für einen Zählerwechsel")
+    offered = visitor.say("den ersten")
+    assert "Namen" in " ".join(m.get("text", "") for m in offered)
+    visitor.say("Jana Becker")
+    visitor.say("Kampstraße 12, 44137 Dortmund")
+    booked = visitor.texts("jana.becker@example.org")
+    appointment_reference = re.search(r"TE-\d{8}", booked).group(0)
+
+    console = logged_in(browser, web)
+    console.get_by_role("link", name="Vorgänge").click()
+    console.get_by_test_id("type-filter").get_by_role("button", name="Tarifwechsel").click()
+    row = console.locator(f"tr[data-reference='{tariff_reference}']")
+    expect(row).to_contain_text("Tarifwechsel")
+    expect(console.locator(f"tr[data-reference='{appointment_reference}']")).to_have_count(0)
+    row.click()
+    detail = console.get_by_test_id("service-case")
+    expect(detail).to_contain_text("Neuer Tarif")
+    expect(detail).to_contain_text("Strom Öko")
+    expect(detail).to_contain_text("Strom Basis")
+
+    console.get_by_test_id("type-filter").get_by_role("button", name="Termine").click()
+    row = console.locator(f"tr[data-reference='{appointment_reference}']")
+    expect(row).to_contain_text("Termin")
+    row.click()
+    expect(detail).to_contain_text("Zählerwechsel")
+    expect(detail).to_contain_text("beim Kunden zu Hause")
+    expect(detail).to_contain_text("Kampstraße 12, 44137 Dortmund")
+    console.screenshot(path=str(ARTIFACTS / "appointment-case.png"))

@@ -44,6 +44,17 @@ SCENARIOS = [
     ("moving house", "de", ["Ich ziehe um", CLAUDIA], "move_house_form"),
     ("instalments", "de", ["Kann ich in Raten zahlen?", INSTALMENTS], "payment_arrangement_form"),
     ("instalments", "tr", ["Taksit yapabilir miyiz?", INSTALMENTS], "payment_arrangement_form"),
+    ("fault report", "de", ["Bei uns ist der Strom weg"], "outage_form"),
+    ("complaint", "tr", ["şikayetim var"], "complaint_form"),
+    (
+        "appointment",
+        "de",
+        ["Ich brauche einen Termin für eine Energieberatung"],
+        "appointment_form",
+    ),
+    ("appointment", "tr", ["randevumu iptal etmek istiyorum"], "appointment_form"),
+    ("tariff offer", "de", ["Was kostet Ökostrom?"], None),
+    ("tariff offer", "tr", ["tarifeleriniz neler"], None),
 ]
 
 

@@ -46,6 +46,12 @@
     yearly_consumption_kwh: "Jahresverbrauch (kWh)",
     estimated_yearly_cost: "Geschätzte Jahreskosten (€)",
     estimated_yearly_saving: "Geschätzte Ersparnis (€)",
+    place: "Ort",
+    purpose: "Anlass",
+    starts_at: "Termin",
+    minutes: "Dauer (Minuten)",
+    name: "Name",
+    status: "Stand",
   };
   const CATEGORIES = {
     billing: "Rechnung",
@@ -69,10 +75,16 @@
     caps: "Großbuchstaben",
     exclamations: "Ausrufezeichen",
     repeated: "wiederholte Beschwerde",
+    advice: "Energieberatung",
+    meter: "Zählerwechsel",
+    booked: "gebucht",
+    cancelled: "abgesagt",
     ...CATEGORIES,
     true: "ja",
     false: "nein",
   };
+
+  const PLACES = { centre: "Kundenzentrum", home: "beim Kunden zu Hause" };
 
   const state = { type: "", status: "open", cases: [], selected: null };
   const $ = (id) => document.getElementById(id);
@@ -183,7 +195,10 @@
     const facts = [];
     if (item.customer_number) facts.push(el("dt", { text: "Kundennummer" }), el("dd", { text: item.customer_number }));
     Object.entries(item.data).forEach(([key, value]) => {
-      facts.push(el("dt", { text: LABELS[key] || key }), el("dd", { text: readable(value) }));
+      let shown = readable(value);
+      if (key === "starts_at" && value) shown = when(value);
+      if (key === "place") shown = PLACES[value] || shown;
+      facts.push(el("dt", { text: LABELS[key] || key }), el("dd", { text: shown }));
     });
     $("detail-facts").replaceChildren(...facts);
     $("close-form").hidden = item.status !== "open";
