@@ -34,6 +34,7 @@ from actions.common import (
     caller_number,
     channel_of,
     entity_value,
+    label_buttons,
     language_of,
     latest_intent,
     latest_text,
@@ -56,19 +57,19 @@ logger = logging.getLogger(__name__)
 
 FORM = "appointment_form"
 FORM_SLOTS = (
-    "ap_mode",
-    "ap_request_id",
-    "ap_purpose",
-    "ap_place",
-    "ap_slot",
-    "ap_offered",
-    "ap_after",
-    "ap_name",
-    "ap_address",
-    "ap_contact",
-    "ap_reference",
-    "ap_found",
-    "ap_confirm",
+    "apt_mode",
+    "apt_request_id",
+    "apt_purpose",
+    "apt_place",
+    "apt_slot",
+    "apt_offered",
+    "apt_after",
+    "apt_name",
+    "apt_address",
+    "apt_contact",
+    "apt_reference",
+    "apt_found",
+    "apt_confirm",
 )
 BOOK, MOVE, CANCEL = "book", "move", "cancel"
 LATER = "later"
@@ -158,9 +159,9 @@ def slot_label(starts_at: dt.datetime, language: str) -> str:
 
 def _place_text(place: str, address: str | None, language: str, domain: dict[str, Any]) -> str:
     if place == "home":
-        template = response_text(domain, "utter_label_ap_at_home", language)
+        template = response_text(domain, "utter_label_apt_at_home", language)
         return template.format(address=address or "")
-    template = response_text(domain, "utter_label_ap_at_centre", language)
+    template = response_text(domain, "utter_label_apt_at_centre", language)
     return template.format(address=get_settings().customer_centre_address)
 
 
@@ -181,30 +182,30 @@ class ActionStartAppointment(Action):
         events: list[EventType] = [SlotSet(slot, None) for slot in FORM_SLOTS]
         events += [SlotSet(CANCELLED, None), *way_out_reset()]
         mode = mode_of(text)
-        events += [SlotSet("ap_mode", mode), SlotSet("ap_request_id", uuid.uuid4().hex)]
+        events += [SlotSet("apt_mode", mode), SlotSet("apt_request_id", uuid.uuid4().hex)]
         if mode == BOOK:
             purpose = purpose_of(text)
             if purpose:
-                events.append(SlotSet("ap_purpose", purpose))
+                events.append(SlotSet("apt_purpose", purpose))
             place = "home" if purpose == "meter" else place_of(text)
             if place:
-                events.append(SlotSet("ap_place", place))
+                events.append(SlotSet("apt_place", place))
         else:
             reference = reference_of(text)
             if reference:
-                events.append(SlotSet("ap_reference", reference))
+                events.append(SlotSet("apt_reference", reference))
         return [*events, next_step(FORM)]
 
 
 class ValidateAppointmentForm(CancellableFormValidation):
-    yes_no_slots = ("ap_confirm",)
+    yes_no_slots = ("apt_confirm",)
 
     def name(self) -> str:
         return "validate_appointment_form"
 
     def wants_to_cancel(self, tracker: Tracker) -> bool:
         # "nein" to the offered slot means "another one"; only "abbrechen" ends the form
-        if tracker.get_slot(REQUESTED_SLOT) == "ap_slot" and not _STOP_WORDS.search(
+        if tracker.get_slot(REQUESTED_SLOT) == "apt_slot" and not _STOP_WORDS.search(
             latest_text(tracker)
         ):
             return False
@@ -221,101 +222,101 @@ class ValidateAppointmentForm(CancellableFormValidation):
             return []
         required = await super().required_slots(domain_slots, dispatcher, tracker, domain)
         prefix = required[:1] if required[:1] == ["form_way_out"] else []
-        mode = tracker.get_slot("ap_mode") or BOOK
+        mode = tracker.get_slot("apt_mode") or BOOK
         if await _no_free_slot(tracker):
             return []  # the submit action says so and offers a person
         if mode == BOOK:
-            slots = ["ap_purpose", "ap_place", "ap_slot"]
+            slots = ["apt_purpose", "apt_place", "apt_slot"]
             if not tracker.get_slot("verified_customer"):
-                slots.append("ap_name")
-            if tracker.get_slot("ap_place") == "home":
-                slots.append("ap_address")
+                slots.append("apt_name")
+            if tracker.get_slot("apt_place") == "home":
+                slots.append("apt_address")
             if not caller_number(tracker):
-                slots.append("ap_contact")
+                slots.append("apt_contact")
         elif mode == MOVE:
-            slots = ["ap_reference", "ap_contact", "ap_slot"]
+            slots = ["apt_reference", "apt_contact", "apt_slot"]
         else:
-            slots = ["ap_reference", "ap_contact", "ap_confirm"]
+            slots = ["apt_reference", "apt_contact", "apt_confirm"]
         return [*prefix, *slots]
 
-    async def extract_ap_purpose(
+    async def extract_apt_purpose(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_purpose") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_purpose") or self._sure_interruption(tracker):
             return {}
-        purpose = entity_value(tracker, "ap_purpose") or purpose_of(latest_text(tracker))
+        purpose = entity_value(tracker, "apt_purpose") or purpose_of(latest_text(tracker))
         if purpose not in appointments.PURPOSES:
-            return self.rejected(dispatcher, tracker, "ap_purpose", "utter_invalid_ap_purpose")
-        values: dict[str, Any] = {"ap_purpose": purpose}
+            return self.rejected(dispatcher, tracker, "apt_purpose", "utter_invalid_apt_purpose")
+        values: dict[str, Any] = {"apt_purpose": purpose}
         if purpose == "meter":
-            values["ap_place"] = "home"
+            values["apt_place"] = "home"
         return values
 
-    async def extract_ap_place(
+    async def extract_apt_place(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_place") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_place") or self._sure_interruption(tracker):
             return {}
-        place = entity_value(tracker, "ap_place") or place_of(latest_text(tracker))
+        place = entity_value(tracker, "apt_place") or place_of(latest_text(tracker))
         if place not in appointments.PLACES:
-            return self.rejected(dispatcher, tracker, "ap_place", "utter_invalid_ap_place")
-        return {"ap_place": place}
+            return self.rejected(dispatcher, tracker, "apt_place", "utter_invalid_apt_place")
+        return {"apt_place": place}
 
-    async def extract_ap_slot(
+    async def extract_apt_slot(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_slot") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_slot") or self._sure_interruption(tracker):
             return {}
-        offered: list[dict[str, Any]] = tracker.get_slot("ap_offered") or []
-        chosen = entity_value(tracker, "ap_slot")
+        offered: list[dict[str, Any]] = tracker.get_slot("apt_offered") or []
+        chosen = entity_value(tracker, "apt_slot")
         text = latest_text(tracker).strip()
         if chosen == LATER or (chosen is None and latest_intent(tracker) == "deny"):
             last = offered[-1]["starts_at"] if offered else None
-            return {"ap_after": last, "ap_offered": None}
+            return {"apt_after": last, "apt_offered": None}
         if chosen is None:
             chosen = _chosen_by_words(text, offered, latest_intent(tracker))
         if chosen is None or chosen not in {str(o["id"]) for o in offered}:
-            return self.rejected(dispatcher, tracker, "ap_slot", "utter_invalid_ap_slot")
-        return {"ap_slot": chosen}
+            return self.rejected(dispatcher, tracker, "apt_slot", "utter_invalid_apt_slot")
+        return {"apt_slot": chosen}
 
-    async def extract_ap_name(
+    async def extract_apt_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_name") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_name") or self._sure_interruption(tracker):
             return {}
         text = " ".join(latest_text(tracker).split())
         letters = sum(ch.isalpha() for ch in text)
         if letters < MIN_NAME_LETTERS or len(text) > 100 or any(ch.isdigit() for ch in text):
-            return self.rejected(dispatcher, tracker, "ap_name", "utter_invalid_ap_name")
-        return {"ap_name": text}
+            return self.rejected(dispatcher, tracker, "apt_name", "utter_invalid_apt_name")
+        return {"apt_name": text}
 
-    async def extract_ap_address(
+    async def extract_apt_address(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_address") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_address") or self._sure_interruption(tracker):
             return {}
         text = " ".join(latest_text(tracker).split())
         if not is_street(text) or len(text) > 200:
-            return self.rejected(dispatcher, tracker, "ap_address", "utter_invalid_ap_address")
-        return {"ap_address": text}
+            return self.rejected(dispatcher, tracker, "apt_address", "utter_invalid_apt_address")
+        return {"apt_address": text}
 
-    async def extract_ap_contact(
+    async def extract_apt_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_contact") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_contact") or self._sure_interruption(tracker):
             return {}
         contact = contact_of(latest_text(tracker))
         if contact is None:
-            return self.rejected(dispatcher, tracker, "ap_contact", "utter_invalid_ap_contact")
-        return {"ap_contact": contact}
+            return self.rejected(dispatcher, tracker, "apt_contact", "utter_invalid_apt_contact")
+        return {"apt_contact": contact}
 
-    async def validate_ap_contact(
+    async def validate_apt_contact(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         """Moving or cancelling: the reference and this contact must name one booking."""
-        if (tracker.get_slot("ap_mode") or BOOK) == BOOK:
-            return {"ap_contact": value}
-        reference = tracker.get_slot("ap_reference")
+        if (tracker.get_slot("apt_mode") or BOOK) == BOOK:
+            return {"apt_contact": value}
+        reference = tracker.get_slot("apt_reference")
         now = _now_utc()
         try:
             found = await run_in_transaction(
@@ -323,48 +324,50 @@ class ValidateAppointmentForm(CancellableFormValidation):
             )
         except NotFound:
             return {
-                "ap_contact": None,
-                "ap_reference": None,
-                **self.rejected(dispatcher, tracker, "ap_reference", "utter_ap_not_found"),
+                "apt_contact": None,
+                "apt_reference": None,
+                **self.rejected(dispatcher, tracker, "apt_reference", "utter_apt_not_found"),
             }
         if found is None:
-            dispatcher.utter_message(response="utter_ap_not_changeable")
-            return {"ap_contact": value, CANCELLED: True}
+            dispatcher.utter_message(response="utter_apt_not_changeable")
+            return {"apt_contact": value, CANCELLED: True}
         return {
-            "ap_contact": value,
-            "ap_found": found,
-            "ap_place": found["place"],
-            "ap_purpose": found["purpose"],
+            "apt_contact": value,
+            "apt_found": found,
+            "apt_place": found["place"],
+            "apt_purpose": found["purpose"],
         }
 
-    async def extract_ap_reference(
+    async def extract_apt_reference(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_reference") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_reference") or self._sure_interruption(tracker):
             return {}
         reference = reference_of(latest_text(tracker))
         if reference is None:
-            return self.rejected(dispatcher, tracker, "ap_reference", "utter_invalid_ap_reference")
-        return {"ap_reference": reference}
+            return self.rejected(
+                dispatcher, tracker, "apt_reference", "utter_invalid_apt_reference"
+            )
+        return {"apt_reference": reference}
 
-    async def extract_ap_confirm(
+    async def extract_apt_confirm(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        if not self._asked(tracker, "ap_confirm") or self._sure_interruption(tracker):
+        if not self._asked(tracker, "apt_confirm") or self._sure_interruption(tracker):
             return {}
         if latest_intent(tracker) == "deny":
-            return {"ap_confirm": False}
+            return {"apt_confirm": False}
         if latest_intent(tracker) == "affirm" or is_explicit_yes(latest_text(tracker)):
-            return {"ap_confirm": True}
-        return self.rejected(dispatcher, tracker, "ap_confirm")
+            return {"apt_confirm": True}
+        return self.rejected(dispatcher, tracker, "apt_confirm")
 
 
 async def _no_free_slot(tracker: Tracker) -> bool:
     """Whether a slot is still to be chosen for a known place and purpose, and none is free."""
-    place, purpose = tracker.get_slot("ap_place"), tracker.get_slot("ap_purpose")
-    if tracker.get_slot("ap_slot") or not place or not purpose:
+    place, purpose = tracker.get_slot("apt_place"), tracker.get_slot("apt_purpose")
+    if tracker.get_slot("apt_slot") or not place or not purpose:
         return False
-    if (tracker.get_slot("ap_mode") or BOOK) == CANCEL:
+    if (tracker.get_slot("apt_mode") or BOOK) == CANCEL:
         return False
     now = _now_utc()
     free = await run_in_transaction(
@@ -410,66 +413,56 @@ def _chosen_by_words(text: str, offered: list[dict[str, Any]], intent: str | Non
     return None
 
 
-def _buttons(
-    domain: dict[str, Any], language: str, *pairs: tuple[str, str]
-) -> list[dict[str, str]]:
-    """Buttons from (label response, payload) pairs."""
-    return [
-        {"title": response_text(domain, label, language), "payload": payload}
-        for label, payload in pairs
-    ]
-
-
-class ActionAskApPurpose(Action):
+class ActionAskAptPurpose(Action):
     def name(self) -> str:
-        return "action_ask_ap_purpose"
+        return "action_ask_apt_purpose"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        buttons = _buttons(
+        buttons = label_buttons(
             domain,
             language_of(tracker),
-            ("utter_label_ap_advice", '/inform{"ap_purpose": "advice"}'),
-            ("utter_label_ap_meter", '/inform{"ap_purpose": "meter"}'),
+            ("utter_label_apt_advice", '/inform{"apt_purpose": "advice"}'),
+            ("utter_label_apt_meter", '/inform{"apt_purpose": "meter"}'),
         )
-        dispatcher.utter_message(response="utter_ask_ap_purpose", buttons=buttons)
+        dispatcher.utter_message(response="utter_ask_apt_purpose", buttons=buttons)
         return []
 
 
-class ActionAskApPlace(Action):
+class ActionAskAptPlace(Action):
     def name(self) -> str:
-        return "action_ask_ap_place"
+        return "action_ask_apt_place"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        buttons = _buttons(
+        buttons = label_buttons(
             domain,
             language_of(tracker),
-            ("utter_label_ap_centre", '/inform{"ap_place": "centre"}'),
-            ("utter_label_ap_home", '/inform{"ap_place": "home"}'),
+            ("utter_label_apt_centre", '/inform{"apt_place": "centre"}'),
+            ("utter_label_apt_home", '/inform{"apt_place": "home"}'),
         )
         dispatcher.utter_message(
-            response="utter_ask_ap_place",
+            response="utter_ask_apt_place",
             buttons=buttons,
             centre=get_settings().customer_centre_address,
         )
         return []
 
 
-class ActionAskApSlot(Action):
+class ActionAskAptSlot(Action):
     """The next free slots: three as buttons in chat, one at a time on the phone."""
 
     def name(self) -> str:
-        return "action_ask_ap_slot"
+        return "action_ask_apt_slot"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        place, purpose = tracker.get_slot("ap_place"), tracker.get_slot("ap_purpose")
-        after_raw = tracker.get_slot("ap_after")
+        place, purpose = tracker.get_slot("apt_place"), tracker.get_slot("apt_purpose")
+        after_raw = tracker.get_slot("apt_after")
         after = (
             dt.datetime.fromisoformat(after_raw) + dt.timedelta(seconds=1) if after_raw else None
         )
@@ -480,29 +473,29 @@ class ActionAskApSlot(Action):
             lambda s: appointments.free_slots(s, place, purpose, now, limit=limit, after=after)
         )
         if not free and after is not None:
-            dispatcher.utter_message(response="utter_ap_no_later_slots")
+            dispatcher.utter_message(response="utter_apt_no_later_slots")
             free = await run_in_transaction(
                 lambda s: appointments.free_slots(s, place, purpose, now, limit=limit)
             )
         if not free:  # taken since the form looked: the next answer ends the form
-            dispatcher.utter_message(response="utter_ap_no_slots")
-            return [SlotSet("ap_offered", None)]
+            dispatcher.utter_message(response="utter_apt_no_slots")
+            return [SlotSet("apt_offered", None)]
         offered = [{"id": s.id, "starts_at": s.starts_at.isoformat()} for s in free]
         later = {
-            "title": response_text(domain, "utter_label_ap_later", language),
-            "payload": '/inform{"ap_slot": "later"}',
+            "title": response_text(domain, "utter_label_apt_later", language),
+            "payload": '/inform{"apt_slot": "later"}',
         }
         if phone:
             (slot,) = free
             buttons = [
                 {
-                    "title": response_text(domain, "utter_label_ap_take", language),
-                    "payload": "/inform" + json.dumps({"ap_slot": str(slot.id)}),
+                    "title": response_text(domain, "utter_label_apt_take", language),
+                    "payload": "/inform" + json.dumps({"apt_slot": str(slot.id)}),
                 },
                 later,
             ]
             dispatcher.utter_message(
-                response="utter_ask_ap_slot_one",
+                response="utter_ask_apt_slot_one",
                 buttons=buttons,
                 slot=slot_label(slot.starts_at, language),
                 minutes=slot.minutes,
@@ -511,47 +504,47 @@ class ActionAskApSlot(Action):
             buttons = [
                 {
                     "title": slot_label(s.starts_at, language),
-                    "payload": "/inform" + json.dumps({"ap_slot": str(s.id)}),
+                    "payload": "/inform" + json.dumps({"apt_slot": str(s.id)}),
                 }
                 for s in free
             ]
-            dispatcher.utter_message(response="utter_ask_ap_slot", buttons=[*buttons, later])
-        return [SlotSet("ap_offered", offered)]
+            dispatcher.utter_message(response="utter_ask_apt_slot", buttons=[*buttons, later])
+        return [SlotSet("apt_offered", offered)]
 
 
-class ActionAskApContact(Action):
+class ActionAskAptContact(Action):
     """How to reach the customer (booking), or the contact given when booking (a change)."""
 
     def name(self) -> str:
-        return "action_ask_ap_contact"
+        return "action_ask_apt_contact"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        booking = (tracker.get_slot("ap_mode") or BOOK) == BOOK
+        booking = (tracker.get_slot("apt_mode") or BOOK) == BOOK
         dispatcher.utter_message(
-            response="utter_ask_ap_contact" if booking else "utter_ask_ap_contact_given"
+            response="utter_ask_apt_contact" if booking else "utter_ask_apt_contact_given"
         )
         return []
 
 
-class ActionAskApConfirm(Action):
+class ActionAskAptConfirm(Action):
     def name(self) -> str:
-        return "action_ask_ap_confirm"
+        return "action_ask_apt_confirm"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        found = tracker.get_slot("ap_found") or {}
-        buttons = _buttons(
+        found = tracker.get_slot("apt_found") or {}
+        buttons = label_buttons(
             domain,
             language,
-            ("utter_label_ap_cancel_yes", "/affirm"),
-            ("utter_label_ap_cancel_no", "/deny"),
+            ("utter_label_apt_cancel_yes", "/affirm"),
+            ("utter_label_apt_cancel_no", "/deny"),
         )
         dispatcher.utter_message(
-            response="utter_ask_ap_confirm",
+            response="utter_ask_apt_confirm",
             buttons=buttons,
             when=slot_label(dt.datetime.fromisoformat(found["starts_at"]), language),
             reference=found.get("reference", ""),
@@ -572,16 +565,16 @@ class ActionSubmitAppointment(Action):
             SlotSet(CANCELLED, None),
             *way_out_reset(),
         ]
-        mode = tracker.get_slot("ap_mode") or BOOK
+        mode = tracker.get_slot("apt_mode") or BOOK
         if tracker.get_slot(CANCELLED) or (
-            mode == CANCEL and tracker.get_slot("ap_confirm") is False
+            mode == CANCEL and tracker.get_slot("apt_confirm") is False
         ):
             dispatcher.utter_message(
-                response="utter_ap_nothing_changed" if mode != BOOK else "utter_ap_not_booked"
+                response="utter_apt_nothing_changed" if mode != BOOK else "utter_apt_not_booked"
             )
             return [*done, next_step(None)]
-        if mode != CANCEL and not tracker.get_slot("ap_slot"):
-            dispatcher.utter_message(response="utter_ap_no_slots")
+        if mode != CANCEL and not tracker.get_slot("apt_slot"):
+            dispatcher.utter_message(response="utter_apt_no_slots")
             return [*done, next_step("utter_offer_handoff")]
         try:
             if mode == CANCEL:
@@ -590,10 +583,10 @@ class ActionSubmitAppointment(Action):
                 return await self._move(dispatcher, tracker, domain, done)
             return await self._book(dispatcher, tracker, domain, done)
         except appointments.SlotTaken:
-            dispatcher.utter_message(response="utter_ap_slot_taken")
-            return [SlotSet("ap_slot", None), SlotSet("ap_offered", None), next_step(FORM)]
+            dispatcher.utter_message(response="utter_apt_slot_taken")
+            return [SlotSet("apt_slot", None), SlotSet("apt_offered", None), next_step(FORM)]
         except (NotFound, appointments.NotChangeable):
-            dispatcher.utter_message(response="utter_ap_not_changeable")
+            dispatcher.utter_message(response="utter_apt_not_changeable")
             return [*done, next_step(None)]
 
     async def _book(
@@ -605,11 +598,11 @@ class ActionSubmitAppointment(Action):
     ) -> list[EventType]:
         language = language_of(tracker)
         verified = tracker.get_slot("verified_customer")
-        name = tracker.get_slot("ap_name")
+        name = tracker.get_slot("apt_name")
         if verified and not name:
             name = await run_in_transaction(lambda s: appointments.customer_name(s, verified))
-        contact = tracker.get_slot("ap_contact") or caller_number(tracker) or ""
-        slot_id = int(tracker.get_slot("ap_slot"))
+        contact = tracker.get_slot("apt_contact") or caller_number(tracker) or ""
+        slot_id = int(tracker.get_slot("apt_slot"))
         now = _now_utc()
         booked = await run_in_transaction(
             lambda s: appointments.book(
@@ -617,11 +610,11 @@ class ActionSubmitAppointment(Action):
                 slot_id,
                 name=name or "",
                 contact=contact,
-                address=tracker.get_slot("ap_address"),
+                address=tracker.get_slot("apt_address"),
                 language=language,
                 channel=channel_of(tracker),
                 conversation_id=tracker.sender_id,
-                request_id=f"appointment-{tracker.get_slot('ap_request_id')}",
+                request_id=f"appointment-{tracker.get_slot('apt_request_id')}",
                 now=now,
                 customer_number=verified,
             )
@@ -632,7 +625,7 @@ class ActionSubmitAppointment(Action):
             "booked" if booked.created else "already booked (repeated request)",
             tracker.sender_id,
         )
-        self._confirm(dispatcher, tracker, domain, "utter_ap_booked", booked)
+        self._confirm(dispatcher, tracker, domain, "utter_apt_booked", booked)
         return [*done, next_step(None)]
 
     async def _move(
@@ -642,14 +635,14 @@ class ActionSubmitAppointment(Action):
         domain: dict[str, Any],
         done: list[EventType],
     ) -> list[EventType]:
-        reference, contact = tracker.get_slot("ap_reference"), tracker.get_slot("ap_contact")
-        slot_id = int(tracker.get_slot("ap_slot"))
+        reference, contact = tracker.get_slot("apt_reference"), tracker.get_slot("apt_contact")
+        slot_id = int(tracker.get_slot("apt_slot"))
         now = _now_utc()
         moved = await run_in_transaction(
             lambda s: appointments.move(s, reference, contact, slot_id, now)
         )
         logger.info("appointment %s moved conversation=%s", moved.reference, tracker.sender_id)
-        self._confirm(dispatcher, tracker, domain, "utter_ap_moved", moved)
+        self._confirm(dispatcher, tracker, domain, "utter_apt_moved", moved)
         return [*done, next_step(None)]
 
     async def _cancel(
@@ -659,7 +652,7 @@ class ActionSubmitAppointment(Action):
         domain: dict[str, Any],
         done: list[EventType],
     ) -> list[EventType]:
-        reference, contact = tracker.get_slot("ap_reference"), tracker.get_slot("ap_contact")
+        reference, contact = tracker.get_slot("apt_reference"), tracker.get_slot("apt_contact")
         now = _now_utc()
         cancelled = await run_in_transaction(
             lambda s: appointments.cancel(s, reference, contact, now)
@@ -669,7 +662,7 @@ class ActionSubmitAppointment(Action):
         )
         language = language_of(tracker)
         dispatcher.utter_message(
-            response="utter_ap_cancelled",
+            response="utter_apt_cancelled",
             reference=cancelled.reference,
             when=slot_label(cancelled.slot.starts_at, language),
         )
@@ -684,14 +677,14 @@ class ActionSubmitAppointment(Action):
         booked: appointments.Booked,
     ) -> None:
         language = language_of(tracker)
-        found = tracker.get_slot("ap_found") or {}
-        address = tracker.get_slot("ap_address") or found.get("address")
+        found = tracker.get_slot("apt_found") or {}
+        address = tracker.get_slot("apt_address") or found.get("address")
         dispatcher.utter_message(
             response=response,
             when=slot_label(booked.slot.starts_at, language),
             minutes=booked.slot.minutes,
             place=_place_text(booked.slot.place, address, language, domain),
-            purpose=response_text(domain, f"utter_label_ap_{booked.slot.purpose}", language),
+            purpose=response_text(domain, f"utter_label_apt_{booked.slot.purpose}", language),
             reference=booked.reference,
             reference_spoken=spoken(booked.reference),
         )

@@ -111,3 +111,13 @@ def response_text(domain: dict[str, Any], name: str, language: str) -> str:
 
 def commodity_label(domain: dict[str, Any], commodity: str, language: str) -> str:
     return response_text(domain, f"utter_label_{commodity}", language)
+
+
+def label_buttons(
+    domain: dict[str, Any], language: str, *choices: tuple[str, str]
+) -> list[dict[str, str]]:
+    """Buttons from (label response, payload) pairs: the title in the customer's language."""
+    return [
+        {"title": response_text(domain, label, language), "payload": payload}
+        for label, payload in choices
+    ]

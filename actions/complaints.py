@@ -26,6 +26,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import (
     caller_number,
     channel_of,
+    label_buttons,
     language_of,
     latest_text,
     next_step,
@@ -140,16 +141,12 @@ class ActionOfferComplaintPerson(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        buttons = [
-            {
-                "title": response_text(domain, "utter_label_complaint_person", language),
-                "payload": "/affirm",
-            },
-            {
-                "title": response_text(domain, "utter_label_complaint_record", language),
-                "payload": "/deny",
-            },
-        ]
+        buttons = label_buttons(
+            domain,
+            language,
+            ("utter_label_complaint_person", "/affirm"),
+            ("utter_label_complaint_record", "/deny"),
+        )
         dispatcher.utter_message(response="utter_ask_complaint_person", buttons=buttons)
         return [next_step(None)]
 

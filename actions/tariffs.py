@@ -27,6 +27,7 @@ from actions.common import (
     channel_of,
     commodity_label,
     entity_value,
+    label_buttons,
     language_of,
     latest_intent,
     latest_text,
@@ -167,16 +168,12 @@ class ActionOfferTariffEstimate(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         language = language_of(tracker)
-        buttons = [
-            {
-                "title": response_text(domain, "utter_label_tariff_estimate", language),
-                "payload": "/affirm",
-            },
-            {
-                "title": response_text(domain, "utter_label_tariff_no_estimate", language),
-                "payload": "/deny",
-            },
-        ]
+        buttons = label_buttons(
+            domain,
+            language,
+            ("utter_label_tariff_estimate", "/affirm"),
+            ("utter_label_tariff_no_estimate", "/deny"),
+        )
         dispatcher.utter_message(response="utter_ask_tariff_estimate", buttons=buttons)
         return [next_step(None)]
 

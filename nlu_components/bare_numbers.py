@@ -13,12 +13,8 @@ from the text, so a bare meter reading still lands as a meter reading.
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
     ENTITIES,
@@ -31,27 +27,15 @@ from rasa.shared.nlu.constants import (
 )
 from rasa.shared.nlu.training_data.message import Message
 
+from nlu_components.word_rules import WordRule
+
 FIVE_DIGITS = re.compile(r"\d{5}")
 POSTCODE = "postcode"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class BareNumberEntities(GraphComponent, EntityExtractorMixin):
+class BareNumberEntities(WordRule, EntityExtractorMixin):
     """Names the entity of a message that is nothing but five digits `postcode`."""
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BareNumberEntities:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

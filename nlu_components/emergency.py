@@ -10,12 +10,7 @@ before anything else, whatever the conversation was doing.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import (
@@ -34,6 +29,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.domain.emergency import GAS_SMELL, smells_gas
+from nlu_components.word_rules import WordRule
 
 INTENT_NAME = "report_outage"
 HAZARD = "hazard"
@@ -46,22 +42,8 @@ HAZARD = "hazard"
     ],
     is_trainable=False,
 )
-class GasEmergency(GraphComponent, IntentClassifier, EntityExtractorMixin):
+class GasEmergency(WordRule, IntentClassifier, EntityExtractorMixin):
     """Marks messages about smelling gas: intent report_outage, entity hazard=gas_smell."""
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> GasEmergency:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:

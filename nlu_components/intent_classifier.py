@@ -7,28 +7,68 @@ raises, which would turn a customer's "" into a server error. A message whose
 row is all zeros ("!!!", "…", control characters: nothing the training data
 had) would get the classes' priors, the most frequent intent at about 0.45.
 Both get no intent and confidence 0 here, so the FallbackClassifier asks what
-the customer needs; every other message is classified exactly as by Rasa's
-component.
+the customer needs.
+
+A retrieval intent is learnt per topic: `faq` spans twelve unlike subjects
+(opening hours, payment methods, energy saving, ...), and one linear class
+for all of them lies close to everything else (a question about paying is
+nearer `ask_bill` than `faq/energy_saving`). The classifier learns
+`faq/payment_methods`, `faq/energy_saving`, ... as classes of their own and
+reports their summed probability as `faq`, the intent Rasa and the dialogue
+know; the ResponseSelector still picks the topic.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
     INTENT_NAME_KEY,
     INTENT_RANKING_KEY,
+    INTENT_RESPONSE_KEY,
     PREDICTED_CONFIDENCE_KEY,
+    TEXT,
 )
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
-from scipy.sparse import vstack
+from scipy.sparse import csr_matrix, vstack
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LogisticIntentClassifier(LogisticRegressionClassifier):
     """Logistic regression over the sentence features; no intent for a message without any."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """Rasa's defaults, and `C`: the inverse strength of the regularisation."""
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
+
+    def __init__(
+        self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource
+    ) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=float(self.config["C"]))
+
+    def _create_training_matrix(self, training_data: TrainingData) -> tuple[csr_matrix, list[str]]:
+        """(X, y) with a retrieval intent's examples labelled by their topic (`faq/portal`)."""
+        examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
+        labels = [e.get(INTENT_RESPONSE_KEY) or e.get(INTENT) for e in examples]
+        return self._create_X(examples), labels
+
+    @staticmethod
+    def _by_intent(classes: list[str], probabilities: list[float]) -> dict[str, float]:
+        """Probabilities per intent: a retrieval intent's topics summed (`faq/portal` → `faq`)."""
+        summed: dict[str, float] = {}
+        for name, confidence in zip(classes, probabilities, strict=True):
+            intent = name.split("/", 1)[0]
+            summed[intent] = summed.get(intent, 0.0) + float(confidence)
+        return summed
 
     def process(self, messages: list[Message]) -> list[Message]:
         expected = self.clf.n_features_in_
@@ -37,12 +77,11 @@ class LogisticIntentClassifier(LogisticRegressionClassifier):
         if usable:
             probabilities = self.clf.predict_proba(vstack([row for _, row in usable]))
             for (message, _), row_probabilities in zip(usable, probabilities, strict=True):
+                summed = self._by_intent(list(self.clf.classes_), list(row_probabilities))
                 ranking = sorted(
                     (
-                        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: float(confidence)}
-                        for name, confidence in zip(
-                            self.clf.classes_, row_probabilities, strict=True
-                        )
+                        {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                        for name, confidence in summed.items()
                     ),
                     key=lambda item: -item[PREDICTED_CONFIDENCE_KEY],
                 )

@@ -14,12 +14,7 @@ intent is neither, or whose words do not say, are left as they are.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -31,25 +26,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.domain.bill_questions import MONEY_INTENTS, plainly_meant
+from nlu_components.word_rules import WordRule, set_intent
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class MoneyQuestionIntent(GraphComponent, IntentClassifier):
+class MoneyQuestionIntent(WordRule, IntentClassifier):
     """Swaps `ask_bill` and `change_advance_payment` when the words say the other one."""
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MoneyQuestionIntent:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -65,20 +47,10 @@ class MoneyQuestionIntent(GraphComponent, IntentClassifier):
                 for item in ranking
                 if item[INTENT_NAME_KEY] in MONEY_INTENTS
             )
-            settled = [
-                {
-                    **item,
-                    PREDICTED_CONFIDENCE_KEY: (together if item[INTENT_NAME_KEY] == meant else 0.0),
-                }
-                if item[INTENT_NAME_KEY] in MONEY_INTENTS
-                else item
+            others = {
+                item[INTENT_NAME_KEY]: 0.0
                 for item in ranking
-            ]
-            settled.sort(key=lambda item: item[PREDICTED_CONFIDENCE_KEY], reverse=True)
-            message.set(INTENT_RANKING_KEY, settled, add_to_output=True)
-            message.set(
-                INTENT,
-                {**intent, INTENT_NAME_KEY: meant, PREDICTED_CONFIDENCE_KEY: together},
-                add_to_output=True,
-            )
+                if item[INTENT_NAME_KEY] in MONEY_INTENTS and item[INTENT_NAME_KEY] != meant
+            }
+            set_intent(message, meant, together, others)
         return messages

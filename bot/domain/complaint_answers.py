@@ -43,6 +43,16 @@ _ANGRY_WORDS = re.compile(
     r"|katastroph|reicht (mir|jetzt)|letzte mal|anwalt|verbraucherzentrale|wutend|sauer\b|unmoglich"
     r"|rezalet|sacma|bikt|yeter artik|dolandir|avukat|berbat|skandal|kizgin|sinir"
 )
+#: words only a complaint uses (none of them appears in another intent's training data)
+_COMPLAINT_WORDS = re.compile(
+    r"beschwer|reklamation|kritik|unzufrieden|zumutung|unverschamt|frechheit|\bfrech\b|katastroph"
+    r"|saftladen|schlamperei|inkompetent|respektlos|herablassend|angeschnauzt|patzig|unfreundlich"
+    r"|sauerei|schweinerei|skandal|abzocke|verarsch|genervt|\bnervt|wutend|stinksauer|raste aus"
+    r"|regt mich|unfassbar|ein witz|\bmist\b|anwalt|verbraucherzentrale|nie wieder"
+    r"|sikayet|memnun (degil|kalmad|olmad)|rezalet|berbat|saygisiz|\bkaba\b|kabaydi|\bayip\b"
+    r"|utanc|ilgisiz|rezil|magdur|oyaliyor|kizgin|sinir|yeter artik|avukat|dolandir|bu ne bicim"
+    r"|hak etmiyorum|bikt|sacmalik|terbiyesiz|umursam"
+)
 #: a message shouts when it has at least this many letters, most of them capitals
 SHOUT_LETTERS = 10
 SHOUT_SHARE = 0.7
@@ -72,3 +82,8 @@ def anger_signals(text: str) -> list[str]:
     if text.count("!") >= 3:
         signals.append("exclamations")
     return signals
+
+
+def plainly_a_complaint(text: str) -> bool:
+    """Whether the words are a complaint's own ("Zumutung", "unfreundlich", "şikayet", "berbat")."""
+    return bool(_COMPLAINT_WORDS.search(fold(text)))

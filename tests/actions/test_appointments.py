@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import update
 
 from actions.appointments import (
-    ActionAskApSlot,
+    ActionAskAptSlot,
     ActionStartAppointment,
     ActionSubmitAppointment,
     ValidateAppointmentForm,
@@ -84,16 +84,16 @@ async def test_a_meter_change_is_always_at_home(domain):
         make_tracker("Termin für Zählerwechsel", "book_appointment"),
         domain,
     )
-    assert outcome.slots["ap_mode"] == "book"
-    assert (outcome.slots["ap_purpose"], outcome.slots["ap_place"]) == ("meter", "home")
+    assert outcome.slots["apt_mode"] == "book"
+    assert (outcome.slots["apt_purpose"], outcome.slots["apt_place"]) == ("meter", "home")
     assert outcome.followup == "appointment_form"
 
 
 async def test_chat_offers_three_slots_the_phone_one(database_url, domain, clock):
     clock(NOW)
     ids = plan(database_url, 3, 4, 5, 6, 24)
-    slots = {"ap_place": "centre", "ap_purpose": "advice"}
-    chat = await run(ActionAskApSlot(), make_tracker("", slots=slots), domain)
+    slots = {"apt_place": "centre", "apt_purpose": "advice"}
+    chat = await run(ActionAskAptSlot(), make_tracker("", slots=slots), domain)
     [message] = chat.messages
     assert [b["title"] for b in message["buttons"]] == [
         "Montag, 23. November 2026, 13:00 Uhr",
@@ -101,18 +101,18 @@ async def test_chat_offers_three_slots_the_phone_one(database_url, domain, clock
         "Montag, 23. November 2026, 15:00 Uhr",
         "Spätere Termine",
     ]
-    assert [o["id"] for o in chat.slots["ap_offered"]] == ids[:3]
+    assert [o["id"] for o in chat.slots["apt_offered"]] == ids[:3]
     phone = await run(
-        ActionAskApSlot(), make_tracker("", slots=slots, language="tr", channel="voice"), domain
+        ActionAskAptSlot(), make_tracker("", slots=slots, language="tr", channel="voice"), domain
     )
     assert "23 Kasım 2026 Pazartesi, 13:00" in phone.text and "45 dakika" in phone.text
     assert [b["title"] for b in phone.messages[0]["buttons"]] == [
         "Bu randevuyu al",
         "Daha sonraki randevular",
     ]
-    later = dict(slots, ap_after=phone.slots["ap_offered"][0]["starts_at"])
-    nxt = await run(ActionAskApSlot(), make_tracker("", slots=later, channel="voice"), domain)
-    assert [o["id"] for o in nxt.slots["ap_offered"]] == [ids[1]]
+    later = dict(slots, apt_after=phone.slots["apt_offered"][0]["starts_at"])
+    nxt = await run(ActionAskAptSlot(), make_tracker("", slots=later, channel="voice"), domain)
+    assert [o["id"] for o in nxt.slots["apt_offered"]] == [ids[1]]
 
 
 @pytest.mark.parametrize(
@@ -128,23 +128,25 @@ async def test_a_slot_can_be_chosen_in_words(database_url, domain, clock, text, 
     tracker = make_tracker(
         text,
         intent,
-        slots={"ap_mode": "book", "ap_offered": offered, "requested_slot": "ap_slot"},
+        slots={"apt_mode": "book", "apt_offered": offered, "requested_slot": "apt_slot"},
         active_loop="appointment_form",
     )
-    values = await ValidateAppointmentForm().extract_ap_slot(None, tracker, domain)
-    assert values == {"ap_slot": str(ids[index])}
+    values = await ValidateAppointmentForm().extract_apt_slot(None, tracker, domain)
+    assert values == {"apt_slot": str(ids[index])}
 
 
 async def test_without_a_free_slot_the_form_ends_and_a_person_is_offered(
     database_url, domain, clock
 ):
     clock(NOW)
-    slots = {"ap_mode": "book", "ap_place": "home", "ap_purpose": "meter"}
+    slots = {"apt_mode": "book", "apt_place": "home", "apt_purpose": "meter"}
     tracker = make_tracker("", slots=slots, active_loop="appointment_form")
-    required = await ValidateAppointmentForm().required_slots(["ap_purpose"], None, tracker, domain)
+    required = await ValidateAppointmentForm().required_slots(
+        ["apt_purpose"], None, tracker, domain
+    )
     assert required == []
     outcome = await run(ActionSubmitAppointment(), make_tracker("", slots=slots), domain)
-    assert outcome.responses == ["utter_ap_no_slots"]
+    assert outcome.responses == ["utter_apt_no_slots"]
     assert outcome.followup == "utter_offer_handoff"
 
 
@@ -157,15 +159,15 @@ async def test_a_slot_taken_meanwhile_is_offered_again_and_nothing_is_stored(
         session.execute(update(AppointmentSlot).values(appointment_id=999))
     before = row_counts(database_url)
     slots = {
-        "ap_mode": "book",
-        "ap_place": "centre",
-        "ap_purpose": "advice",
-        "ap_slot": str(slot),
-        "ap_name": "Jana Becker",
-        "ap_contact": "jana@example.org",
-        "ap_request_id": "r-taken",
+        "apt_mode": "book",
+        "apt_place": "centre",
+        "apt_purpose": "advice",
+        "apt_slot": str(slot),
+        "apt_name": "Jana Becker",
+        "apt_contact": "jana@example.org",
+        "apt_request_id": "r-taken",
     }
     outcome = await run(ActionSubmitAppointment(), make_tracker("", slots=slots), domain)
-    assert outcome.responses == ["utter_ap_slot_taken"]
-    assert outcome.slots["ap_slot"] is None and outcome.followup == "appointment_form"
+    assert outcome.responses == ["utter_apt_slot_taken"]
+    assert outcome.slots["apt_slot"] is None and outcome.followup == "appointment_form"
     assert row_counts(database_url) == before

@@ -49,8 +49,8 @@ def slot_ids(replies: list[dict]) -> list[int]:
     ids = []
     for button in buttons(replies):
         payload = button["payload"]
-        if payload.startswith("/inform") and "ap_slot" in payload:
-            value = json.loads(payload[len("/inform") :])["ap_slot"]
+        if payload.startswith("/inform") and "apt_slot" in payload:
+            value = json.loads(payload[len("/inform") :])["apt_slot"]
             if value != "later":
                 ids.append(int(value))
     return ids
@@ -61,16 +61,16 @@ def test_german_customer_books_moves_and_cancels_in_chat(servers: Servers):
     replies = chat.say("Ich hätte gern einen Termin für eine Energieberatung")
     assert "Kundenzentrum (Königstraße 12" in joined(replies)
     assert [b["title"] for b in buttons(replies)] == ["Im Kundenzentrum", "Bei mir zu Hause"]
-    replies = chat.say('/inform{"ap_place": "centre"}')
+    replies = chat.say('/inform{"apt_place": "centre"}')
     first_offer = slot_ids(replies)
     titles = [b["title"] for b in buttons(replies)]
     assert len(first_offer) == 3 and titles[-1] == "Spätere Termine"
     assert re.match(r"\w+tag, \d{1,2}\. \w+ \d{4}, \d{1,2}:\d{2} Uhr", titles[0]), titles[0]
-    replies = chat.say('/inform{"ap_slot": "later"}')
+    replies = chat.say('/inform{"apt_slot": "later"}')
     later_offer = slot_ids(replies)
     assert len(later_offer) == 3 and not set(later_offer) & set(first_offer)
     # a forged slot (not offered) is refused and asked again
-    assert "angebotenen Termine" in chat.texts('/inform{"ap_slot": "1"}')
+    assert "angebotenen Termine" in chat.texts('/inform{"apt_slot": "1"}')
     assert "Namen" in chat.texts("den zweiten")
     assert "Telefonnummer oder E-Mail" in chat.texts("Jana Becker")
     reply = chat.texts("jana.becker@example.org")
@@ -87,7 +87,7 @@ def test_german_customer_books_moves_and_cancels_in_chat(servers: Servers):
     assert "bei der Buchung" in chat.texts(booked.reference)
     replies = chat.say("jana.becker@example.org")
     new_slot = slot_ids(replies)[0]
-    reply = chat.texts(f'/inform{{"ap_slot": "{new_slot}"}}')
+    reply = chat.texts(f'/inform{{"apt_slot": "{new_slot}"}}')
     assert "verschoben" in reply and booked.reference in reply
     assert slot_holder(servers.database_url, booked.slot_id) is None  # the old slot is free
     assert slot_holder(servers.database_url, new_slot) == booked.id

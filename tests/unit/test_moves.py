@@ -255,6 +255,7 @@ def test_the_move_is_stored_with_its_readings_and_an_audit_entry(session):
     assert audit.detail == {
         "service_case": case.id,
         "channel": "voice",
+        "priority": False,
         "kind": "within",
         "readings_given": 1,
         "readings_missing": True,

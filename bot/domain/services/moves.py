@@ -30,7 +30,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.addresses import POSTCODE, Address
@@ -41,9 +40,9 @@ from bot.domain.errors import (
     NotFound,
     OutsideSupplyArea,
 )
-from bot.domain.models import AuditEntry, Customer, MeterReading, ServiceCase
-from bot.domain.references import new_reference
+from bot.domain.models import Customer, MeterReading, ServiceCase
 from bot.domain.services import meter_readings
+from bot.domain.services.service_cases import open_once
 
 KINDS = ("out", "within", "in")
 #: The supply area: postcodes starting with these digits (Dortmund 44, Essen and
@@ -346,48 +345,22 @@ def record_move(
     customer = _customer(session, customer_number) if customer_number else None
     data = case_data(preview, reading_ids)
 
-    def taken(reference: str) -> bool:
-        return (
-            session.scalar(select(ServiceCase.id).where(ServiceCase.reference == reference))
-            is not None
-        )
-
-    case = ServiceCase(
-        reference=new_reference("move", taken),
+    opened = open_once(
+        session,
         kind="move",
-        customer_id=customer.id if customer else None,
-        status="open",
-        priority=False,
+        request_id=request_id,
         data=data,
         language=language,
         channel=channel,
         conversation_id=conversation_id,
-        request_id=request_id,
+        audit_action="move_reported",
+        customer_id=customer.id if customer else None,
+        audit_detail={
+            "kind": request.kind,
+            "readings_given": len(reading_ids),
+            "readings_missing": data["readings_missing"],
+        },
     )
-    try:
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
-            session.add(
-                AuditEntry(
-                    agent_id=None,
-                    action="move_reported",
-                    case_id=None,
-                    detail={
-                        "service_case": case.id,
-                        "channel": channel,
-                        "kind": request.kind,
-                        "readings_given": len(reading_ids),
-                        "readings_missing": data["readings_missing"],
-                    },
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        # the same confirmation delivered twice at once: the first one stored it
-        session.expire_all()
-        existing = session.scalar(select(ServiceCase).where(ServiceCase.request_id == request_id))
-        if existing is None:
-            raise
-        return _recorded(existing)
-    return RecordedMove(case.reference, case.id, data, already_recorded=False)
+    if not opened.created:  # the same confirmation delivered twice at once
+        return RecordedMove(opened.reference, opened.id, opened.data, already_recorded=True)
+    return RecordedMove(opened.reference, opened.id, data, already_recorded=False)

@@ -27,13 +27,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, NotFound
 from bot.domain.models import AuditEntry, CaseAttachment, Customer, ServiceCase
-from bot.domain.references import new_reference
 from bot.domain.services.billing import BlockView, account_standing
+from bot.domain.services.service_cases import open_once
 from bot.domain.uploads import FileKind
 
 KIND = "reconnection"
@@ -184,12 +183,10 @@ def open_case(
     found = situation(session, customer_number)
     if not found.blocked:
         raise NotBlocked()
-    case = ServiceCase(
-        reference=new_reference(KIND, lambda r: _reference_taken(session, r)),
+    opened = open_once(
+        session,
         kind=KIND,
-        customer_id=customer.id,
-        status="open",
-        priority=True,
+        request_id=request_id,
         data={
             "contracts": [
                 {
@@ -207,35 +204,11 @@ def open_case(
         language=language,
         channel=channel,
         conversation_id=conversation_id,
-        request_id=request_id,
+        audit_action="reconnection_requested",
+        customer_id=customer.id,
+        priority=True,
     )
-    try:
-        with session.begin_nested():
-            session.add(case)
-            session.flush()
-            session.add(
-                AuditEntry(
-                    agent_id=None,
-                    action="reconnection_requested",
-                    case_id=None,
-                    detail={"service_case": case.id, "channel": channel, "priority": True},
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        # the same request delivered twice at once: the first one opened the case
-        session.expire_all()
-        existing = _by_request(session, request_id)
-        if existing is None:
-            raise
-        return _view(existing, created=False)
-    return _view(case, created=True)
-
-
-def _reference_taken(session: Session, reference: str) -> bool:
-    return (
-        session.scalar(select(ServiceCase.id).where(ServiceCase.reference == reference)) is not None
-    )
+    return _view(session.get(ServiceCase, opened.id), created=opened.created)
 
 
 def link_handoff(session: Session, request_id: str, handoff_case_id: str) -> None:

@@ -69,6 +69,7 @@ def open_once(
     priority: bool = False,
     reference_kind: str | None = None,
     reference: str | None = None,
+    audit_detail: dict[str, Any] | None = None,
 ) -> Opened:
     """The case of `request_id`: the one opened before, or a new one with an audit entry.
 
@@ -98,7 +99,12 @@ def open_once(
                     agent_id=None,
                     action=audit_action,
                     case_id=None,
-                    detail={"service_case": case.id, "channel": channel, "priority": priority},
+                    detail={
+                        "service_case": case.id,
+                        "channel": channel,
+                        "priority": priority,
+                        **(audit_detail or {}),
+                    },
                 )
             )
             session.flush()
