@@ -328,9 +328,9 @@ class ValidateAppointmentForm(CancellableFormValidation):
                 "apt_reference": None,
                 **self.rejected(dispatcher, tracker, "apt_reference", "utter_apt_not_found"),
             }
-        if found is None:
+        if found is None:  # cancelled or past: said now, nothing more at the end
             dispatcher.utter_message(response="utter_apt_not_changeable")
-            return {"apt_contact": value, CANCELLED: True}
+            return {"apt_contact": value, "apt_found": {"closed": True}, CANCELLED: True}
         return {
             "apt_contact": value,
             "apt_found": found,
@@ -569,6 +569,8 @@ class ActionSubmitAppointment(Action):
         if tracker.get_slot(CANCELLED) or (
             mode == CANCEL and tracker.get_slot("apt_confirm") is False
         ):
+            if (tracker.get_slot("apt_found") or {}).get("closed"):
+                return [*done, next_step(None)]
             dispatcher.utter_message(
                 response="utter_apt_nothing_changed" if mode != BOOK else "utter_apt_not_booked"
             )

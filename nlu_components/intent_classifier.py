@@ -20,11 +20,7 @@ know; the ResponseSelector still picks the topic.
 
 from __future__ import annotations
 
-from typing import Any
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.shared.nlu.constants import (
     INTENT,
@@ -43,17 +39,6 @@ from scipy.sparse import csr_matrix, vstack
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LogisticIntentClassifier(LogisticRegressionClassifier):
     """Logistic regression over the sentence features; no intent for a message without any."""
-
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        """Rasa's defaults, and `C`: the inverse strength of the regularisation."""
-        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0}
-
-    def __init__(
-        self, config: dict[str, Any], name: str, model_storage: ModelStorage, resource: Resource
-    ) -> None:
-        super().__init__(config, name, model_storage, resource)
-        self.clf.set_params(C=float(self.config["C"]))
 
     def _create_training_matrix(self, training_data: TrainingData) -> tuple[csr_matrix, list[str]]:
         """(X, y) with a retrieval intent's examples labelled by their topic (`faq/portal`)."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import update
 
 from actions.appointments import (
@@ -18,6 +19,7 @@ from actions.appointments import (
     reference_of,
 )
 from bot.domain.models import AppointmentSlot
+from bot.domain.services import appointments
 from bot.infra.db import session_scope
 from tests.actions.conftest import BERLIN, make_tracker, run
 from tests.e2e.conftest import row_counts
@@ -171,3 +173,36 @@ async def test_a_slot_taken_meanwhile_is_offered_again_and_nothing_is_stored(
     assert outcome.responses == ["utter_apt_slot_taken"]
     assert outcome.slots["apt_slot"] is None and outcome.followup == "appointment_form"
     assert row_counts(database_url) == before
+
+
+async def test_a_cancelled_appointment_cannot_be_moved_and_is_said_once(
+    database_url, domain, clock
+):
+    clock(NOW)
+    (slot,) = plan(database_url, 5)
+    now = NOW.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    with session_scope(database_url) as session:
+        booked = appointments.book(
+            session,
+            slot,
+            name="Jana Becker",
+            contact="jana@example.org",
+            address=None,
+            language="de",
+            channel="web",
+            conversation_id="web-x",
+            request_id="r-closed",
+            now=now,
+        )
+        appointments.cancel(session, booked.reference, "jana@example.org", now)
+    slots = {"apt_mode": "move", "apt_reference": booked.reference, "requested_slot": "apt_contact"}
+    tracker = make_tracker("jana@example.org", slots=slots, active_loop="appointment_form")
+    dispatcher = CollectingDispatcher()
+    values = await ValidateAppointmentForm().validate_apt_contact(
+        "jana@example.org", dispatcher, tracker, domain
+    )
+    assert [m["response"] for m in dispatcher.messages] == ["utter_apt_not_changeable"]
+    assert values["form_cancelled"] is True
+    ended = make_tracker("", slots={**slots, **values})
+    outcome = await run(ActionSubmitAppointment(), ended, domain)
+    assert outcome.messages == [] and outcome.followup is None

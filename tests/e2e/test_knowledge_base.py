@@ -32,17 +32,18 @@ def test_questions_get_the_answer_of_their_topic(servers: Servers, text, languag
 
 def test_an_unsure_question_offers_two_topics_and_a_choice_answers(servers: Servers):
     chat = Chat(servers)
-    replies = chat.say("Wie kann ich bezahlen?")
+    # two topics in one question: cancelling, and what a price is made of
+    replies = chat.say("Kündigen und Preise")
     assert "Ich bin nicht sicher" in joined(replies)
     buttons = replies[-1]["buttons"]
-    assert len(buttons) == 3 and buttons[0]["title"] == "Zahlungswege"
-    assert "SEPA-Lastschrift" in chat.texts(buttons[0]["payload"])
+    assert len(buttons) == 3 and buttons[0]["title"] == "Kündigung"
+    assert "Sonderkündigungsrecht" in chat.texts(buttons[0]["payload"])
 
 
 def test_phone_caller_chooses_a_topic_with_the_keypad(servers: Servers):
     call = new_call(servers)
     call.start()
     call.press("1")
-    answer = call.say("Wie kann ich bezahlen")
-    assert "die 1 für Zahlungswege" in answer.spoken
-    assert "SEPA-Lastschrift" in call.press("1").spoken
+    answer = call.say("Kündigen und Preise")
+    assert "die 1 für Kündigung" in answer.spoken
+    assert "Sonderkündigungsrecht" in call.press("1").spoken

@@ -32,3 +32,19 @@ def test_a_message_without_words_goes_to_the_fallback(agent: Agent, text: str) -
 def test_words_are_still_classified(agent: Agent) -> None:
     parsed = asyncio.run(agent.parse_message("Ich möchte meinen Zählerstand melden"))
     assert parsed["intent"]["name"] == "submit_meter_reading"
+
+
+def test_knowledge_base_topics_are_classes_of_their_own_reported_as_faq(agent: Agent) -> None:
+    """The classifier learnt `faq/<topic>` classes; the ranking names only `faq`, once,
+    with their summed probability, and the confidences still add up to one."""
+    parsed = asyncio.run(agent.parse_message("Wann ist die Hotline erreichbar?"))
+    names = [item["name"] for item in parsed["intent_ranking"] if item["name"] != "nlu_fallback"]
+    assert parsed["intent"]["name"] == "faq"
+    assert not any("/" in name for name in names) and names.count("faq") == 1
+    classifier = next(
+        node
+        for node in agent.processor.graph_runner._instantiated_nodes.values()  # noqa: SLF001
+        if type(node._component).__name__ == "LogisticIntentClassifier"  # noqa: SLF001
+    )._component  # noqa: SLF001
+    topics = [name for name in classifier.clf.classes_ if name.startswith("faq/")]
+    assert len(topics) == 12
