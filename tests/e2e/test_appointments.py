@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select
 
@@ -128,3 +129,28 @@ def test_turkish_caller_hears_slots_one_by_one_and_books_by_key(servers: Servers
     assert booked.slot.place == "home" and booked.slot.purpose == "meter"
     assert booked.contact.endswith("55501234") and booked.address.startswith("Kampstraße 12")
     assert booked.channel == "voice" and booked.language == "tr"
+
+
+def test_parallel_customers_never_get_the_same_slot(servers: Servers):
+    """Six customers choose the same free slot and confirm at the same moment: one gets it,
+    the others hear it has just gone and are offered the next free ones."""
+    chats = [Chat(servers) for _ in range(6)]
+    chosen = set()
+    for number, chat in enumerate(chats):
+        offered = slot_ids(chat.say("Ich möchte eine Energieberatung bei mir zu Hause"))
+        chosen.add(offered[0])
+        assert "Namen" in chat.texts(f'/inform{{"apt_slot": "{offered[0]}"}}')
+        assert "Adresse" in chat.texts(f"Kundin {'ABCDEF'[number]}ngelika")
+        assert "E-Mail" in chat.texts("Kampstraße 12, 44137 Dortmund")
+    assert len(chosen) == 1  # everyone was offered the same first slot
+    (slot,) = chosen
+
+    with ThreadPoolExecutor(max_workers=len(chats)) as pool:
+        answers = list(pool.map(lambda c: c.texts(f"kunde.{c.sender[-6:]}@example.org"), chats))
+
+    booked = [a for a in answers if REFERENCE.search(a)]
+    gone = [a for a in answers if "gerade eben vergeben" in a]
+    assert len(booked) == 1 and len(gone) == len(chats) - 1, answers
+    with session_scope(servers.database_url) as session:
+        holders = session.scalars(select(Appointment).where(Appointment.slot_id == slot)).all()
+        assert len(holders) == 1 and holders[0].status == "booked"
