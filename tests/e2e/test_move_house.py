@@ -160,6 +160,7 @@ def test_german_move_within_the_area_with_final_readings(chat: Chat) -> None:
         {
             "service_case": case.id,
             "channel": "rest",
+            "priority": False,
             "kind": "within",
             "readings_given": 1,
             "readings_missing": True,
