@@ -41,7 +41,7 @@ from actions.common import (
     next_step,
     response_text,
 )
-from actions.forms import CANCELLED, CancellableFormValidation, way_out_reset
+from actions.forms import CANCELLED, WAY_OUT, CancellableFormValidation, way_out_reset
 from bot.domain import i18n
 from bot.domain.addresses import is_street
 from bot.domain.errors import NotFound
@@ -99,8 +99,10 @@ _ORDINALS = {
     1: re.compile(r"^(2|zweite[nrm]?|den zweiten|ikinci|ikincisi)\b", re.IGNORECASE),
     2: re.compile(r"^(3|dritte[nrm]?|den dritten|üçüncü|ucuncu)\b", re.IGNORECASE),
 }
+#: "nein" to an offered slot asks for another; these words end the booking
 _STOP_WORDS = re.compile(
-    r"abbrech|abbruch|aufhör|aufhoer|\bstop|beenden|vergessen sie|vazgeç|vazgec|iptal|\bbırak|\bbirak",
+    r"abbrech|abbruch|aufhör|aufhoer|\bstop|beenden|vergessen sie|doch nicht|keinen termin"
+    r"|vazgeç|vazgec|iptal|\bbırak|\bbirak|istemiyorum|gerek yok",
     re.IGNORECASE,
 )
 MIN_NAME_LETTERS = 3
@@ -221,7 +223,7 @@ class ValidateAppointmentForm(CancellableFormValidation):
         if self.stop_form(tracker):
             return []
         required = await super().required_slots(domain_slots, dispatcher, tracker, domain)
-        prefix = required[:1] if required[:1] == ["form_way_out"] else []
+        prefix = required[:1] if required[:1] == [WAY_OUT] else []
         mode = tracker.get_slot("apt_mode") or BOOK
         if await _no_free_slot(tracker):
             return []  # the submit action says so and offers a person

@@ -206,3 +206,24 @@ async def test_a_cancelled_appointment_cannot_be_moved_and_is_said_once(
     ended = make_tracker("", slots={**slots, **values})
     outcome = await run(ActionSubmitAppointment(), ended, domain)
     assert outcome.messages == [] and outcome.followup is None
+
+
+@pytest.mark.parametrize(
+    ("text", "cancels"),
+    [
+        ("nein", False),  # another slot, please
+        ("hayır", False),
+        ("nein, abbrechen", True),
+        ("ich will doch keinen Termin", True),
+        ("vazgeçtim", True),
+        ("randevu istemiyorum", True),
+    ],
+)
+async def test_no_to_an_offered_slot_asks_for_another_stop_words_end(text, cancels):
+    tracker = make_tracker(
+        text,
+        "deny",
+        slots={"apt_mode": "book", "requested_slot": "apt_slot"},
+        active_loop="appointment_form",
+    )
+    assert ValidateAppointmentForm().wants_to_cancel(tracker) is cancels

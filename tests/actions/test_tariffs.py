@@ -13,7 +13,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from actions.tariffs import (
     ActionOfferTariffEstimate,
@@ -23,7 +23,7 @@ from actions.tariffs import (
     ActionTariffOverview,
     switch_date,
 )
-from bot.domain.models import ServiceCase
+from bot.domain.models import Bill, Contract, ServiceCase
 from bot.infra.db import session_scope
 from tests.actions.conftest import MONDAY_MORNING, entity, eur, make_tracker, run
 from tests.e2e.conftest import row_counts
@@ -280,3 +280,17 @@ async def test_a_switch_takes_effect_on_the_next_first_of_a_month():
     assert switch_date(dt.date(2026, 11, 23)) == dt.date(2026, 12, 1)
     assert switch_date(dt.date(2026, 12, 31)) == dt.date(2027, 1, 1)
     assert switch_date(dt.date(2027, 1, 1)) == dt.date(2027, 2, 1)
+
+
+async def test_without_a_years_consumption_nothing_is_worked_out_or_offered(database_url, domain):
+    with session_scope(database_url) as session:
+        contract = session.scalar(select(Contract).where(Contract.contract_number == "30000001"))
+        session.execute(delete(Bill).where(Bill.contract_id == contract.id))
+    outcome = await run(
+        ActionTariffEstimate(),
+        make_tracker("evet", "affirm", language="tr", slots={"verified_customer": AYSE}),
+        domain,
+    )
+    assert outcome.responses == ["utter_tariff_estimate_no_consumption"]
+    assert "henüz yıllık tüketim bilgisi yok" in outcome.text
+    assert outcome.followup is None and outcome.slots["tariff_commodity"] is None
