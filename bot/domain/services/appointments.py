@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.models import Appointment, AppointmentSlot, AuditEntry, Customer, ServiceCase
+from bot.domain.records import section_records
 from bot.domain.references import new_reference
 from bot.domain.services.service_cases import open_once
 
@@ -312,20 +313,9 @@ def parse_slots(raw: Any, zone: dt.tzinfo) -> list[dict[str, Any]]:
 
     Times without an offset are the utility's local time (`zone`).
     """
-    if not isinstance(raw, list):
-        raise InvalidRecord("file", "appointment_slots", "must be a list")
     parsed: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, item in enumerate(raw):
-        record = f"appointment_slots[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidRecord(record, "*", "must be an object")
-        unknown = sorted(set(item) - set(_SLOT_FIELDS))
-        if unknown:
-            raise InvalidRecord(record, unknown[0], "is not part of the format")
-        for name in _SLOT_FIELDS:
-            if item.get(name) is None:
-                raise InvalidRecord(record, name, "is missing")
+    for record, item in section_records(raw, "appointment_slots", _SLOT_FIELDS):
         external = item["id"]
         if not isinstance(external, str) or not 0 < len(external.strip()) <= 40:
             raise InvalidRecord(record, "id", "must be a string of 1 to 40 characters")

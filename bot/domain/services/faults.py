@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.models import AuditEntry, Customer, KnownOutage
+from bot.domain.records import section_records
 from bot.domain.services.service_cases import Opened, open_once
 
 KIND = "fault"
@@ -297,20 +298,9 @@ def _moment(record: str, field: str, raw: Any, zone: dt.tzinfo) -> dt.datetime:
 
 def parse_outages(raw: Any, zone: dt.tzinfo) -> list[dict[str, Any]]:
     """Validate the `outages` section of an import file (raise InvalidRecord on the first error)."""
-    if not isinstance(raw, list):
-        raise InvalidRecord("file", "outages", "must be a list")
     parsed: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for index, item in enumerate(raw):
-        record = f"outages[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidRecord(record, "*", "must be an object")
-        unknown = sorted(set(item) - set(_OUTAGE_FIELDS))
-        if unknown:
-            raise InvalidRecord(record, unknown[0], "is not part of the format")
-        for name, required in _OUTAGE_FIELDS.items():
-            if required and item.get(name) is None:
-                raise InvalidRecord(record, name, "is missing")
+    for record, item in section_records(raw, "outages", _OUTAGE_FIELDS):
         external = item["id"]
         if not isinstance(external, str) or not 0 < len(external.strip()) <= 40:
             raise InvalidRecord(record, "id", "must be a string of 1 to 40 characters")

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from bot.domain.errors import InvalidRecord
 from bot.domain.languages import LANGUAGES
 from bot.domain.models import KnowledgeArticle
+from bot.domain.records import section_records
 
 RETRIEVAL_INTENT = "faq"
 ANSWER_PREFIX = f"utter_{RETRIEVAL_INTENT}/"
@@ -80,17 +81,9 @@ def parse_knowledge_base(raw: Any, topics: Iterable[str]) -> list[dict[str, str]
     language. Only topics the model knows are accepted (a new topic needs trained
     questions first)."""
     known = set(topics)
-    if not isinstance(raw, list):
-        raise InvalidRecord("file", "knowledge_base", "must be a list")
     rows: list[dict[str, str]] = []
     seen: set[str] = set()
-    for index, item in enumerate(raw):
-        record = f"knowledge_base[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidRecord(record, "*", "must be an object")
-        unknown = sorted(set(item) - _FIELDS)
-        if unknown:
-            raise InvalidRecord(record, unknown[0], "is not part of the format")
+    for record, item in section_records(raw, "knowledge_base", _FIELDS):
         topic = item.get("topic")
         if topic not in known:
             raise InvalidRecord(

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.domain.errors import DomainError, InvalidRecord, NotFound
 from bot.domain.models import Contract, Customer, Tariff
+from bot.domain.records import section_records
 from bot.domain.services.service_cases import Opened, open_once
 
 KIND = "tariff_switch"
@@ -320,20 +321,9 @@ _FIELDS = {
 
 def parse_tariffs(raw: Any) -> list[dict[str, Any]]:
     """Validate the `tariffs` section (raise InvalidRecord on the first error)."""
-    if not isinstance(raw, list):
-        raise InvalidRecord("file", "tariffs", "must be a list")
     parsed: list[dict[str, Any]] = []
     seen: dict[str, set[str]] = {"code": set(), "name": set()}
-    for index, item in enumerate(raw):
-        record = f"tariffs[{index}]"
-        if not isinstance(item, dict):
-            raise InvalidRecord(record, "*", "must be an object")
-        unknown = sorted(set(item) - set(_FIELDS))
-        if unknown:
-            raise InvalidRecord(record, unknown[0], "is not part of the format")
-        for name, required in _FIELDS.items():
-            if required and item.get(name) is None:
-                raise InvalidRecord(record, name, "is missing")
+    for record, item in section_records(raw, "tariffs", _FIELDS):
         code, name = item["code"], item["name"]
         if not isinstance(code, str) or not _CODE.fullmatch(code):
             raise InvalidRecord(
