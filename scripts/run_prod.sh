@@ -14,6 +14,8 @@ export DATABASE_URL="${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/stadtw
 export TRACKER_STORE_URL="${TRACKER_STORE_URL:-postgresql://postgres@127.0.0.1:5432/stadtwerk_rasa}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export RASA_INSTANCES="${RASA_INSTANCES:-2}"
+# the action server as its own process, the way to move actions to other machines
+export ACTIONS="${ACTIONS:-server}"
 export LOG_FORMAT="${LOG_FORMAT:-json}"
 scripts/setup.sh   # venv, model; migrates and loads demo data into DATABASE_URL
 .venv/bin/python -m bot migrate

@@ -42,13 +42,53 @@ def session(database_url: str):
         yield s
 
 
+#: Where Rasa runs the custom actions (ACTIONS): in its own process, as `make
+#: run` does, or on the action server, the way to scale actions out.
+IN_PROCESS, ACTION_SERVER = "in-process", "server"
+#: Test modules that run against both, to show the two give the same results.
+BOTH_WAYS = {
+    "test_conversations_de",
+    "test_conversations_tr",
+    "test_voice",
+    "test_web_chat",
+    "test_gas_emergency",
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "action_server: needs the action server (it stops or inspects it)"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests on the `servers` run in process, and also on the action server where
+    their module is in BOTH_WAYS, or only there when marked `action_server`."""
+    if "servers" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("action_server"):
+        ways = [ACTION_SERVER]
+    elif metafunc.module.__name__.rsplit(".", 1)[-1] in BOTH_WAYS:
+        ways = [IN_PROCESS, ACTION_SERVER]
+    else:
+        ways = [IN_PROCESS]
+    metafunc.parametrize("servers", ways, indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """One Rasa server and one action server for the whole test session."""
+def servers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Servers]:
+    """Rasa (running the actions itself, or with the action server) for the whole session."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
-    work = tmp_path_factory.mktemp("e2e")
-    running = Servers(database_url=demo_database(work / "stadtwerk.db", slots=True), log_dir=work)
+    actions = getattr(request, "param", IN_PROCESS)
+    work = tmp_path_factory.mktemp(f"e2e-{actions}")
+    running = Servers(
+        database_url=demo_database(work / "stadtwerk.db", slots=True),
+        log_dir=work,
+        actions=actions,
+    )
     running.start()
     yield running
     running.stop()

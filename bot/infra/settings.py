@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     # where the processes reach each other; empty: this machine's ports
     rasa_url: str = ""
     action_server_url: str = ""
+    # Where Rasa runs the custom actions: `in-process` in its own event loop
+    # (no HTTP, no JSON; bot/rasa_runtime/in_process_actions.py) or `server` on
+    # the action server (the way to run actions on other machines). Empty: in
+    # process, unless ACTION_SERVER_URL names an action server.
+    actions: Literal["", "in-process", "server"] = ""
     balancer_upstreams: str = ""
     rasa_port: int = 5005
     # More than one: Rasa instances on the ports after RASA_PORT, a balancer on it.
@@ -314,6 +319,13 @@ class Settings(BaseSettings):
     def rasa_base_url(self) -> str:
         """Where clients reach Rasa: the only instance, or the balancer in front of several."""
         return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
+
+    @property
+    def actions_in_process(self) -> bool:
+        """Rasa runs the custom actions itself; no action server is started."""
+        if self.actions:
+            return self.actions == "in-process"
+        return not self.action_server_url
 
     @property
     def action_server_base_url(self) -> str:

@@ -78,9 +78,9 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
         rasa["balancer"] = _uvicorn(
             settings, "bot.ops.balancer:create_app", settings.rasa_port, "--no-access-log"
         )
-    return {
-        **rasa,
-        # rasa-sdk's server, refusing calls without the shared secret
+    # rasa-sdk's server, refusing calls without the shared secret; not started
+    # when Rasa runs the actions itself (ACTIONS=in-process)
+    actions = {
         "actions": [
             str(BIN / "python"),
             "-m",
@@ -90,7 +90,11 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
             "--port",
             str(settings.action_port),
             *_rasa_logging(settings),
-        ],
+        ]
+    }
+    return {
+        **rasa,
+        **({} if settings.actions_in_process else actions),
         # the widget's frames are small; refuse huge ones before parsing
         "web": _uvicorn(
             settings, "bot.web.app:create_app", settings.app_port, "--ws-max-size", "65536"
@@ -102,10 +106,9 @@ def health_urls(settings: Settings) -> dict[str, str]:
     """Where each process of `commands()` says it is ready."""
     ports = settings.rasa_instance_ports
     token = settings.rasa_auth_token
-    urls = {
-        "actions": f"http://127.0.0.1:{settings.action_port}/health",
-        "web": f"http://127.0.0.1:{settings.app_port}/ready",
-    }
+    urls = {"web": f"http://127.0.0.1:{settings.app_port}/ready"}
+    if not settings.actions_in_process:
+        urls["actions"] = f"http://127.0.0.1:{settings.action_port}/health"
     if len(ports) == 1:
         urls["rasa"] = f"http://127.0.0.1:{ports[0]}/status?token={token}"
     else:
@@ -175,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    actions = "in Rasa" if settings.actions_in_process else f":{settings.action_port}"
     print(
         f"REST webhook http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook · "
-        f"actions :{settings.action_port} · app http://127.0.0.1:{settings.app_port}/health"
+        f"actions {actions} · app http://127.0.0.1:{settings.app_port}/health"
     )
     supervisor.run(stopping)
     return 0

@@ -31,7 +31,9 @@
    class is now looked up once.
 7. Speed: the SQLite tracker store (the embedded default) keeps its
    connections and writes ahead (bot/rasa_runtime/tracker_sqlite.py).
-8. Safety: Rasa answers nothing in a conversation handed to a person
+8. Speed: with ACTIONS=in-process (the default) the custom actions run in
+   this process (bot/rasa_runtime/in_process_actions.py), without HTTP.
+9. Safety: Rasa answers nothing in a conversation handed to a person
    (paused) until it is resumed; a message about smelling gas is answered
    all the same, with the emergency instructions only
    (bot/rasa_runtime/emergency_policy.py), and the conversation stays with
@@ -57,6 +59,7 @@ from jsonschema import validators
 from jsonschema.exceptions import best_match
 from rasa.core.actions.action import ActionExecutionRejection, RemoteAction, create_bot_utterance
 from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.utils import AvailableEndpoints
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.events import BotUttered, Event, FollowupAction, UserUttered
@@ -70,12 +73,14 @@ from bot.rasa_runtime import tracker_sqlite
 from bot.rasa_runtime.action_connections import close_sessions, pooled_session
 from bot.rasa_runtime.emergency_policy import reports_gas_smell
 from bot.rasa_runtime.graph_runner import SequentialGraphRunner
+from bot.rasa_runtime.in_process_actions import InProcessActions
 
 logger = logging.getLogger(__name__)
 _rasa_run = RemoteAction.run
 _rasa_close_resources = rasa.core.run.close_resources
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_should_handle_message = rasa.core.processor.MessageProcessor._should_handle_message
+_rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
 _event_classes: dict[str, type[Event]] = {}
 
 
@@ -177,12 +182,24 @@ def _should_handle_message(tracker: Any) -> bool:
     return _rasa_should_handle_message(tracker) or reports_gas_smell(tracker)
 
 
+def _endpoints_with_actions_in_process(
+    cls: type[AvailableEndpoints], endpoint_file: str
+) -> AvailableEndpoints:
+    """The endpoints of `endpoint_file`, with this process as the action endpoint."""
+    endpoints = _rasa_read_endpoints(cls, endpoint_file)
+    endpoints.action = InProcessActions()
+    return endpoints
+
+
 async def _close_resources(app: Any, loop: Any) -> None:
     await close_sessions()
     await _rasa_close_resources(app, loop)
 
 
-def install() -> None:
+def install(actions_in_process: bool = False) -> None:
+    """Apply the fixes; `actions_in_process`: Rasa runs the custom actions itself."""
+    if actions_in_process:
+        AvailableEndpoints.read_endpoints = classmethod(_endpoints_with_actions_in_process)  # type: ignore[method-assign]
     EndpointConfig.session = pooled_session  # type: ignore[method-assign]
     rasa.core.run.close_resources = _close_resources
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
@@ -205,8 +222,8 @@ def main() -> None:
 
     from bot.infra.settings import get_settings
 
-    install()
     settings = get_settings()
+    install(actions_in_process=settings.actions_in_process)
     if "run" in sys.argv[1:2] and "--auth-token" not in sys.argv:
         # The token protects Rasa's HTTP API. Handed over here, from the
         # environment, it never shows on the process's command line (`ps`).

@@ -7,9 +7,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from tests.e2e.conftest import Chat
 from tests.harness.servers import Servers
 
+pytestmark = pytest.mark.action_server
 ESTABLISHED = "01"
 
 

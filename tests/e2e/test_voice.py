@@ -251,6 +251,7 @@ def stalled(servers: Servers) -> Iterator[None]:
         actions.send_signal(signal.SIGCONT)
 
 
+@pytest.mark.action_server
 def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
     """A stuck action server: "one moment" within Twilio's 15 s, then the answer."""
     call = german_call(servers)
@@ -270,6 +271,7 @@ def test_slow_turn_keeps_the_line_alive(servers: Servers) -> None:
     assert "Postleitzahl" in answer.spoken
 
 
+@pytest.mark.action_server
 def test_a_turn_that_never_comes_back_passes_the_caller_to_a_person(servers: Servers) -> None:
     """The action server stays stuck: after "one moment" the caller is not left hanging."""
     call = german_call(servers)
@@ -287,6 +289,7 @@ def test_a_turn_that_never_comes_back_passes_the_caller_to_a_person(servers: Ser
     assert case is not None and (case.reason, case.channel) == ("technical_problem", "voice")
 
 
+@pytest.mark.action_server
 def test_with_the_action_server_down_a_caller_is_passed_to_a_person(servers: Servers) -> None:
     call = new_call(servers)
     call.start()

@@ -400,6 +400,7 @@ async def test_prometheus_metrics(web: Servers) -> None:
     assert "10000" not in metrics.text and "Mitarbeiter" not in metrics.text
 
 
+@pytest.mark.action_server
 async def test_with_the_action_server_down_the_chat_still_reaches_a_person(web: Servers) -> None:
     """The bot cannot hand over without its action server; the app does it itself."""
     web.kill("actions")

@@ -76,8 +76,8 @@ def free_port_block(count: int) -> int:
 
 @dataclass
 class Servers:
-    """Rasa (one instance, or several behind the balancer) and the action server,
-    optionally the web app, running as child processes."""
+    """Rasa (one instance, or several behind the balancer), the action server
+    unless Rasa runs the actions itself, optionally the web app, as child processes."""
 
     database_url: str
     log_dir: Path
@@ -85,6 +85,9 @@ class Servers:
     redis_url: str = ""
     rasa_instances: int = 1
     model: Path = MODEL
+    # where Rasa runs the custom actions (ACTIONS): "in-process" or "server";
+    # empty: as `make run` does (in process)
+    actions: str = ""
     settings: Settings = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
@@ -99,6 +102,7 @@ class Servers:
             redis_url=self.redis_url,
             rasa_port=rasa_port,
             rasa_instances=self.rasa_instances,
+            actions=self.actions,
             action_port=free_port(),
             app_port=free_port(),
             rasa_auth_token=TOKEN,

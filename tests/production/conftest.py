@@ -86,6 +86,7 @@ def cluster(
         tracker_store_url=tracker,
         redis_url=redis_server,
         rasa_instances=2,
+        actions="server",  # as `make run-prod` runs it
     )
     running.start()
     yield running

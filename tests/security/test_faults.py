@@ -565,6 +565,7 @@ def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
         tracker_store_url=tracker,
         redis_url=redis_server,
         rasa_instances=2,
+        actions="server",  # as `make run-prod` runs it
     )
     settings = topology.settings
     log = tmp_path / "launcher.log"

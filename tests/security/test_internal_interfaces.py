@@ -16,6 +16,8 @@ import pytest
 from bot.rasa_runtime.action_server import SECRET_HEADER
 from tests.harness.servers import TOKEN, Servers
 
+pytestmark = pytest.mark.action_server
+
 
 def forged_call(number: str) -> dict:
     """What Rasa would send to run `action_show_bill` for a verified customer."""

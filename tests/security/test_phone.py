@@ -36,7 +36,10 @@ def no_agent_line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
     work: Path = tmp_path_factory.mktemp("no-line")
-    running = Servers(database_url=demo_database(work / "stadtwerk.db"), log_dir=work)
+    # a stuck action server makes the slow turns (SIGSTOP)
+    running = Servers(
+        database_url=demo_database(work / "stadtwerk.db"), log_dir=work, actions="server"
+    )
     running.settings = running.settings.replace(
         voice_queue="", voice_transfer_sip="", voice_transfer_number=""
     )
