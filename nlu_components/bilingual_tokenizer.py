@@ -1,8 +1,8 @@
 """A tokenizer for German and Turkish in one model, with folded lemmas.
 
 spaCy's blank `de` and `tr` tokenizers split the text and spaCy's lookup
-lemma tables (from the `spacy-lookups-data` package, nothing downloaded)
-give each word's lemma. The message's language picks the pipeline; a word the
+lemma tables (from the `spacy-lookups-data` package, nothing downloaded,
+read from SQLite files: nlu_components/lemma_tables.py) give each word's lemma. The message's language picks the pipeline; a word the
 table does not know is looked up in the other language's table, because
 Turkish sentences carry German utility words ("Abschlag'ımı"). Each token's
 lemma is then folded (Turkish-aware lower case, umlauts and Turkish letters
@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import spacy
-import spacy_lookups_data
-import srsly
 from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -31,15 +28,15 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.domain.language import detect
 from bot.domain.languages import LANGUAGES
 from bot.domain.text import fold, lower
+from nlu_components.lemma_tables import LemmaTable
 
 _APOSTROPHE_SUFFIX = re.compile(r"^([^\W\d_]+)['’]([^\W\d_]+)$")
 
 
 @cache
-def lemma_table(language: str) -> dict[str, str]:
-    """spaCy's lookup lemma table for `language`, from spacy-lookups-data."""
-    data = Path(spacy_lookups_data.__file__).parent / "data"
-    return srsly.read_gzip_json(data / f"{language}_lemma_lookup.json.gz")
+def lemma_table(language: str) -> LemmaTable:
+    """spaCy's lookup lemma table for `language` (spacy-lookups-data), one per process."""
+    return LemmaTable(language)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=False)
@@ -82,8 +79,9 @@ class BilingualTokenizer(Tokenizer):
         for lang in (language, other):
             table = self._tables[lang]
             for form in (word, lower(word, lang)):
-                if form in table:
-                    return fold(table[form], lang)
+                found = table.get(form)
+                if found is not None:
+                    return fold(found, lang)
         return fold(word, language)
 
     def _pieces(self, word: str, start: int) -> list[tuple[str, int]]:

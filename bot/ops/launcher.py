@@ -39,7 +39,7 @@ def _rasa(settings: Settings, model: Path, port: int) -> list[str]:
     return [
         str(BIN / "python"),
         "-m",
-        "bot.rasa_runtime.server",
+        "bot.rasa_runtime",
         "run",
         "--model",
         str(model),

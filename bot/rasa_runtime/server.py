@@ -1,6 +1,7 @@
 """`rasa run` with fixes for how Rasa 3.6 calls the action server and stores conversations.
 
-    python -m bot.rasa_runtime.server run --model ... (the same arguments as `rasa`)
+    python -m bot.rasa_runtime run --model ... (the same arguments as `rasa`; the
+    entry point keeps TensorFlow out first: bot/rasa_runtime/__main__.py)
 
 1. Speed: Rasa checks every answer of the action server with
    `jsonschema.validate`, which first checks the schema itself against the
