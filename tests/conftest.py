@@ -46,13 +46,7 @@ def session(database_url: str):
 #: run` does, or on the action server, the way to scale actions out.
 IN_PROCESS, ACTION_SERVER = "in-process", "server"
 #: Test modules that run against both, to show the two give the same results.
-BOTH_WAYS = {
-    "test_conversations_de",
-    "test_conversations_tr",
-    "test_voice",
-    "test_web_chat",
-    "test_gas_emergency",
-}
+BOTH_WAYS = {"test_conversations_de", "test_conversations_tr", "test_voice"}
 
 
 def pytest_configure(config: pytest.Config) -> None:

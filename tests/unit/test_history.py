@@ -120,21 +120,30 @@ def rasas_states(domain: Domain, tracker: DialogueStateTracker, **flags: Any) ->
         DialogueStateTracker.applied_events = original  # type: ignore[method-assign]
 
 
-def check_against_rasa(agent: Agent, tracker: DialogueStateTracker) -> None:
+RULE_ONLY = {"rule_only_slots": ["next_action"], "rule_only_loops": []}
+#: how the policies ask (MemoizationPolicy; RulePolicy with and without rule-only turns)
+POLICY_FLAGS = [
+    {"omit_unset_slots": False, "ignore_rule_only_turns": False, "rule_only_data": RULE_ONLY},
+    {"omit_unset_slots": False, "ignore_rule_only_turns": True, "rule_only_data": RULE_ONLY},
+]
+EVERY_FLAG = [
+    {"omit_unset_slots": omit, "ignore_rule_only_turns": ignore, "rule_only_data": data}
+    for omit in (False, True)
+    for ignore in (False, True)
+    for data in (None, RULE_ONLY)
+]
+
+
+def check_against_rasa(
+    agent: Agent, tracker: DialogueStateTracker, every_flag: bool = False
+) -> None:
     domain = agent.domain
     assert tracker.applied_events() == history.rasa_applied_events(tracker)
-    rule_only = json.loads(json.dumps({"rule_only_slots": ["next_action"], "rule_only_loops": []}))
-    for omit in (False, True):
-        for ignore in (False, True):
-            for rule_only_data in (None, rule_only):
-                flags = {
-                    "omit_unset_slots": omit,
-                    "ignore_rule_only_turns": ignore,
-                    "rule_only_data": rule_only_data,
-                }
-                ours = domain.states_for_tracker_history(tracker, **flags)
-                theirs = rasas_states(domain, tracker, **flags)
-                assert ours == theirs[-history.WINDOW :], flags
+    for flags in EVERY_FLAG if every_flag else POLICY_FLAGS:
+        flags = {**flags, "rule_only_data": json.loads(json.dumps(flags["rule_only_data"]))}
+        ours = domain.states_for_tracker_history(tracker, **flags)
+        theirs = rasas_states(domain, tracker, **flags)
+        assert ours == theirs[-history.WINDOW :], flags
     everything = history.rasa_current_state(tracker, EventVerbosity.ALL)
     assert tracker.current_state(EventVerbosity.ALL) == everything
     twin = tracker.copy()
@@ -175,11 +184,12 @@ def what_happened(tracker: DialogueStateTracker) -> list[tuple]:
 
 def converse(agent: Agent, sender: str, language: str, check: bool) -> DialogueStateTracker:
     async def run() -> DialogueStateTracker:
-        for text in CONVERSATIONS[language]:
+        texts = CONVERSATIONS[language]
+        for number, text in enumerate(texts, 1):
             await agent.handle_text(text, sender_id=sender)
             tracker = await agent.tracker_store.retrieve(sender)
-            if check:
-                check_against_rasa(agent, tracker)
+            if check:  # every way of asking at the end (the longest history)
+                check_against_rasa(agent, tracker, every_flag=number == len(texts))
         return await agent.tracker_store.retrieve(sender)
 
     return asyncio.run(run())
