@@ -35,6 +35,52 @@ def summary(timings: list[float], elapsed: float, **extra: Any) -> dict[str, Any
     }
 
 
+def median(values: list[float]) -> float:
+    """The median, rounded to 0.1 (ms)."""
+    return round(statistics.median(values), 1)
+
+
+def generator_cpu(cpu_seconds: float, wall_seconds: float) -> dict[str, float]:
+    """The load generator's own CPU over a run: seconds and share of one core (%)."""
+    return {
+        "wall_seconds": round(wall_seconds, 2),
+        "generator_cpu_seconds": round(cpu_seconds, 2),
+        "generator_cpu_percent": round(100 * cpu_seconds / wall_seconds, 1)
+        if wall_seconds
+        else 0.0,
+    }
+
+
+def turn_profile(series: list[list[float]], window: int = 10) -> dict[str, Any]:
+    """Latency by turn number over long conversations (one list of ms per conversation).
+
+    Turn 1 and the last turn as medians over the conversations, and the
+    medians of the first and the last `window` turns (all conversations
+    pooled), which are steadier; each pair with its ratio last / first.
+    """
+    turns = min(len(s) for s in series)
+    by_turn = [[s[t] for s in series] for t in range(turns)]
+    first = [v for s in series for v in s[:window]]
+    last = [v for s in series for v in s[turns - window : turns]]
+    profile = {
+        "conversations": len(series),
+        "turns": turns,
+        "window": window,
+        "turn_1_ms": median(by_turn[0]),
+        "turn_last_ms": median(by_turn[-1]),
+        "first_window_ms": median(first),
+        "last_window_ms": median(last),
+        "per_turn_median_ms": [median(values) for values in by_turn],
+    }
+    profile["ratio_single"] = _ratio(profile["turn_last_ms"], profile["turn_1_ms"])
+    profile["ratio_window"] = _ratio(profile["last_window_ms"], profile["first_window_ms"])
+    return profile
+
+
+def _ratio(later: float, earlier: float) -> float:
+    return round(later / earlier, 2) if earlier else 0.0
+
+
 def machine() -> dict[str, Any]:
     return {
         "machine": f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}",
