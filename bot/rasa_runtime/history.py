@@ -252,7 +252,9 @@ def states_for_tracker_history(
     memo: _States | None = memos.get(key)
     applied = tracker.applied_events()
     start = 0
-    if memo is not None and memo.domain is self:
+    if memo is not None and memo.domain is not self:
+        memo = None  # another model's domain (a reloaded model, its id reused)
+    if memo is not None:
         start = _common_prefix(memo.applied, applied)
         if start < len(memo.applied):
             while memo.snapshots and memo.snapshots[-1].position > start:
