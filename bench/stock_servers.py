@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from bot.infra.settings import ROOT
 from bot.ops.launcher import child_environment
-from tests.harness.servers import Servers, free_port
+from tests.harness.servers import Servers, free_port, stop_all, wait_until_ready
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -71,30 +68,10 @@ class StockServers:
                 argv, cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
         for name, url in self.health_urls().items():
-            self._wait(url, need_model=name == "rasa")
-
-    def _wait(self, url: str, need_model: bool, timeout: float = 300) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if any(proc.poll() is not None for proc in self.processes.values()):
-                raise RuntimeError(f"a stock server exited early; see logs in {self.log_dir}")
-            try:
-                reply = httpx.get(url, timeout=2)
-                if reply.status_code == 200 and (not need_model or reply.json().get("model_file")):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"{url} not ready; see logs in {self.log_dir}")
+            wait_until_ready(url, self.processes, self.log_dir, name == "rasa", timeout=300)
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            proc.terminate()
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(self.processes)
 
 
 def our_bot_environment(database_url: str, log_dir: Path) -> dict[str, str]:

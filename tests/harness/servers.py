@@ -187,25 +187,41 @@ class Servers:
         )
 
     def _wait(self, url: str, need_model: bool = False, timeout: float = 240) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            for proc in self.processes.values():
-                if proc.poll() is not None:
-                    raise RuntimeError(f"a server exited early; see logs in {self.log_dir}")
-            try:
-                reply = httpx.get(url, timeout=2)
-                if reply.status_code == 200 and (not need_model or reply.json().get("model_file")):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"{url} not ready; see logs in {self.log_dir}")
+        wait_until_ready(url, self.processes, self.log_dir, need_model, timeout)
 
     def stop(self) -> None:
-        for proc in self.processes.values():
-            proc.terminate()
-        for proc in self.processes.values():
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(self.processes)
+
+
+def wait_until_ready(
+    url: str,
+    processes: dict[str, subprocess.Popen],
+    log_dir: Path,
+    need_model: bool = False,
+    timeout: float = 240,
+) -> None:
+    """Until `url` answers 200 (with a loaded model if `need_model`); fails if one of
+    `processes` exits meanwhile or `timeout` seconds pass."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if any(proc.poll() is not None for proc in processes.values()):
+            raise RuntimeError(f"a server exited early; see logs in {log_dir}")
+        try:
+            reply = httpx.get(url, timeout=2)
+            if reply.status_code == 200 and (not need_model or reply.json().get("model_file")):
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"{url} not ready; see logs in {log_dir}")
+
+
+def stop_all(processes: dict[str, subprocess.Popen]) -> None:
+    """Terminate every process; kill those still running after 20 s."""
+    for proc in processes.values():
+        proc.terminate()
+    for proc in processes.values():
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
