@@ -31,8 +31,9 @@ _DATE = re.compile(r"\b(\d{2})\.(\d{2})\.(\d{4})\b")
 # Case and customer numbers: six or more capitals and digits, at least one a
 # digit wherever it stands ("H-BABC2B00" as well as "H-EB094008").
 _IDENTIFIER = re.compile(r"\b(?:[A-Z]{1,3}-)?(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{5,}\b")
-# A telephone number ("0800 7788 112", "+49 203 604-1111") is read digit by digit too.
-_PHONE_NUMBER = re.compile(r"(?<![\w.,])(?:\+\d{2} ?|0)\d{1,5}(?:[ /-]\d{2,8}){1,3}(?![\w.,]\d)")
+# A telephone number ("0800 7788 112", "+49 203 604-1111") is read digit by digit too;
+# not the minutes of a time span ("9:00-18:00").
+_PHONE_NUMBER = re.compile(r"(?<![\w.,:])(?:\+\d{2} ?|0)\d{1,5}(?:[ /-]\d{2,8}){1,3}(?![\w.,]\d)")
 # "Zähler …0436": the last digits of a meter number, as a button title shows them.
 _TRAILING_DIGITS = re.compile(r"…\s?(\d+)")
 _TRAILING_WORDS = {"de": "mit der Endnummer", "tr": "son haneleri"}

@@ -116,3 +116,8 @@ def test_telephone_numbers_are_read_digit_by_digit(text, digits):
     assert Part("digits", digits) in parts
     # money, dates and plain numbers stay words
     assert speakable("am 12.03.2026 sind 112 Euro fällig", "de")[0].kind == "text"
+
+
+def test_opening_times_are_not_read_as_telephone_numbers():
+    parts = speakable("pazartesiden cumaya 9:00-18:00, cumartesi 9:00-13:00 arası açık", "tr")
+    assert [p.kind for p in parts] == ["text"]
