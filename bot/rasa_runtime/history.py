@@ -43,7 +43,13 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.core.actions.action import ActionExtractSlots
+from rasa.core.actions.forms import FormAction
+from rasa.shared.core.constants import (
+    ACTION_VALIDATE_SLOT_MAPPINGS,
+    PREVIOUS_ACTION,
+    REQUESTED_SLOT,
+)
 from rasa.shared.core.domain import Domain, State
 from rasa.shared.core.events import (
     ActionExecuted,
@@ -52,9 +58,11 @@ from rasa.shared.core.events import (
     Event,
     Restarted,
     SessionStarted,
+    SlotSet,
     UserUtteranceReverted,
     UserUttered,
 )
+from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 #: snapshots of the replay kept for the latest actions (a form turn goes back one or two)
@@ -74,6 +82,9 @@ rasa_applied_events = DialogueStateTracker.applied_events
 rasa_copy = DialogueStateTracker.copy
 rasa_current_state = DialogueStateTracker.current_state
 rasa_states_for_tracker_history = Domain.states_for_tracker_history
+rasa_execute_validation_action = ActionExtractSlots._execute_validation_action
+rasa_temporary_tracker = FormAction._temporary_tracker
+_rasa_from_events = DialogueStateTracker.from_events
 
 
 def _prefix_intact(events: deque, count: int, last: Event | None) -> bool:
@@ -294,6 +305,32 @@ def states_for_tracker_history(
 
 # --- copies and serialisation -----------------------------------------------------------
 
+_COPY_HOOKS = ("__copy__", "__reduce__", "__reduce_ex__", "__getstate__", "__setstate__")
+_plain_classes: dict[type, bool] = {}
+
+
+def _plain(cls: type) -> bool:
+    """Whether `copy.copy` of a `cls` object is a new object with the same `__dict__`."""
+    known = _plain_classes.get(cls)
+    if known is None:
+        known = all(
+            not any(hook in vars(base) for hook in _COPY_HOOKS)
+            and not getattr(base, "__slots__", ())
+            for base in cls.__mro__[:-1]
+        )
+        _plain_classes[cls] = known
+    return known
+
+
+def _copied(slot: Any) -> Any:
+    """`copy.copy(slot)`, without going through pickling's protocol for plain objects."""
+    cls = type(slot)
+    if not _plain(cls):
+        return copy.copy(slot)
+    twin = cls.__new__(cls)
+    twin.__dict__.update(slot.__dict__)
+    return twin
+
 
 def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
     """A duplicate of the tracker (Rasa replays every event into a new one; the same result)."""
@@ -301,7 +338,7 @@ def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
     for name in _MEMOS:
         twin.__dict__.pop(name, None)
     twin.events = self._create_events(list(self.events))
-    twin.slots = {name: copy.copy(slot) for name, slot in self.slots.items()}
+    twin.slots = {name: _copied(slot) for name, slot in self.slots.items()}
     twin.active_loop = copy.copy(self.active_loop)
     if isinstance(self.latest_action, dict):
         twin.latest_action = dict(self.latest_action)
@@ -362,7 +399,88 @@ def current_state(
     return state
 
 
+# --- temporary trackers ----------------------------------------------------------------
+
+
+def tracker_with(
+    tracker: DialogueStateTracker, more: list[Event], slots: list[Slot]
+) -> DialogueStateTracker:
+    """What Rasa builds as `DialogueStateTracker.from_events(tracker.sender_id,
+    tracker.events_after_latest_restart() + more, slots=slots)`, from a copy.
+
+    Rasa replays the whole conversation for this, twice a turn (to validate the
+    slots a message fills, and in each form turn); a copy of the tracker has the
+    same state when no restart cut its events and its slots are the domain's.
+    """
+    if (
+        tracker._max_event_history is not None
+        or any(isinstance(event, Restarted) for event in tracker.events)
+        or len(tracker.slots) != len(slots)
+        or any(slot.name not in tracker.slots for slot in slots)
+    ):
+        return _rasa_from_events(
+            tracker.sender_id, tracker.events_after_latest_restart() + more, slots=slots
+        )
+    twin = copy_tracker(tracker)
+    # what a new tracker starts with (from_events gives it none of these)
+    twin.sender_source = None
+    twin.is_rule_tracker = False
+    twin.model_id = None
+    twin.assistant_id = None
+    for event in more:
+        twin.update(event)
+    return twin
+
+
+async def _execute_validation_action(
+    self: ActionExtractSlots,
+    extraction_events: list[Event],
+    output_channel: Any,
+    nlg: Any,
+    tracker: DialogueStateTracker,
+    domain: Domain,
+) -> list[Event]:
+    """Rasa's `ActionExtractSlots._execute_validation_action`, its tracker built by `tracker_with`."""
+    slot_events = [event for event in extraction_events if isinstance(event, SlotSet)]
+    if ACTION_VALIDATE_SLOT_MAPPINGS not in domain.user_actions:
+        return list(slot_events)
+    validating = tracker_with(tracker, list(slot_events), domain.slots)
+    validate_events = await self._run_custom_action(
+        ACTION_VALIDATE_SLOT_MAPPINGS, output_channel, nlg, validating, domain
+    )
+    validated = {event.key for event in validate_events if isinstance(event, SlotSet)}
+    # an extracted slot the action said nothing about is valid (Rasa's rule)
+    return validate_events + [event for event in slot_events if event.key not in validated]
+
+
+def _temporary_tracker(
+    self: FormAction,
+    current_tracker: DialogueStateTracker,
+    additional_events: list[Event],
+    domain: Domain,
+) -> DialogueStateTracker:
+    """Rasa's `FormAction._temporary_tracker`, built by `tracker_with`."""
+    marks = [
+        SlotSet(REQUESTED_SLOT, self.get_slot_to_fill(current_tracker)),
+        ActionExecuted(self.name()),
+    ]
+    return tracker_with(current_tracker, marks + additional_events, domain.slots)
+
+
+#: the methods `install` replaces (tests put Rasa's own back afterwards)
+REPLACED = (
+    (ActionExtractSlots, "_execute_validation_action"),
+    (FormAction, "_temporary_tracker"),
+    (DialogueStateTracker, "applied_events"),
+    (DialogueStateTracker, "copy"),
+    (DialogueStateTracker, "current_state"),
+    (Domain, "states_for_tracker_history"),
+)
+
+
 def install() -> None:
+    ActionExtractSlots._execute_validation_action = _execute_validation_action  # type: ignore[method-assign]
+    FormAction._temporary_tracker = _temporary_tracker  # type: ignore[method-assign]
     DialogueStateTracker.applied_events = applied_events  # type: ignore[method-assign]
     DialogueStateTracker.copy = copy_tracker  # type: ignore[method-assign]
     DialogueStateTracker.current_state = current_state  # type: ignore[method-assign]

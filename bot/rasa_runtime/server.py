@@ -38,7 +38,9 @@
    saved is kept for the next read while the database still holds exactly
    its events (bot/rasa_runtime/tracker_cache.py), and what Rasa works out
    from the whole history on every prediction is continued from the last
-   time instead of redone (bot/rasa_runtime/history.py).
+   time instead of redone (bot/rasa_runtime/history.py); a save writes the
+   new events without counting the stored ones first when the cache knows
+   how many there are (bot/rasa_runtime/event_writes.py).
 10. Safety: Rasa answers nothing in a conversation handed to a person
    (paused) until it is resumed; a message about smelling gas is answered
    all the same, with the emergency instructions only
@@ -75,7 +77,7 @@ from sqlalchemy.engine import Engine
 
 from bot.infra.db import write_ahead
 from bot.protocol import technical_problem_payload
-from bot.rasa_runtime import history, tracker_sqlite
+from bot.rasa_runtime import event_writes, history, tracker_sqlite
 from bot.rasa_runtime.action_connections import close_sessions, pooled_session
 from bot.rasa_runtime.emergency_policy import reports_gas_smell
 from bot.rasa_runtime.graph_runner import SequentialGraphRunner
@@ -161,8 +163,8 @@ async def _retrieve_or_fail(store: FailSafeTrackerStore, sender_id: str) -> Any:
         tracker = _trackers.get(inner, sender_id)
         if tracker is None:
             tracker = await inner.retrieve(sender_id)
-            if tracker is not None:
-                _trackers.keep(inner, tracker)
+            if tracker is not None:  # a read gives the events it gave
+                _trackers.keep(inner, tracker, read_gives=len(tracker.events))
         return tracker
     except Exception as error:
         _trackers.forget(sender_id)
@@ -175,9 +177,11 @@ async def _retrieve_or_fail(store: FailSafeTrackerStore, sender_id: str) -> Any:
 async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
     inner = store._tracker_store
     try:
-        await inner.save(tracker)
-        if isinstance(inner, SQLTrackerStore):
-            _trackers.keep(inner, tracker)
+        if not isinstance(inner, SQLTrackerStore):
+            await inner.save(tracker)
+            return
+        read_gives = await event_writes.save(inner, tracker, _trackers.stored_events(tracker))
+        _trackers.keep(inner, tracker, read_gives)
     except Exception as error:
         _trackers.forget(tracker.sender_id)
         logger.error(

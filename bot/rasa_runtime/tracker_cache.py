@@ -77,12 +77,27 @@ class TrackerCache:
         self._entries[sender_id] = entry
         return entry.tracker
 
-    def keep(self, store: SQLTrackerStore, tracker: DialogueStateTracker) -> None:
-        """Keep a tracker just read or saved, if it holds what a read would give."""
+    def stored_events(self, tracker: DialogueStateTracker) -> int | None:
+        """How many of this very tracker's events the store holds, if it was read or
+        saved through the cache (None: unknown)."""
+        entry = self._entries.get(tracker.sender_id)
+        return entry.events if entry is not None and entry.tracker is tracker else None
+
+    def keep(
+        self, store: SQLTrackerStore, tracker: DialogueStateTracker, read_gives: int | None = None
+    ) -> None:
+        """Keep a tracker just read or saved, if it holds what a read would give.
+
+        `read_gives`: how many events a read of the conversation gives, when the
+        caller knows (it just read them, or saved them: bot/rasa_runtime/event_writes.py);
+        otherwise the store is asked.
+        """
         sender_id = tracker.sender_id
         self._entries.pop(sender_id, None)
         events = len(tracker.events)
-        if events_a_read_gives(store, sender_id) != events:
+        if read_gives is None:
+            read_gives = events_a_read_gives(store, sender_id)
+        if read_gives != events:
             return  # e.g. a session began this turn: a read gives only the new one
         highest = highest_event_id(store, sender_id)
         self._entries[sender_id] = _Entry(tracker, events, highest, time.monotonic())

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rasa.core.actions.forms import FormAction
 from rasa.core.agent import Agent
 from rasa.core.lock_store import InMemoryLockStore
 from rasa.core.tracker_store import SQLTrackerStore
@@ -100,12 +101,16 @@ def load(work: Path, name: str) -> Agent:
     )
 
 
-@pytest.fixture(scope="module")
+def restored_afterwards(patch: pytest.MonkeyPatch) -> None:
+    """Rasa's own methods come back when `patch` is undone."""
+    for owner, name in history.REPLACED:
+        patch.setattr(owner, name, getattr(owner, name))
+
+
+@pytest.fixture
 def patched() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        for name in ("applied_events", "copy", "current_state"):
-            patch.setattr(DialogueStateTracker, name, getattr(DialogueStateTracker, name))
-        patch.setattr(Domain, "states_for_tracker_history", Domain.states_for_tracker_history)
+        restored_afterwards(patch)
         history.install()
         yield
 
@@ -161,6 +166,41 @@ def check_against_rasa(
     twin.update(SlotSet("language", "de"))
     assert len(twin.events) == len(tracker.events) + 1
     assert tracker.applied_events() == history.rasa_applied_events(tracker)
+    check_temporary_tracker(domain, tracker)
+
+
+TRACKER_ATTRIBUTES = (
+    "active_loop",
+    "latest_action",
+    "followup_action",
+    "_paused",
+    "latest_message",
+    "latest_bot_utterance",
+    "sender_source",
+    "is_rule_tracker",
+    "model_id",
+    "assistant_id",
+    "_max_event_history",
+)
+
+
+def check_temporary_tracker(domain: Domain, tracker: DialogueStateTracker) -> None:
+    """The tracker a slot validation or a form turn works on is the one Rasa replays."""
+    more = [SlotSet("requested_slot", "customer_number"), ActionExecuted("identity_form")]
+    ours = history.tracker_with(tracker, more, domain.slots)
+    theirs = DialogueStateTracker.from_events(
+        tracker.sender_id, tracker.events_after_latest_restart() + more, slots=domain.slots
+    )
+    state = history.rasa_current_state(theirs, EventVerbosity.ALL)
+    assert history.rasa_current_state(ours, EventVerbosity.ALL) == state
+    assert ours.current_state(EventVerbosity.ALL) == state
+    for attribute in TRACKER_ATTRIBUTES:
+        assert getattr(ours, attribute) == getattr(theirs, attribute), attribute
+    assert {name: (s.value, s.has_been_set) for name, s in ours.slots.items()} == {
+        name: (s.value, s.has_been_set) for name, s in theirs.slots.items()
+    }
+    assert ours.applied_events() == history.rasa_applied_events(theirs)
+    assert len(tracker.events) + len(more) >= len(ours.events)  # the original is untouched
 
 
 def what_happened(tracker: DialogueStateTracker) -> list[tuple]:
@@ -206,12 +246,12 @@ def test_every_turn_matches_rasas_own_history(database: Path, patched: None, lan
 def test_the_conversation_is_the_same_as_with_rasas_own_code(tmp_path: Path, language: str) -> None:
     (tmp_path / "rasa").mkdir()
     (tmp_path / "ours").mkdir()
+    assert DialogueStateTracker.copy is history.rasa_copy  # Rasa's own code, nothing patched
+    assert FormAction._temporary_tracker is history.rasa_temporary_tracker
     with demo_data(tmp_path / "rasa") as work:
         rasas = what_happened(converse(load(work, "rasa"), "same", language, False))
     with pytest.MonkeyPatch.context() as patch, demo_data(tmp_path / "ours") as work:
-        for name in ("applied_events", "copy", "current_state"):
-            patch.setattr(DialogueStateTracker, name, getattr(DialogueStateTracker, name))
-        patch.setattr(Domain, "states_for_tracker_history", Domain.states_for_tracker_history)
+        restored_afterwards(patch)
         history.install()
         ours = what_happened(converse(load(work, "ours"), "same", language, False))
     assert ours == rasas

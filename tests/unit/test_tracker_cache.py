@@ -8,10 +8,17 @@ from pathlib import Path
 
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
-from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import text
 
+from bot.rasa_runtime import event_writes
 from bot.rasa_runtime.tracker_cache import TrackerCache
 
 SENDER = "cache-test"
@@ -118,3 +125,85 @@ def test_only_the_conversations_used_last_are_kept(store: SQLTrackerStore) -> No
     assert len(cache) == 2
     assert cache.get(store, "c0") is None
     assert cache.get(store, "c2") is trackers[2]
+
+
+# --- saving with the count the cache knows (bot.rasa_runtime.event_writes) ---------------
+
+
+def rows(store: SQLTrackerStore) -> list[tuple]:
+    with store.engine.connect() as connection:
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text(
+                    "SELECT sender_id, type_name, timestamp, intent_name, action_name, data"
+                    " FROM events ORDER BY id"
+                )
+            )
+        ]
+
+
+def turn(tracker: DialogueStateTracker) -> None:
+    """What a turn adds: a message with its intent, an action, a slot, a reply."""
+    tracker.update(
+        UserUttered(
+            "Ich möchte meinen Abschlag ändern",
+            intent={"name": "change_advance_payment", "confidence": 0.93},
+            parse_data={
+                "text": "Ich möchte meinen Abschlag ändern",
+                "intent": {"name": "change_advance_payment", "confidence": 0.93},
+                "entities": [],
+            },
+        )
+    )
+    tracker.update(ActionExecuted("advance_payment_form"))
+    tracker.update(SlotSet("requested_slot", "new_amount"))
+    tracker.update(BotUttered("Wie hoch soll der neue Abschlag sein?"))
+    tracker.update(ActionExecuted("action_listen"))
+
+
+def test_a_save_with_the_count_known_writes_the_rows_rasa_writes(tmp_path: Path) -> None:
+    rasas = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    ours = SQLTrackerStore(dialect="sqlite", db=str(tmp_path / "ours.db"))
+    cache = TrackerCache()
+    tracker = conversation("Hallo")
+    asyncio.run(rasas.save(tracker))
+    saved(ours, tracker, cache)
+    for _ in range(2):
+        known = cache.stored_events(tracker)
+        assert known == len(tracker.events)
+        turn(tracker)
+        asyncio.run(rasas.save(tracker))
+        read_gives = asyncio.run(event_writes.save(ours, tracker, known))
+        assert read_gives == len(tracker.events)
+        cache.keep(ours, tracker, read_gives)
+        assert rows(ours) == rows(rasas)
+        assert cache.get(ours, SENDER) is tracker
+    assert len(asyncio.run(ours.retrieve(SENDER)).events) == len(tracker.events)
+
+
+def test_the_count_is_known_only_for_the_tracker_the_cache_holds(store: SQLTrackerStore) -> None:
+    cache = TrackerCache()
+    tracker = conversation("Hallo")
+    saved(store, tracker, cache)
+    assert cache.stored_events(tracker) == len(tracker.events)
+    other = asyncio.run(store.retrieve(SENDER))  # the same events, another object
+    assert cache.stored_events(other) is None
+    assert cache.stored_events(conversation("Hallo", "noch einer")) is None
+
+
+def test_a_save_that_begins_a_session_asks_the_store_again(store: SQLTrackerStore) -> None:
+    cache = TrackerCache()
+    tracker = conversation("Hallo")
+    saved(store, tracker, cache)
+    known = cache.stored_events(tracker)
+    tracker.update(ActionExecuted("action_session_start"))
+    tracker.update(SessionStarted(timestamp=tracker.events[-1].timestamp + 1))
+    tracker.update(ActionExecuted("action_listen"))
+    read_gives = asyncio.run(event_writes.save(store, tracker, known))
+    assert read_gives is None  # unknown: a read now gives only the new session
+    cache.keep(store, tracker, read_gives)
+    assert cache.get(store, SENDER) is None
+    read = asyncio.run(store.retrieve(SENDER))
+    assert read.events[0].type_name == "session_started"
+    assert len(read.events) < len(tracker.events)
