@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from bot.infra.db import write_ahead
-from bot.rasa_runtime import history, server, tracker_sqlite
+from bot.rasa_runtime import action_answers, history, server, tracker_sqlite
 
 
 @pytest.fixture
@@ -89,11 +89,14 @@ def test_invalid_answers_fail_like_rasas_check(
         action()._validate_action_result(answer)  # type: ignore[arg-type]
 
 
-def test_the_validator_is_built_once(installed: type[RemoteAction]) -> None:
+def test_the_validators_are_built_once(installed: type[RemoteAction]) -> None:
     for _ in range(3):
         action()._validate_action_result({"events": []})
-    assert server._action_answer_validator.cache_info().currsize == 1
-    assert server._action_answer_validator.cache_info().hits >= 2
+        with pytest.raises(ValidationError):
+            action()._validate_action_result({"events": "not a list"})
+    for built in (action_answers.by_event_type, action_answers.whole_schema):
+        assert built.cache_info().currsize == 1
+        assert built.cache_info().hits >= 2
 
 
 @pytest.mark.parametrize(
