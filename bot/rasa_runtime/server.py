@@ -75,7 +75,7 @@ from sqlalchemy.engine import Engine
 
 from bot.infra.db import write_ahead
 from bot.protocol import technical_problem_payload
-from bot.rasa_runtime import action_answers, event_writes, history, tracker_sqlite
+from bot.rasa_runtime import action_answers, event_writes, history, rule_matching, tracker_sqlite
 from bot.rasa_runtime.action_connections import close_sessions, pooled_session
 from bot.rasa_runtime.emergency_policy import reports_gas_smell
 from bot.rasa_runtime.graph_runner import SequentialGraphRunner
@@ -203,6 +203,7 @@ def install(actions_in_process: bool = False) -> None:
     if actions_in_process:
         AvailableEndpoints.read_endpoints = classmethod(_endpoints_with_actions_in_process)  # type: ignore[method-assign]
     history.install()
+    rule_matching.install()
     EndpointConfig.session = pooled_session  # type: ignore[method-assign]
     rasa.core.run.close_resources = _close_resources
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner

@@ -28,7 +28,7 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUtt
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 
 from bot.infra import db
-from bot.rasa_runtime import history
+from bot.rasa_runtime import history, rule_matching
 from bot.rasa_runtime.in_process_actions import InProcessActions
 from tests.harness.servers import MODEL, demo_database
 
@@ -103,7 +103,7 @@ def load(work: Path, name: str) -> Agent:
 
 def restored_afterwards(patch: pytest.MonkeyPatch) -> None:
     """Rasa's own methods come back when `patch` is undone."""
-    for owner, name in history.REPLACED:
+    for owner, name in history.REPLACED + rule_matching.REPLACED:
         patch.setattr(owner, name, getattr(owner, name))
 
 
@@ -253,6 +253,7 @@ def test_the_conversation_is_the_same_as_with_rasas_own_code(tmp_path: Path, lan
     with pytest.MonkeyPatch.context() as patch, demo_data(tmp_path / "ours") as work:
         restored_afterwards(patch)
         history.install()
+        rule_matching.install()
         ours = what_happened(converse(load(work, "ours"), "same", language, False))
     assert ours == rasas
 

@@ -29,7 +29,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from bot.infra.db import write_ahead
-from bot.rasa_runtime import action_answers, history, server, tracker_sqlite
+from bot.rasa_runtime import action_answers, history, rule_matching, server, tracker_sqlite
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
         "create_engine_kwargs",
         rasa.core.tracker_store.create_engine_kwargs,
     )
-    for owner, name in history.REPLACED:
+    for owner, name in history.REPLACED + rule_matching.REPLACED:
         monkeypatch.setattr(owner, name, getattr(owner, name))
     processor = rasa.core.processor.MessageProcessor
     monkeypatch.setattr(  # a staticmethod: its descriptor goes back
