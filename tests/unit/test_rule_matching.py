@@ -84,7 +84,8 @@ def test_a_rule_table_is_read_once_per_policy(tmp_path: Path) -> None:
     lookup = policy.lookup[RULES]
     first = rule_matching._compiled(policy, lookup)
     assert rule_matching._compiled(policy, lookup) is first
-    assert len(first) == len(lookup)
+    assert len(first.rules) == len(lookup)
+    assert sum(len(rules) for rules in first.after.values()) == len(lookup)
 
 
 # --- every kind of feature, on made-up rules ---------------------------------------------
