@@ -371,8 +371,9 @@ def _parse_panel(result: dict, axis: Any) -> None:
     )
     axis.set_xticks([i + width / 2 for i in positions], list(measured))
     axis.axhline(PARSE_MS, color="grey", linestyle=":", linewidth=1)
-    axis.set(title="NLU parse per message (dotted: target)", ylabel="ms (log scale)", yscale="log")
-    _plain_numbers(axis)
+    # bars from zero: a bar's height on a log scale would say nothing
+    axis.set(title="NLU parse per message (dotted: target)", ylabel="ms")
+    axis.set_ylim(bottom=0)
 
 
 def _nlu_panel(result: dict, axis: Any) -> None:

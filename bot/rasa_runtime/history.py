@@ -8,7 +8,9 @@ Rasa 3.6 goes back to the conversation's first event several times per turn:
   replays every applied event into a fresh tracker and builds a state at each
   action, for each policy and prediction;
 - `tracker.copy()` replays every event into a new tracker before each action;
-- `current_state(ALL)` turns every event into a dict for each custom action.
+- `current_state(ALL)` turns every event into a dict for each custom action;
+- the trackers for validating the slots a message fills and for each form
+  turn are built by replaying every event plus a few new ones.
 
 So turn 50 cost about twice turn 1. Here each of them keeps what it worked out
 on the tracker object (in memos no event ever sees) and, when the tracker has
@@ -29,6 +31,8 @@ computes, for the cost of the new events.
   and the event list instead of replaying every event; the memos go along.
 - Serialised events are kept up to the customer's latest message (later ones
   may still change within the turn) and only newer ones are serialised again.
+- The validation and form trackers are copies with the new events applied
+  (a replay still where a restart cut the history or the slots differ).
 
 Tests compare every result with Rasa's own on real conversations
 (tests/unit/test_history.py).

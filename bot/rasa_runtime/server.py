@@ -48,6 +48,9 @@
    all the same, with the emergency instructions only
    (bot/rasa_runtime/emergency_policy.py), and the conversation stays with
    the person.
+11. Speed: RulePolicy's search for the rules that fit the conversation reads
+   each rule once and compares the latest state only with the rules that
+   can fit it (bot/rasa_runtime/rule_matching.py).
 
 The launcher starts Rasa through this module; `install()` applies all of
 them, and nothing changes when the module is only imported.
