@@ -35,7 +35,8 @@ class Answer:
 
     @property
     def spoken(self) -> str:
-        return " ".join(" ".join("".join(say.itertext()).split()) for say in self.root.iter("Say"))
+        """What the caller hears, as text; a pause between two replies is a space."""
+        return " ".join(_said(say) for say in self.root.iter("Say"))
 
     @property
     def next_url(self) -> str | None:
@@ -128,6 +129,14 @@ class PhoneCall:
             f"{self.base_url}/webhooks/voice/status",
             self._params(CallStatus=status, CallDuration=str(duration)),
         )
+
+
+def _said(say: ET.Element) -> str:
+    parts = [say.text or ""]
+    for child in say:
+        parts.append(" " if child.tag == "break" else "".join(child.itertext()))
+        parts.append(child.tail or "")
+    return " ".join("".join(parts).split())
 
 
 def ending(answer: Answer) -> str:

@@ -88,3 +88,18 @@ def test_technical_problem_without_an_agent_line_says_goodbye():
     root = parse(twiml.technical_problem({"de": APOLOGY["de"]}, SETTINGS))
     assert [say.get("language") for say in root.findall("Say")] == ["de-DE"]
     assert root.find("Hangup") is not None and root.find("Dial") is None
+
+
+def test_the_phone_simulator_shows_a_pause_between_replies_as_a_space():
+    from bot.ops.phone_sim import Answer
+
+    xml = twiml.ask(
+        ["Vielen Dank, Sie sind identifiziert.", "Ihre Rechnung R-2026 ist bezahlt."],
+        "de",
+        SETTINGS,
+        "https://x/y",
+    )
+    assert parse(xml).find("Gather/Say/break") is not None  # the caller hears a pause
+    spoken = Answer.parse(xml).spoken
+    assert spoken.startswith("Vielen Dank, Sie sind identifiziert. Ihre Rechnung")
+    assert "identifiziert.Ihre" not in spoken
