@@ -20,8 +20,10 @@ One in a hundred each, not more: a conversation has many turns (a meter
 reading or a move takes ten), and at 2 to 3 % per turn every fifth
 conversation would be asked to repeat something that was clear.
 
-Writes `summary.md` (for people), `summary.json` (for scripts) and
-`misclassified.md` (every held-out message the model got wrong) into --out.
+Writes `summary.md` (for people), `summary.json` (for scripts),
+`misclassified.md` (every held-out message the model got wrong) and a
+confusion matrix per language (`confusion-de.png`, `confusion-tr.png`:
+scripts/nlu_confusion.py) into --out.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.domain.languages import LANGUAGES
+from scripts import nlu_confusion
 
 ROOT = Path(__file__).resolve().parent.parent
 MAX_FALSE_FALLBACK = 0.01
@@ -378,6 +381,8 @@ def main() -> int:
     (args.out / "misclassified.md").write_text(
         misclassified_markdown(predictions), encoding="utf-8"
     )
+    for language in LANGUAGES:
+        nlu_confusion.draw(predictions, language, args.out / f"confusion-{language}.png")
     print(markdown(summary))
     return 0
 
