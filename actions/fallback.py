@@ -64,10 +64,10 @@ def close_candidates(tracker: Tracker) -> list[str]:
     return []
 
 
-async def _count_fallback() -> None:
+async def _count_fallback(language: str) -> None:
     """One more message the bot did not understand (for /metrics); never in the customer's way."""
     try:
-        await run_in_transaction(lambda s: stats.count(s, "fallbacks"))
+        await run_in_transaction(lambda s: stats.count(s, "fallbacks", language))
     except SQLAlchemyError:
         logger.warning("a fallback was not counted: the database did not answer")
 
@@ -79,10 +79,10 @@ class ActionFallback(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        await _count_fallback()
+        language = language_of(tracker)
+        await _count_fallback(language)
         if repeated_fallback(tracker):
             return await hand_off(dispatcher, tracker, "repeated_fallback")
-        language = language_of(tracker)
         candidates = close_candidates(tracker)
         if candidates:
             buttons = [

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
 from bot.protocol import MAX_MESSAGE_CHARS, conversation_channel, input_problem
 from bot.rasa_runtime import conversation
+from bot.rasa_runtime.metrics import TURN_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +107,7 @@ class GuardedRestInput(RestInput):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            started = time.perf_counter()
             try:
                 payload = request.json
             except SanicException:
@@ -130,6 +133,8 @@ class GuardedRestInput(RestInput):
                 return await self._refuse(request, sender, text, metadata, problem)
 
             collector = CollectingOutputChannel()
+            # a turn: from the request to the answer (refusals above are no turn)
+            timer = TURN_SECONDS.labels("rest")
             try:
                 await on_new_message(
                     UserMessage(
@@ -145,16 +150,10 @@ class GuardedRestInput(RestInput):
                 logger.exception("rest turn failed for one conversation")
                 if not collector.messages:
                     lang = metadata.get("language") or "de"
-                    return response.json(
-                        [
-                            {
-                                "recipient_id": sender,
-                                "text": conversation.domain_text(
-                                    request, "utter_technical_problem", lang
-                                ),
-                            }
-                        ]
-                    )
+                    text = conversation.domain_text(request, "utter_technical_problem", lang)
+                    timer.observe(time.perf_counter() - started)
+                    return response.json([{"recipient_id": sender, "text": text}])
+            timer.observe(time.perf_counter() - started)
             return response.json(collector.messages)
 
         return webhook

@@ -60,3 +60,9 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Trusted
         if hop and hop not in trusted:
             return hop
     return address
+
+
+def named_client(peer: str | None, forwarded_for: str | None, trusted: Trusted) -> str | None:
+    """The client's address; None for this machine or our own proxies (they name no client)."""
+    client = client_address(peer, forwarded_for, trusted)
+    return None if client in trusted else client

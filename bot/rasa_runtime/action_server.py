@@ -6,7 +6,9 @@ An action trusts the tracker it is sent: a caller who could post to the
 action server directly could send one with `verified_customer` set and read
 anybody's bill. So every call but the health check must carry the shared
 secret (the `X-Action-Secret` header, `RASA_AUTH_TOKEN`), which Rasa sends
-from endpoints.yml. Everything else is rasa-sdk's own.
+from endpoints.yml. `GET /metrics` (the actions' times and failures) is for
+Prometheus only, guarded as everywhere (bot/infra/metrics.py), not by the
+secret. Everything else is rasa-sdk's own.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.infra.settings import get_settings
+from bot.rasa_runtime import metrics
 
 SECRET_HEADER = "X-Action-Secret"
-OPEN_PATHS = {"/health"}
+# /metrics has a guard of its own: Prometheus is not Rasa and gets no secret
+OPEN_PATHS = {"/health", "/metrics"}
 
 
 def require_secret(app: Sanic, secret: str) -> None:
@@ -40,15 +44,17 @@ def main() -> None:
     from rasa_sdk import __main__ as sdk_main
     from rasa_sdk import endpoint
 
-    secret = get_settings().rasa_auth_token
+    settings = get_settings()
     make_app = endpoint.create_app
 
     def create_app(*args: Any, **kwargs: Any) -> Sanic:
         app = make_app(*args, **kwargs)
-        require_secret(app, secret)
+        require_secret(app, settings.rasa_auth_token)
+        metrics.serve(app, settings, metrics.ACTIONS)
         return app
 
     endpoint.create_app = create_app
+    metrics.time_actions()
     sdk_main.main()
 
 

@@ -51,6 +51,9 @@
 11. Speed: RulePolicy's search for the rules that fit the conversation reads
    each rule once and compares the latest state only with the rules that
    can fit it (bot/rasa_runtime/rule_matching.py).
+12. Metrics: `GET /metrics` for Prometheus (bot/rasa_runtime/metrics.py):
+   apologies (2), tracker store failures (3), conversations begun, and the
+   channels' turns; with the actions in this process, theirs too.
 
 The launcher starts Rasa through this module; `install()` applies all of
 them, and nothing changes when the module is only imported.
@@ -76,9 +79,17 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import Engine
 
+from bot.domain.services.stats import channel_of
 from bot.infra.db import write_ahead
 from bot.protocol import technical_problem_payload
-from bot.rasa_runtime import action_answers, event_writes, history, rule_matching, tracker_sqlite
+from bot.rasa_runtime import (
+    action_answers,
+    event_writes,
+    history,
+    metrics,
+    rule_matching,
+    tracker_sqlite,
+)
 from bot.rasa_runtime.action_connections import close_sessions, pooled_session
 from bot.rasa_runtime.emergency_policy import reports_gas_smell
 from bot.rasa_runtime.graph_runner import SequentialGraphRunner
@@ -91,6 +102,8 @@ _rasa_close_resources = rasa.core.run.close_resources
 _rasa_resolve_by_type = Event.resolve_by_type
 _rasa_should_handle_message = rasa.core.processor.MessageProcessor._should_handle_message
 _rasa_read_endpoints = AvailableEndpoints.read_endpoints.__func__  # type: ignore[attr-defined]
+_rasa_configure_app = rasa.core.run.configure_app
+_rasa_log_user_message = rasa.core.processor.MessageProcessor._handle_message_with_tracker
 _event_classes: dict[str, type[Event]] = {}
 _trackers = TrackerCache()
 
@@ -124,6 +137,7 @@ async def _run_or_apologise(
         )
         if _apologised_this_turn(tracker):
             return []
+        metrics.APOLOGIES.inc()
         apology = await nlg.generate(APOLOGY, tracker, output_channel.name()) or {}
         # The marker lets a channel offer what needs no action server (the web
         # chat hands over to a person itself).
@@ -148,6 +162,7 @@ async def _retrieve_or_fail(store: FailSafeTrackerStore, sender_id: str) -> Any:
         return tracker
     except Exception as error:
         _trackers.forget(sender_id)
+        metrics.TRACKER_STORE_FAILURES.labels("read").inc()
         logger.error(
             "tracker store failed reading conversation=%s: %s", sender_id, type(error).__name__
         )
@@ -164,6 +179,7 @@ async def _save_or_fail(store: FailSafeTrackerStore, tracker: Any) -> None:
         _trackers.keep(inner, tracker, read_gives)
     except Exception as error:
         _trackers.forget(tracker.sender_id)
+        metrics.TRACKER_STORE_FAILURES.labels("save").inc()
         logger.error(
             "tracker store failed saving conversation=%s: %s",
             tracker.sender_id,
@@ -196,6 +212,31 @@ def _endpoints_with_actions_in_process(
     return endpoints
 
 
+def _begins_conversation(tracker: Any) -> bool:
+    """No customer message yet in this conversation (its events are read only at a
+    session's first message)."""
+    latest = tracker.latest_message
+    if latest is not None and (latest.text is not None or latest.intent_name):
+        return False
+    return not any(isinstance(event, UserUttered) for event in tracker.events)
+
+
+async def _log_user_message(processor: Any, message: Any, tracker: Any) -> None:
+    """Rasa's logging of a customer's message, counting the conversations it begins."""
+    if _begins_conversation(tracker):
+        metrics.CONVERSATIONS.labels(channel_of(message.input_channel, message.metadata)).inc()
+    await _rasa_log_user_message(processor, message, tracker)
+
+
+def _configure_app(*args: Any, **kwargs: Any) -> Any:
+    """Rasa's Sanic app, with `GET /metrics`."""
+    from bot.infra.settings import get_settings
+
+    app = _rasa_configure_app(*args, **kwargs)
+    metrics.serve(app, get_settings(), metrics.RUNTIME, metrics.ACTIONS)
+    return app
+
+
 async def _close_resources(app: Any, loop: Any) -> None:
     await close_sessions()
     await _rasa_close_resources(app, loop)
@@ -205,10 +246,13 @@ def install(actions_in_process: bool = False) -> None:
     """Apply the fixes; `actions_in_process`: Rasa runs the custom actions itself."""
     if actions_in_process:
         AvailableEndpoints.read_endpoints = classmethod(_endpoints_with_actions_in_process)  # type: ignore[method-assign]
+        metrics.time_actions()
     history.install()
     rule_matching.install()
     EndpointConfig.session = pooled_session  # type: ignore[method-assign]
     rasa.core.run.close_resources = _close_resources
+    rasa.core.run.configure_app = _configure_app
+    rasa.core.processor.MessageProcessor._handle_message_with_tracker = _log_user_message  # type: ignore[method-assign]
     rasa.core.processor.DaskGraphRunner = SequentialGraphRunner
     rasa.core.processor.MessageProcessor._should_handle_message = staticmethod(  # type: ignore[method-assign]
         _should_handle_message

@@ -18,10 +18,10 @@ from starlette.responses import Response
 
 from bot.domain.errors import DomainError
 from bot.domain.languages import or_default
+from bot.infra.metrics import CONTENT_TYPE, REFUSAL, may_scrape
 from bot.infra.settings import ROOT, get_settings
 from bot.web import chat, console, receipts, schemas, service_desk, use_cases
 from bot.web.context import WebContext
-from bot.web.metrics import CONTENT_TYPE, may_scrape
 from bot.web.rasa_client import RasaClient
 
 logger = logging.getLogger(__name__)
@@ -116,10 +116,10 @@ def create_app() -> FastAPI:
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request) -> Response:
-        """Prometheus metrics (no personal data), for Prometheus only (bot/web/metrics.py)."""
+        """Prometheus metrics (no personal data), for Prometheus only (bot/infra/metrics.py)."""
         web = app.state.web
         if not may_scrape(settings, web.client_of(request), request.headers.get("authorization")):
-            return JSONResponse({"detail": "metrics are for Prometheus only"}, status_code=403)
+            return JSONResponse(REFUSAL, status_code=403)
         body = await asyncio.to_thread(web.metrics.exposition)
         return Response(body, media_type=CONTENT_TYPE)
 

@@ -230,6 +230,8 @@ async def claim(case_id: str, request: Request, console: ChangingAgent) -> dict[
     agent = console.agent
     outcome = await web.db(lambda s: use_cases.claim(s, case_id, agent, web.text))
     logger.info("case claimed case=%s agent=%s", case_id, agent.id)
+    if outcome.waited_seconds is not None:
+        web.metrics.handoff_wait_seconds.observe(outcome.waited_seconds)
     await web.publish(outcome.broadcast)
     return await _detail(web, case_id, agent.id)
 

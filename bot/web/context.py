@@ -22,7 +22,7 @@ from bot.domain.services import chat as chats
 from bot.domain.services.chat import ChatInfo, MessageInfo
 from bot.infra.db import run_in_transaction
 from bot.infra.limits import Limiter, limiter
-from bot.infra.network import client_address, trusted_set
+from bot.infra.network import named_client, trusted_set
 from bot.infra.redis_clients import redis_client
 from bot.infra.settings import DOMAIN_DIR, Settings
 from bot.protocol import conversation_channel
@@ -74,9 +74,7 @@ class WebContext:
         None for this machine or our proxies themselves (they name no client)."""
         peer = connection.client.host if connection.client else None
         forwarded = connection.headers.get("x-forwarded-for")
-        trusted = trusted_set(self.settings.trusted_proxies)
-        client = client_address(peer, forwarded, trusted)
-        return None if client in trusted else client
+        return named_client(peer, forwarded, trusted_set(self.settings.trusted_proxies))
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency: "ok" or why not."""

@@ -71,6 +71,8 @@ class Outcome:
     broadcast: Broadcast
     #: the web chat the bot takes back (release, close); None for other channels
     chat: ChatInfo | None = None
+    #: seconds the case waited until this claim (None: no new claim)
+    waited_seconds: float | None = None
 
 
 @dataclass
@@ -83,7 +85,8 @@ class Replied:
 
 def claim(session: Session, case_id: str, agent: AgentInfo, texts: Texts) -> Outcome:
     """The agent takes the case; a web chat's customer sees who joined."""
-    summary = agent_queue.claim(session, case_id, agent.id)
+    taken = agent_queue.take(session, case_id, agent.id)
+    summary = taken.summary
     agents.mark_seen(session, agent.id)
     broadcast = Broadcast(cases=[case_id])
     chat = chats.by_conversation(session, summary.conversation_id)
@@ -91,7 +94,8 @@ def claim(session: Session, case_id: str, agent: AgentInfo, texts: Texts) -> Out
         line = texts("utter_agent_joined", chat.language, agent_name=agent.first_name)
         broadcast.message(chat, chats.add_message(session, chat.id, "system", line))
         broadcast.state(chat.conversation_id, "agent", agent.first_name)
-    return Outcome(summary, broadcast)
+    waited = taken.waited.total_seconds() if taken.waited is not None else None
+    return Outcome(summary, broadcast, waited_seconds=waited)
 
 
 def web_chat_of(session: Session, case_id: str, agent_id: int) -> ChatInfo | None:

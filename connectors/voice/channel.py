@@ -37,6 +37,7 @@ from bot.infra.network import client_address, trusted_set
 from bot.infra.settings import Settings, get_settings
 from bot.protocol import PHONE_CONVERSATION
 from bot.rasa_runtime import conversation
+from bot.rasa_runtime.metrics import TURN_SECONDS, TWILIO_RETRIES
 from connectors.collector import ReplyCollector
 from connectors.voice import call_flow, twiml
 from connectors.voice.call_flow import BotTurn, CallerInput, CallState, PassOn, Step, Texts
@@ -127,11 +128,13 @@ class VoiceInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             started = time.perf_counter()
+            request.ctx.bot_turn = False
             answer = await self._request(request, on_new_message)
+            seconds = time.perf_counter() - started
+            if request.ctx.bot_turn:  # the caller waited this long for the bot's answer
+                TURN_SECONDS.labels("voice").observe(seconds)
             # Server-side time of the turn, for the latency benchmark.
-            answer.headers["Server-Timing"] = (
-                f"turn;dur={(time.perf_counter() - started) * 1000:.1f}"
-            )
+            answer.headers["Server-Timing"] = f"turn;dur={seconds * 1000:.1f}"
             return answer
 
         @webhook.route("/status", methods=["POST"])
@@ -198,6 +201,7 @@ class VoiceInput(InputChannel):
             return _xml(self._render(self._technical_problem(None, texts)))
         if call is None:
             # Twilio re-sent a request we are answering or have answered.
+            TWILIO_RETRIES.inc()
             stored = await self.store.answer_of(call_sid, key, self.slow_turns.budget)
             return _xml(stored or self._render(call_flow.still_working(caller.turn, texts)))
         try:
@@ -224,6 +228,7 @@ class VoiceInput(InputChannel):
         step = call_flow.on_request(call, caller, texts, self.settings.utility_name)
         if not isinstance(step.decision, BotTurn):
             return self._answer_of(step)
+        request.ctx.bot_turn = True
         turn = self._bot_turn(request, on_new_message, step.decision, step, caller, params)
         answer = await self.slow_turns.within_budget(call.call_sid, caller.turn + 1, turn)
         if answer is None:  # parked: the caller hears "one moment"

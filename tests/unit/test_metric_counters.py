@@ -1,12 +1,12 @@
-"""Counters for /metrics (bot/domain/services/stats.py) and who may scrape (bot/web/metrics.py)."""
+"""Counters for /metrics (bot/domain/services/stats.py) and who may scrape (bot/infra/metrics.py)."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
 from bot.domain.services import handoff, stats
+from bot.infra.metrics import may_scrape
 from bot.infra.settings import load_settings
-from bot.web.metrics import may_scrape
 
 
 def test_counting_makes_the_row_then_adds_to_it(session: Session) -> None:

@@ -42,6 +42,7 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
     monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
     monkeypatch.setattr(Event, "resolve_by_type", Event.resolve_by_type)
     monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)
     monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
     monkeypatch.setattr(
         rasa.core.tracker_store,
@@ -51,6 +52,9 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
     for owner, name in history.REPLACED + rule_matching.REPLACED:
         monkeypatch.setattr(owner, name, getattr(owner, name))
     processor = rasa.core.processor.MessageProcessor
+    monkeypatch.setattr(
+        processor, "_handle_message_with_tracker", processor._handle_message_with_tracker
+    )
     monkeypatch.setattr(  # a staticmethod: its descriptor goes back
         processor, "_should_handle_message", processor.__dict__["_should_handle_message"]
     )

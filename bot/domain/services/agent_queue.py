@@ -234,8 +234,21 @@ def case_detail(session: Session, case_id: str) -> tuple[CaseSummary, list[dict[
     return _summary(session, case, utcnow()), transcript(session, case)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A claimed case; `waited`: from its opening to this claim (None: the agent had it)."""
+
+    summary: CaseSummary
+    waited: dt.timedelta | None
+
+
 def claim(session: Session, case_id: str, agent_id: int) -> CaseSummary:
     """Give the case to this agent, unless another agent was quicker."""
+    return take(session, case_id, agent_id).summary
+
+
+def take(session: Session, case_id: str, agent_id: int) -> Claim:
+    """`claim`, saying how long the case waited when this call claimed it."""
     case = _case(session, case_id)
     taken = session.execute(
         update(HandoffCase)
@@ -246,14 +259,14 @@ def claim(session: Session, case_id: str, agent_id: int) -> CaseSummary:
     session.refresh(case)
     if taken.rowcount != 1:
         if case.status == "claimed" and case.claimed_by_id == agent_id:
-            return _summary(session, case, utcnow())
+            return Claim(_summary(session, case, utcnow()), None)
         if case.status not in ACTIVE:
             raise CaseEnded(case_id)
         holder = case.claimed_by.first_name if case.claimed_by is not None else None
         raise CaseTaken(holder)
     audit(session, "claim", agent_id=agent_id, case_id=case_id)
     _set_chat_state(session, case, "agent")
-    return _summary(session, case, utcnow())
+    return Claim(_summary(session, case, utcnow()), case.claimed_at - case.created_at)
 
 
 def _own(session: Session, case_id: str, agent_id: int) -> HandoffCase:

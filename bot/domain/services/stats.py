@@ -53,11 +53,15 @@ def events_table() -> Table:
     return _events
 
 
-def _channel(data: dict[str, Any]) -> str:
-    metadata = data.get("metadata") or {}
+def channel_of(input_channel: str | None, metadata: Any) -> str:
+    """A conversation's channel: what its metadata names, else the channel it came in by."""
     named = metadata.get("channel") if isinstance(metadata, dict) else None
-    channel = named or data.get("input_channel") or "rest"
+    channel = named or input_channel or "rest"
     return channel if channel in CHANNELS else "rest"
+
+
+def _channel(data: dict[str, Any]) -> str:
+    return channel_of(data.get("input_channel"), data.get("metadata"))
 
 
 def _conversations(tracker_store: Engine, since: dt.datetime) -> dict[str, dict[str, Any]]:
@@ -239,6 +243,13 @@ def queue_now(session: Session) -> dict[str, int]:
         .group_by(HandoffCase.status)
     )
     return dict(rows.all())
+
+
+def oldest_waiting(session: Session) -> dt.datetime | None:
+    """When the longest-waiting open case was opened, through the status index."""
+    return session.scalar(
+        select(func.min(HandoffCase.created_at)).where(HandoffCase.status == "open")
+    )
 
 
 def calls_now(session: Session) -> int:
