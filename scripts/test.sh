@@ -9,5 +9,6 @@ echo "==> ruff"
 echo "==> rasa data validate"
 .venv/bin/python -m scripts.validate_data
 scripts/ensure_chromium.sh
+scripts/ensure_prometheus.sh
 echo "==> pytest"
 .venv/bin/python -m pytest -q "$@"
