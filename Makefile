@@ -11,14 +11,14 @@ setup:            ## install, migrate, load demo data, train when needed
 run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
 	@$(PY) -m bot.ops.launcher
 
-run-prod:         ## the production topology: PostgreSQL, Redis, 2 Rasa instances, JSON logs
+run-prod:         ## the production topology: nginx with TLS, PostgreSQL, Redis, 2 Rasa instances
 	@scripts/run_prod.sh
 
 shell:           ## talk to the bot in this terminal (needs `make run` in another)
 	@$(PY) -m bot shell
 
-call:            ## call the phone bot from this terminal (needs `make run`)
-	@$(PY) -m bot.ops.phone_sim
+call:            ## call the phone bot from this terminal (needs `make run`; run-prod: URL=https://localhost:8443)
+	@$(PY) -m bot.ops.phone_sim $(if $(URL),--url $(URL))
 
 test: setup       ## every test: unit, actions, rasa data/stories, end to end
 	@scripts/test.sh

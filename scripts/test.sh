@@ -10,5 +10,6 @@ echo "==> rasa data validate"
 .venv/bin/python -m scripts.validate_data
 scripts/ensure_chromium.sh
 scripts/ensure_prometheus.sh
+scripts/ensure_nginx.sh
 echo "==> pytest"
 .venv/bin/python -m pytest -q "$@"

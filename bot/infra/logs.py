@@ -16,7 +16,7 @@ import re
 
 from bot.infra.settings import ROOT
 
-CONFIG_FILE = ROOT / "bot" / "logging_json.yml"
+CONFIG_FILE = ROOT / "bot" / "infra" / "logging_json.yml"
 _CONVERSATION = re.compile(r"\bconversation=([\w.:-]+)")
 
 

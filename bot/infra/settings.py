@@ -69,10 +69,31 @@ class Settings(BaseSettings):
     # the action server (the way to run actions on other machines). Empty: in
     # process, unless ACTION_SERVER_URL names an action server.
     actions: Literal["", "in-process", "server"] = ""
-    balancer_upstreams: str = ""
     rasa_port: int = 5005
-    # More than one: Rasa instances on the ports after RASA_PORT, a balancer on it.
+    # More than one: Rasa instances on the ports after RASA_PORT, the edge's
+    # internal server on it (EDGE=nginx).
     rasa_instances: int = 1
+    # The edge proxy (bot/ops/edge.py): `nginx` (make run-prod) puts nginx in
+    # front of every process, with TLS; `none` (make run): clients reach the
+    # processes' own ports.
+    edge: Literal["none", "nginx"] = "none"
+    # the name in the edge's certificate; empty: PUBLIC_BASE_URL's host, or localhost
+    edge_server_name: str = ""
+    edge_bind_host: str = "0.0.0.0"
+    edge_https_port: int = 8443
+    edge_http_port: int = 8080
+    # Certificate chain and key (PEM files). Empty: a self-signed certificate
+    # for EDGE_SERVER_NAME made in EDGE_DIR (development only).
+    edge_tls_cert: str = ""
+    edge_tls_key: str = ""
+    # where the launcher's nginx keeps its configuration, pid, temporary files
+    edge_dir: str = Field(default_factory=lambda: str(ROOT / "var" / "edge"))
+    # requests with a larger body get 413 from the edge (receipts: RECEIPT_MAX_BYTES)
+    edge_max_body_bytes: int = 1_048_576
+    # Where the edge finds the processes (host:port, comma-separated for the Rasa
+    # instances) when they run elsewhere (containers); empty: this machine's ports.
+    edge_rasa_upstreams: str = ""
+    edge_web_upstream: str = ""
     action_port: int = 5055
     app_port: int = 8000
     rasa_auth_token: str = DEV_RASA_TOKEN
@@ -146,8 +167,6 @@ class Settings(BaseSettings):
     database_statement_timeout_seconds: int = 30
     database_pool_timeout_seconds: int = 10
     redis_timeout_seconds: float = 2.0
-    # The development balancer: requests with a larger body get 413.
-    balancer_max_body_bytes: int = 1_048_576
     # Reconnection after a supply block (bot/domain/services/reconnection.py): the
     # supply is back this many working days (Mon-Fri) after the payment is confirmed
     reconnection_working_days: int = 1
@@ -272,7 +291,14 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "several Rasa instances need a shared TRACKER_STORE_URL (PostgreSQL), not SQLite"
             )
+        if bool(values["edge_tls_cert"]) != bool(values["edge_tls_key"]):
+            raise SettingsError("EDGE_TLS_CERT and EDGE_TLS_KEY go together: set both or neither")
         if values["app_env"] == "production":
+            if values["edge"] == "nginx" and not values["edge_tls_cert"]:
+                raise SettingsError(
+                    "EDGE_TLS_CERT and EDGE_TLS_KEY must name the certificate in production "
+                    "(deploy/README.md: certificates)"
+                )
             if values["rasa_auth_token"] in PLACEHOLDER_SECRETS:
                 raise SettingsError("RASA_AUTH_TOKEN must be set to a real secret in production")
             pseudonym_key = values["pseudonym_key"]
@@ -317,7 +343,7 @@ class Settings(BaseSettings):
 
     @property
     def rasa_base_url(self) -> str:
-        """Where clients reach Rasa: the only instance, or the balancer in front of several."""
+        """Where clients reach Rasa: the only instance, or the edge in front of several."""
         return (self.rasa_url or f"http://127.0.0.1:{self.rasa_port}").rstrip("/")
 
     @property
@@ -332,15 +358,19 @@ class Settings(BaseSettings):
         return (self.action_server_url or f"http://127.0.0.1:{self.action_port}").rstrip("/")
 
     @property
-    def upstreams(self) -> list[str]:
-        """The Rasa instances behind the balancer."""
-        if self.balancer_upstreams:
-            return [u.strip().rstrip("/") for u in self.balancer_upstreams.split(",") if u.strip()]
-        return [f"http://127.0.0.1:{port}" for port in self.rasa_instance_ports]
+    def edge_upstreams(self) -> tuple[list[str], str]:
+        """The Rasa instances and the web app behind the edge, as host:port."""
+        rasa = [u.strip() for u in self.edge_rasa_upstreams.split(",") if u.strip()]
+        return (
+            rasa or [f"127.0.0.1:{port}" for port in self.rasa_instance_ports],
+            self.edge_web_upstream or f"127.0.0.1:{self.app_port}",
+        )
 
     @property
     def rasa_instance_ports(self) -> list[int]:
-        if self.rasa_instances == 1:
+        """Where the Rasa instances listen: RASA_PORT itself for one without the
+        edge, else the ports after it (the edge's internal server has RASA_PORT)."""
+        if self.rasa_instances == 1 and self.edge == "none":
             return [self.rasa_port]
         return [self.rasa_port + number for number in range(1, self.rasa_instances + 1)]
 

@@ -1,2 +1,2 @@
-"""What an operator runs: the launcher of the processes, the command line, the
-development balancer and the terminal phone."""
+"""What an operator runs: the launcher of the processes, the edge proxy's
+configuration, the command line and the terminal phone."""

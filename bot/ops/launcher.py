@@ -1,8 +1,9 @@
 """Start the processes of the configured topology.
 
 `python -m bot.ops.launcher` (what `make run` and `make run-prod` call) runs them
-all in the foreground with prefixed logs: Rasa (one instance, or several
-behind the balancer), the action server and the web app. One that dies is
+all in the foreground with prefixed logs: Rasa (one instance, or several),
+the action server and the web app, and with EDGE=nginx the edge proxy in
+front of them (bot/ops/edge.py). One that dies is
 started again with backoff while the others keep running (bot/ops/supervisor.py);
 Ctrl-C or SIGTERM stops all of them.
 
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from bot.infra.logs import CONFIG_FILE as LOG_CONFIG
 from bot.infra.settings import ROOT, Settings, get_settings
+from bot.ops.edge import server_name
 from bot.ops.rasa_env import rasa_environment
 from bot.ops.supervisor import Supervisor
 
@@ -57,8 +59,9 @@ def _rasa(settings: Settings, model: Path, port: int) -> list[str]:
     ]
 
 
-def _rasa_logging(settings: Settings) -> list[str]:
-    return ["--logging-config-file", str(LOG_CONFIG)] if settings.log_format == "json" else []
+def _rasa_logging(settings: Settings, flag: str = "--logging-config-file") -> list[str]:
+    """JSON log lines (LOG_FORMAT=json); rasa-sdk spells the flag `--logging-config_file`."""
+    return [flag, str(LOG_CONFIG)] if settings.log_format == "json" else []
 
 
 def _uvicorn(settings: Settings, app: str, port: int, *extra: str) -> list[str]:
@@ -74,10 +77,8 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
         rasa = {"rasa": _rasa(settings, model, ports[0])}
     else:
         rasa = {f"rasa-{n}": _rasa(settings, model, port) for n, port in enumerate(ports, 1)}
-        # no access log: API calls carry the Rasa token in their query string
-        rasa["balancer"] = _uvicorn(
-            settings, "bot.ops.balancer:create_app", settings.rasa_port, "--no-access-log"
-        )
+    # nginx in front of everything: TLS, WebSockets, failover between the instances
+    edge = {"edge": [str(BIN / "python"), "-m", "bot.ops.edge", "run"]}
     # rasa-sdk's server, refusing calls without the shared secret; not started
     # when Rasa runs the actions itself (ACTIONS=in-process)
     actions = {
@@ -89,11 +90,12 @@ def commands(settings: Settings, model: Path) -> dict[str, list[str]]:
             "actions",
             "--port",
             str(settings.action_port),
-            *_rasa_logging(settings),
+            *_rasa_logging(settings, "--logging-config_file"),
         ]
     }
     return {
         **rasa,
+        **(edge if settings.edge == "nginx" else {}),
         **({} if settings.actions_in_process else actions),
         # the widget's frames are small; refuse huge ones before parsing
         "web": _uvicorn(
@@ -114,7 +116,8 @@ def health_urls(settings: Settings) -> dict[str, str]:
     else:
         for number, port in enumerate(ports, 1):
             urls[f"rasa-{number}"] = f"http://127.0.0.1:{port}/status?token={token}"
-        urls["balancer"] = f"http://127.0.0.1:{settings.rasa_port}/_balancer/health"
+    if settings.edge == "nginx":
+        urls["edge"] = f"http://127.0.0.1:{settings.rasa_port}/_edge/health"
     return urls
 
 
@@ -161,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.process:
         return run_one(settings, args.process)
+    if settings.rasa_instances > 1 and settings.edge == "none":
+        print("several Rasa instances need the edge in front of them: set EDGE=nginx")
+        return 2
     if not settings.is_production:
         print("*** development mode: demo data, SQLite, development API token ***")
     supervisor = Supervisor(
@@ -178,13 +184,24 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    print(entry_points(settings))
+    supervisor.run(stopping)
+    return 0
+
+
+def entry_points(settings: Settings) -> str:
+    """Where people and programs reach the service, for the launcher's first lines."""
+    if settings.edge == "nginx":
+        public = f"https://{server_name(settings)}:{settings.edge_https_port}"
+        return (
+            f"web chat and console {public}/ · REST webhook {public}/webhooks/rest/webhook · "
+            f"phone {public}/webhooks/voice/webhook (edge: nginx, TLS)"
+        )
     actions = "in Rasa" if settings.actions_in_process else f":{settings.action_port}"
-    print(
+    return (
         f"REST webhook http://127.0.0.1:{settings.rasa_port}/webhooks/rest/webhook · "
         f"actions {actions} · app http://127.0.0.1:{settings.app_port}/health"
     )
-    supervisor.run(stopping)
-    return 0
 
 
 def _say(line: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import secrets
+import ssl
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import httpx
 from twilio.request_validator import RequestValidator
 
 from bot.infra.settings import get_settings
+from bot.ops.edge import client_tls
 
 
 @dataclass
@@ -78,11 +80,18 @@ class PhoneCall:
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     next_url: str | None = None
     timeout: float = 30.0
+    # whom an https URL may be: the system's authorities (and the edge's
+    # development certificate: bot/ops/edge.py client_tls)
+    verify: ssl.SSLContext | bool = True
 
     def _post(self, url: str, params: dict[str, str]) -> httpx.Response:
         signature = RequestValidator(self.token).compute_signature(url, params)
         return httpx.post(
-            url, data=params, headers={"X-Twilio-Signature": signature}, timeout=self.timeout
+            url,
+            data=params,
+            headers={"X-Twilio-Signature": signature},
+            timeout=self.timeout,
+            verify=self.verify,
         )
 
     def _params(self, **extra: str) -> dict[str, str]:
@@ -155,7 +164,9 @@ def main() -> int:
     parser.add_argument("--url", default=settings.voice_base_url, help="the service's base URL")
     parser.add_argument("--caller", default="+4915100000000", help="the caller's number")
     args = parser.parse_args()
-    call = PhoneCall(args.url.rstrip("/"), settings.voice_token, caller=args.caller)
+    call = PhoneCall(
+        args.url.rstrip("/"), settings.voice_token, caller=args.caller, verify=client_tls(settings)
+    )
     answer = call.start()
     while True:
         print(f"\n🔊 {answer.spoken}")

@@ -3,7 +3,7 @@
 A process that exits (crashed, killed, out of memory) is started again after
 1 s, then 2 s, 4 s, ... up to 30 s while it keeps dying; once it has stayed up
 for a minute, the next restart waits 1 s again. The other processes go on
-meanwhile (the balancer routes around a Rasa instance that is down), so only
+meanwhile (the edge routes around a Rasa instance that is down), so only
 the requests in flight on the dead process fail. Ctrl-C or SIGTERM stops all.
 """
 

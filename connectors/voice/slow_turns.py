@@ -3,8 +3,8 @@
 Twilio waits 15 seconds for the TwiML of a request. A turn that needs more
 than `REPLY_BUDGET_SECONDS` (a busy action server) is parked: the caller
 hears "one moment" and Twilio asks again with `step=pending`. The parked
-turn's answer is stored when it is ready, so whichever process (behind a
-balancer) gets the pending request can deliver it.
+turn's answer is stored when it is ready, so whichever process (behind the
+edge) gets the pending request can deliver it.
 
 A parked turn lives no longer than its call: when Twilio reports the call
 over (`forget`) it is cancelled and dropped, its answer never stored; and a

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,13 @@ def demo_database(path: Path, *, slots: bool = False) -> str:
     return url
 
 
+def readable_folder(prefix: str) -> str:
+    """A new folder others may enter (pytest's own folders are private)."""
+    folder = tempfile.mkdtemp(prefix=prefix)
+    Path(folder).chmod(0o755)
+    return folder
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -76,7 +84,7 @@ def free_port_block(count: int) -> int:
 
 @dataclass
 class Servers:
-    """Rasa (one instance, or several behind the balancer), the action server
+    """Rasa (one instance, or several behind the edge proxy), the action server
     unless Rasa runs the actions itself, optionally the web app, as child processes."""
 
     database_url: str
@@ -88,13 +96,18 @@ class Servers:
     # where Rasa runs the custom actions (ACTIONS): "in-process" or "server";
     # empty: as `make run` does (in process)
     actions: str = ""
+    # nginx in front (bot/ops/edge.py), as `make run-prod` runs it; always with
+    # several instances
+    edge: bool = False
     settings: Settings = field(init=False)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.edge = self.edge or self.rasa_instances > 1
         rasa_port = free_port()
-        if self.rasa_instances > 1:  # the instances listen on the ports after the balancer's
+        if self.edge:  # the instances listen on the ports after the edge's internal server
             rasa_port = free_port_block(self.rasa_instances + 1)
+        edge_https = free_port()
         self.settings = load_settings().replace(
             app_env="development",
             database_url=self.database_url,
@@ -108,7 +121,8 @@ class Servers:
             rasa_auth_token=TOKEN,
             pseudonym_key=PSEUDONYM_KEY,
             twilio_auth_token="",
-            public_base_url="",
+            # Twilio signs over the public URL: the edge's, when there is one
+            public_base_url=f"https://localhost:{edge_https}" if self.edge else "",
             voice_queue="stadtwerk-agents",
             # people always answer, so handoffs are transferred in every test run
             hotline_hours="Mo-So 00:00-24:00",
@@ -118,6 +132,11 @@ class Servers:
             voice_requests_per_minute=2000,
             handoff_cases_per_source_per_hour=20,
             metrics_token=METRICS_TOKEN,
+            edge="nginx" if self.edge else "none",
+            edge_https_port=edge_https,
+            edge_http_port=free_port(),
+            # nginx's workers (`nobody` under root) must reach its temporary files
+            edge_dir=readable_folder("edge-"),
         )
 
     @property
@@ -132,8 +151,13 @@ class Servers:
     def app_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.app_port}"
 
+    @property
+    def public_url(self) -> str:
+        """The edge's HTTPS address (with `edge`), as customers and Twilio reach it."""
+        return f"https://localhost:{self.settings.edge_https_port}"
+
     def instance_webhook(self, number: int) -> str:
-        """The REST webhook of one Rasa instance (1, 2, ...), bypassing the balancer."""
+        """The REST webhook of one Rasa instance (1, 2, ...), bypassing the edge."""
         port = self.settings.rasa_instance_ports[number - 1]
         return f"http://127.0.0.1:{port}/webhooks/rest/webhook"
 
@@ -181,7 +205,8 @@ class Servers:
         self._wait(health_urls(self.settings)[name], need_model=name.startswith("rasa"))
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
-        log = open(self.log_dir / f"{name}.log", "w")  # noqa: SIM115 - closed by the process
+        # appending: nginx (the edge) writes its access log through a descriptor of its own
+        log = open(self.log_dir / f"{name}.log", "a")  # noqa: SIM115 - closed by the process
         self.processes[name] = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
         )

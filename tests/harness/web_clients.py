@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,12 @@ import websockets
 
 
 def ws_url(app_url: str, path: str) -> str:
-    return app_url.replace("http://", "ws://") + path
+    return app_url.replace("https://", "wss://").replace("http://", "ws://") + path
+
+
+def _tls(context: ssl.SSLContext | None) -> dict[str, Any]:
+    """websockets' argument for a wss URL trusting `context` (none: its default)."""
+    return {"ssl": context} if context else {}
 
 
 @dataclass
@@ -33,10 +39,11 @@ class Widget:
     session: dict[str, Any] = field(default_factory=dict)
     frames: list[dict[str, Any]] = field(default_factory=list)
     socket: Any = None
+    tls: ssl.SSLContext | None = None  # whom to trust behind an https URL (the edge)
 
     async def __aenter__(self) -> Widget:
         self.socket = await websockets.connect(
-            ws_url(self.app_url, "/chat/ws"), extra_headers=self.headers
+            ws_url(self.app_url, "/chat/ws"), extra_headers=self.headers, **_tls(self.tls)
         )
         await self.send(type="hello", token=self.token, language=self.language)
         self.session = await self.next("session")
@@ -78,8 +85,9 @@ class Widget:
 class Console:
     """An agent's browser on the console: cookies, CSRF token, JSON API."""
 
-    def __init__(self, app_url: str) -> None:
-        self.http = httpx.Client(base_url=app_url, timeout=60)
+    def __init__(self, app_url: str, tls: ssl.SSLContext | None = None) -> None:
+        self.http = httpx.Client(base_url=app_url, timeout=60, verify=tls or True)
+        self.tls = tls
         self.csrf = ""
 
     def login(self, username: str, password: str) -> httpx.Response:
@@ -118,4 +126,5 @@ class Console:
         return await websockets.connect(
             ws_url(str(self.http.base_url), "/agent/ws"),
             extra_headers={"Cookie": self.cookie_header()},
+            **_tls(self.tls),
         )

@@ -1,4 +1,4 @@
-"""The production topology: PostgreSQL, Redis and two Rasa instances behind the balancer.
+"""The production topology: PostgreSQL, Redis and two Rasa instances behind the edge (nginx).
 
 PostgreSQL and Redis run on this machine on their standard ports (and in CI).
 Where they are absent the tests skip and say why; with CI=true they fail.
@@ -6,6 +6,8 @@ Where they are absent the tests skip and say why; with CI=true they fail.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import secrets
 from collections.abc import Iterator
@@ -15,10 +17,10 @@ import pytest
 import redis
 from sqlalchemy import create_engine, text
 
-from bot.domain.services import customer_data
+from bot.domain.services import agents, customer_data
 from bot.infra.db import drop_database, ensure_database, session_scope
 from bot.infra.migrate import upgrade
-from tests.conftest import demo_document
+from tests.conftest import DEMO_AGENTS_FILE, demo_document
 from tests.harness.servers import MODEL, Servers
 
 POSTGRES = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -76,7 +78,7 @@ def postgres_urls(postgres_server: str) -> Iterator[tuple[str, str]]:
 def cluster(
     postgres_urls: tuple[str, str], redis_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Servers]:
-    """Two Rasa instances (and the balancer), one action server, on PostgreSQL and Redis."""
+    """Two Rasa instances behind the edge (nginx), one action server, on PostgreSQL and Redis."""
     if not MODEL.exists():
         pytest.fail(f"no trained model at {MODEL}: run `make setup` first")
     data, tracker = postgres_urls
@@ -91,6 +93,17 @@ def cluster(
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def web_app(cluster: Servers) -> str:
+    """The web app beside the cluster (started once, with demo agents); its own URL."""
+    with session_scope(cluster.database_url) as session:
+        for record in json.loads(DEMO_AGENTS_FILE.read_text(encoding="utf-8")):
+            with contextlib.suppress(agents.AgentExists):
+                agents.create_agent(session, **record)
+    cluster.start_web()
+    return cluster.app_url
 
 
 def say(url: str, sender: str, text: str, **metadata: str) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import socket
+import ssl
 import subprocess
 import time
 import uuid
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from bot.domain.models import AdvancePaymentChange
 from bot.infra.db import session_scope
 from bot.infra.settings import DEV_TWILIO_TOKEN
+from bot.ops.edge import client_tls
 from bot.ops.phone_sim import PhoneCall
 from tests.harness.servers import TOKEN, Servers
 from tests.production.conftest import joined, say
@@ -88,17 +90,26 @@ def test_the_same_confirmation_twice_at_once_changes_once(cluster: Servers) -> N
     assert [c.new_amount for c in changes] == [current + 7]
 
 
-def test_balancer_skips_a_stopped_instance_and_the_conversation_goes_on(cluster: Servers) -> None:
+def test_the_edge_skips_a_stopped_instance_and_the_conversation_goes_on(cluster: Servers) -> None:
     sender = f"restart-{uuid.uuid4().hex[:8]}"
     assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
     cluster.kill("rasa-1")
+    stopped, remaining = (f"127.0.0.1:{port}" for port in cluster.settings.rasa_instance_ports)
+    log = cluster.log_dir / "edge.log"
+    seen = len(log.read_text().splitlines())
     try:
-        # Every turn through the balancer lands on the remaining instance,
+        # Every turn through the edge lands on the remaining instance,
         # which reads the conversation from the shared tracker store.
         for text, expected in (("10000011", "Postleitzahl"), ("45130", "Geburtsdatum")):
             assert expected in joined(say(cluster.webhook, sender, text))
-        health = httpx.get(f"{cluster.api}/_balancer/health", timeout=10).json()
-        assert list(health["instances"].values()).count("down") == 1
+        time.sleep(1)  # nginx writes a request's line just after its answer
+        turns = [
+            line
+            for line in log.read_text().splitlines()[seen:]
+            if " edge POST /webhooks/rest/webhook " in line  # the access log's lines
+        ]
+        assert len(turns) == 2 and all(line.endswith(remaining) for line in turns), turns
+        assert sum(stopped in line for line in turns) <= 1  # refused once, then left out
     finally:
         cluster.start_one("rasa-1")
     answer = joined(say(cluster.instance_webhook(1), sender, "05.10.1940"))
@@ -125,7 +136,8 @@ def test_action_server_down_gets_an_apology_then_the_conversation_continues(
     assert "Postleitzahl" in joined(say(cluster.webhook, sender, "10000013"))
 
 
-# Rasa's HTTP API, with the token: the public entry point (the balancer) must not pass it on.
+# Rasa's HTTP API, with the token: neither the edge's public server nor its internal one
+# (where the web app reaches Rasa) passes it on.
 RASA_API = [
     ("GET", "/conversations/{sender}/tracker"),
     ("POST", "/conversations/{sender}/tracker/events"),
@@ -139,19 +151,22 @@ RASA_API = [
 ]
 
 
-def api_call(base: str, method: str, path: str) -> httpx.Response:
+def api_call(
+    base: str, method: str, path: str, verify: ssl.SSLContext | bool = True
+) -> httpx.Response:
     return httpx.request(
         method,
         base + path,
         params={"token": TOKEN},
         json={"text": "Rechnung", "name": "greet"},
         timeout=30,
+        verify=verify,
     )
 
 
 @pytest.mark.parametrize(("method", "path"), RASA_API)
-def test_rasa_api_is_not_reachable_through_the_balancer(
-    cluster: Servers, method: str, path: str
+def test_rasa_api_is_not_reachable_through_the_edge(
+    cluster: Servers, web_app: str, method: str, path: str
 ) -> None:
     """Issue 12, finding 4. Before: the balancer, the public entry point of
     compose and systemd, passed every path on, the API included."""
@@ -160,7 +175,12 @@ def test_rasa_api_is_not_reachable_through_the_balancer(
     answer = api_call(cluster.api, method, path.format(sender=sender))
     assert answer.status_code == 404, answer.text
     assert "Kundennummer" not in answer.text and "events" not in answer.text
-    if method == "GET":  # what the balancer refused: Rasa's API, open on an instance's own port
+    public = api_call(
+        cluster.public_url, method, path.format(sender=sender), client_tls(cluster.settings)
+    )
+    assert "Kundennummer" not in public.text and "events" not in public.text
+    assert public.status_code in (404, 405), public.text  # the web app's, or the edge's
+    if method == "GET":  # what the edge refused: Rasa's API, open on an instance's own port
         port = cluster.settings.rasa_instance_ports[0]
         assert api_call(f"http://127.0.0.1:{port}", method, path.format(sender=sender)).is_success
 
@@ -177,7 +197,7 @@ def raw_get(port: int, target: str) -> str:
     return answer.decode("latin-1")
 
 
-def test_dot_segments_do_not_lead_past_the_balancer_to_the_api(cluster: Servers) -> None:
+def test_dot_segments_do_not_lead_past_the_edge_to_the_api(cluster: Servers) -> None:
     for target in (
         f"/webhooks/rest/../../status?token={TOKEN}",
         f"/webhooks/voice/%2e%2e/%2e%2e/status?token={TOKEN}",
@@ -187,10 +207,10 @@ def test_dot_segments_do_not_lead_past_the_balancer_to_the_api(cluster: Servers)
         assert "model_file" not in answer
 
 
-def test_the_channels_still_pass_the_balancer(cluster: Servers) -> None:
+def test_the_channels_still_pass_the_edge(cluster: Servers) -> None:
     sender = f"channels-{uuid.uuid4().hex[:8]}"
     assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
-    # the web app's channel (compose and systemd reach Rasa through the balancer)
+    # the web app's channel (the web app reaches Rasa through the edge's internal server)
     turn = httpx.post(
         f"{cluster.api}/webhooks/web/turn",
         json={"sender": f"web-{secrets.token_hex(12)}", "message": "Hallo", "language": "de"},
@@ -223,7 +243,10 @@ def test_postgres_outage_is_explained_and_recovered_from_without_restarts(
         pytest.skip("needs the local PostgreSQL cluster (pg_ctlcluster) to stop and start it")
     sender = f"pg-down-{uuid.uuid4().hex[:8]}"
     assert "Kundennummer" in joined(say(cluster.webhook, sender, "Frage zu meiner Rechnung"))
-    call = PhoneCall(cluster.settings.voice_base_url, DEV_TWILIO_TOKEN)
+    # the phone through the edge, over HTTPS, signed over the public URL as Twilio signs
+    call = PhoneCall(
+        cluster.settings.voice_base_url, DEV_TWILIO_TOKEN, verify=client_tls(cluster.settings)
+    )
     call.start()
     _postgres("stop")
     try:

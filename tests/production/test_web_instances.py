@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import secrets
 
@@ -11,10 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.models import ChatSession
-from bot.domain.services import agents
 from bot.domain.services.agents import token_hash
 from bot.infra.db import session_scope
-from tests.conftest import DEMO_AGENTS_FILE
 from tests.harness.servers import Servers
 from tests.harness.web_clients import Console, Widget
 
@@ -22,13 +19,8 @@ pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture(scope="module")
-def two_apps(cluster: Servers) -> tuple[str, str]:
-    with session_scope(cluster.database_url) as session:
-        for record in json.loads(DEMO_AGENTS_FILE.read_text(encoding="utf-8")):
-            with contextlib.suppress(agents.AgentExists):
-                agents.create_agent(session, **record)
-    cluster.start_web()
-    return cluster.app_url, cluster.start_another_web()
+def two_apps(cluster: Servers, web_app: str) -> tuple[str, str]:
+    return web_app, cluster.start_another_web()
 
 
 async def test_customer_on_one_app_agent_on_the_other(

@@ -3,8 +3,8 @@
 A dependency that stops answering (a database or Redis whose port takes
 connections into a full backlog and never answers, a PostgreSQL lock held by a
 stuck transaction) costs a bounded wait, never a hung request; the web app's
-liveness does not depend on the database; the balancer fails over when an
-instance cannot be reached and refuses huge bodies; two agents racing on one
+liveness does not depend on the database; the edge (nginx) fails over when an
+instance cannot be reached, never sends a request twice and refuses huge bodies; two agents racing on one
 case get one answer each, never a 500; a Rasa instance killed under load is
 restarted while the others serve.
 """
@@ -16,6 +16,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -38,8 +39,10 @@ from bot.infra import db
 from bot.infra.db import session_scope
 from bot.infra.limits import RedisRateLimiter
 from bot.infra.settings import DOMAIN_DIR, ROOT, get_settings
-from bot.ops.launcher import BIN, child_environment, commands, health_urls
+from bot.ops.edge import client_tls
+from bot.ops.launcher import child_environment, commands, health_urls
 from bot.rasa_runtime.tracker_sqlite import engine_kwargs as tracker_engine_kwargs
+from tests.harness.edge import local_plan, running_edge
 from tests.harness.servers import TOKEN, Servers, free_port
 from tests.harness.web_clients import Console, Widget
 from tests.production.conftest import redis_server  # noqa: F401 - a fixture
@@ -201,34 +204,31 @@ def test_liveness_answers_while_the_database_is_unreachable(tmp_path: Path) -> N
             app.stop()
 
 
-# --- the development balancer -------------------------------------------------------------
+# --- the edge in front of the Rasa instances ----------------------------------------------
 
 
 @contextlib.contextmanager
-def balancer(servers: Servers, upstreams: list[str], log_dir: Path) -> Iterator[str]:
-    """The real balancer process in front of `upstreams`; its URL."""
-    settings = servers.settings.replace(
-        balancer_upstreams=",".join(upstreams), balancer_max_body_bytes=65536
-    )
-    port = free_port()
-    argv = [str(BIN / "uvicorn"), "bot.ops.balancer:create_app", "--factory"]
-    argv += ["--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
-    log = open(log_dir / "balancer.log", "w")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(
-        argv, cwd=ROOT, env=child_environment(settings), stdout=log, stderr=subprocess.STDOUT
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            assert process.poll() is None and time.monotonic() < deadline, "no balancer"
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+def edge(servers: Servers, upstreams: list[str], folder: Path) -> Iterator[tuple[str, Path]]:
+    """Real nginx with the edge's configuration in front of `upstreams` (host:port);
+    its internal URL (where the web app reaches Rasa) and its log."""
+    plan = local_plan(folder, tuple(upstreams), "127.0.0.1:1")
+    with running_edge(plan, folder) as log:
+        yield f"http://{plan.internal_listen}", log
+
+
+def _upstreams_tried(log: Path, path: str, requests: int) -> list[list[str]]:
+    """For each of the `requests` to `path`, in order: the instances the edge tried
+    (nginx writes a request's line just after its answer: waits for all)."""
+    deadline = time.monotonic() + 10
+    while True:
+        tried = []
+        for line in log.read_text().splitlines():
+            fields = line.split(" ", 6)  # time edge METHOD path status seconds upstreams
+            if len(fields) == 7 and fields[3] == path:
+                tried.append([address.strip() for address in fields[6].split(",")])
+        if len(tried) >= requests or time.monotonic() > deadline:
+            return tried
+        time.sleep(0.1)
 
 
 class DroppingInstance:
@@ -239,7 +239,7 @@ class DroppingInstance:
         self.server = socket.socket()
         self.server.bind(("127.0.0.1", 0))
         self.server.listen(16)
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.address = f"127.0.0.1:{self.server.getsockname()[1]}"
         threading.Thread(target=self._serve, daemon=True).start()
 
     def _serve(self) -> None:
@@ -264,15 +264,14 @@ class DroppingInstance:
         self.server.close()
 
 
-def test_the_balancer_fails_over_when_an_instance_cannot_be_reached(
+def test_the_edge_fails_over_when_an_instance_cannot_be_reached(
     servers: Servers, tmp_path: Path
 ) -> None:
-    """An instance whose connects hang (not refused) is skipped like a stopped one."""
-    with (
-        blackhole() as port,
-        balancer(servers, [f"http://127.0.0.1:{port}", servers.api], tmp_path) as url,
-    ):
-        for turn in range(4):  # round robin: every other request tries the hung one first
+    """An instance whose connects hang (not refused) is skipped like a stopped one,
+    and then left out for a while instead of costing every request the wait."""
+    good = servers.api.removeprefix("http://")
+    with blackhole() as port, edge(servers, [f"127.0.0.1:{port}", good], tmp_path) as (url, log):
+        for turn in range(4):  # round robin: the hung one would be first every other time
             answer = httpx.post(
                 f"{url}/webhooks/rest/webhook",
                 json={"sender": f"failover-{turn}-{time.time_ns()}", "message": "Hallo"},
@@ -280,8 +279,10 @@ def test_the_balancer_fails_over_when_an_instance_cannot_be_reached(
             )
             assert answer.status_code == 200, (turn, answer.status_code, answer.text)
             assert answer.json() and answer.json()[0]["text"]
-        health = httpx.get(f"{url}/_balancer/health", timeout=10).json()
-        assert sorted(health["instances"].values()) == ["down", "up"]
+        tried = _upstreams_tried(log, "/webhooks/rest/webhook", 4)
+    assert [attempts[-1] for attempts in tried] == [good] * 4  # each answered by the good one
+    hung = [attempts for attempts in tried if f"127.0.0.1:{port}" in attempts]
+    assert len(hung) <= 1, tried  # tried once, then left out
 
 
 def test_a_request_that_reached_an_instance_is_never_sent_again(
@@ -289,15 +290,19 @@ def test_a_request_that_reached_an_instance_is_never_sent_again(
 ) -> None:
     first, second = DroppingInstance(), DroppingInstance()
     try:
-        with balancer(servers, [first.url, second.url], tmp_path) as url:
+        with edge(servers, [first.address, second.address], tmp_path) as (url, _):
             for number in range(3):
+                before = first.received + second.received
                 answer = httpx.post(
                     f"{url}/webhooks/rest/webhook",
                     json={"sender": f"once-{number}", "message": "Hallo"},
                     timeout=30,
                 )
                 assert answer.status_code == 502
-                assert first.received + second.received == number + 1  # once, never resent
+                # at most once, never resent (once both have failed, neither is
+                # tried for a few seconds: nothing is sent at all)
+                assert first.received + second.received - before <= 1
+            assert first.received == 1 and second.received == 1, "each tried once"
     finally:
         first.close()
         second.close()
@@ -311,10 +316,10 @@ def _raw_request(url: str, head: bytes, body: bytes) -> bytes:
         return connection.recv(200)
 
 
-def test_the_balancer_refuses_huge_bodies_without_reading_them(
+def test_the_edge_refuses_huge_bodies_without_reading_them(
     servers: Servers, tmp_path: Path
 ) -> None:
-    with balancer(servers, [servers.api], tmp_path) as url:
+    with edge(servers, [servers.api.removeprefix("http://")], tmp_path) as (url, _):
         declared = (
             b"POST /webhooks/rest/webhook HTTP/1.1\r\nHost: x\r\n"
             b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n"
@@ -483,10 +488,10 @@ TURNS = ("Hallo", "Ich habe eine Frage zu meiner Rechnung", "Danke")
 
 
 class Load:
-    """Conversations that keep talking through the balancer; every turn's outcome."""
+    """Conversations that keep talking through the edge; every turn's outcome."""
 
-    def __init__(self, url: str, conversations: int) -> None:
-        self.url, self.conversations = url, conversations
+    def __init__(self, url: str, conversations: int, tls: ssl.SSLContext) -> None:
+        self.url, self.conversations, self.tls = url, conversations, tls
         self.stopping = threading.Event()
         self.outcomes: list[tuple[float, bool]] = []  # (when it was sent, answered)
         self.threads = [
@@ -495,7 +500,7 @@ class Load:
         ]
 
     def _talk(self, number: int) -> None:
-        with httpx.Client(timeout=90) as client:
+        with httpx.Client(timeout=90, verify=self.tls) as client:
             turn = 0
             while not self.stopping.is_set():
                 sender = f"load-{number}-{turn // len(TURNS)}-{uuid.uuid4().hex[:6]}"
@@ -557,7 +562,8 @@ def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
     redis_server: str,  # noqa: F811 - the fixture imported above
     tmp_path: Path,
 ) -> None:
-    """`make run-prod`'s launcher, 20 conversations, `kill -9` of one Rasa instance."""
+    """`make run-prod`'s launcher, 20 conversations over HTTPS through the edge,
+    `kill -9` of one Rasa instance: only the turns in flight on it fail."""
     data, tracker = postgres_urls
     topology = Servers(
         database_url=data,
@@ -567,7 +573,7 @@ def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
         rasa_instances=2,
         actions="server",  # as `make run-prod` runs it
     )
-    settings = topology.settings
+    settings = topology.settings = topology.settings.replace(log_format="json")
     log = tmp_path / "launcher.log"
     env = {**os.environ, **settings.environment(), "PYTHONPATH": str(ROOT)}
     with open(log, "w") as out:
@@ -582,8 +588,8 @@ def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
         for name in health_urls(settings):
             topology._wait(health_urls(settings)[name], need_model=name.startswith("rasa"))
         first = _started(log)
-        assert set(first) == {"rasa-1", "rasa-2", "balancer", "actions", "web"}
-        with Load(settings.rasa_base_url, CONVERSATIONS) as load:
+        assert set(first) == {"rasa-1", "rasa-2", "edge", "actions", "web"}
+        with Load(topology.public_url, CONVERSATIONS, client_tls(settings)) as load:
             time.sleep(10)
             os.kill(first["rasa-1"][0], signal.SIGKILL)
             killed_at = time.monotonic()
@@ -606,6 +612,9 @@ def test_a_rasa_instance_killed_under_load_is_restarted_while_the_others_serve(
         assert len(load.outcomes) > 200 and len(after) > 100, len(load.outcomes)
         # only the turns in flight on the killed instance may fail: one per conversation at most
         assert load.failed() <= CONVERSATIONS, (load.failed(), len(load.outcomes))
+        # and every turn sent after it died went to the other one at once
+        late = [sent - killed_at for sent, answered in load.outcomes if not answered]
+        assert all(delay < 0.5 for delay in late), late
         assert _serves(topology.instance_webhook(1)) and _serves(topology.instance_webhook(2))
     finally:
         launcher.send_signal(signal.SIGTERM)

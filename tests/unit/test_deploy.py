@@ -34,8 +34,10 @@ from bot.infra.settings import (
     load_settings,
     variables,
 )
+from bot.ops.edge import plan_for
 from bot.ops.launcher import child_environment, commands, health_urls
 from bot.ops.rasa_env import rasa_environment
+from tests.harness.edge import as_here, checked
 
 DEPLOY = ROOT / "deploy"
 DOCKERFILE = DEPLOY / "Dockerfile"
@@ -71,6 +73,7 @@ SECRETS = ("RASA_AUTH_TOKEN", "TWILIO_AUTH_TOKEN", "PSEUDONYM_KEY")
 # as long as the longest a secret must be (PSEUDONYM_KEY: 32 characters)
 TEST_SECRET = "test-secret-0123456789abcdef0123456789"
 TEST_PUBLIC_URL = "https://hotline.test.example"
+TEST_CERT, TEST_KEY = "/etc/stadtwerk/tls/fullchain.pem", "/etc/stadtwerk/tls/privkey.pem"
 # Connection URLs whose example passwords are placeholders production refuses.
 URLS_WITH_PASSWORDS = ("DATABASE_URL", "TRACKER_STORE_URL", "REDIS_URL")
 # Liveness that differs from the readiness URL of health_urls(): the web app's
@@ -126,6 +129,8 @@ def with_test_secrets(environment: Mapping[str, str]) -> dict[str, str]:
             completed[name] = completed[name].replace(":change-me@", f":{TEST_SECRET}@")
     if not completed.get("PUBLIC_BASE_URL", "").startswith("https://"):
         completed["PUBLIC_BASE_URL"] = TEST_PUBLIC_URL
+    if completed.get("EDGE") == "nginx" and not completed.get("EDGE_TLS_CERT"):
+        completed.update(EDGE_TLS_CERT=TEST_CERT, EDGE_TLS_KEY=TEST_KEY)
     return completed
 
 
@@ -141,8 +146,17 @@ def port_of(argv: list[str]) -> int:
 
 
 def process_ports(settings: Settings) -> dict[str, int]:
-    """Each process of the topology and the port its command listens on."""
-    return {name: port_of(argv) for name, argv in commands(settings, Path("model.tar.gz")).items()}
+    """Each process of the topology and the port its command listens on (the
+    edge's: its internal server on RASA_PORT; its public ones: edge_ports())."""
+    return {
+        name: settings.rasa_port if name == "edge" else port_of(argv)
+        for name, argv in commands(settings, Path("model.tar.gz")).items()
+    }
+
+
+def edge_ports(settings: Settings) -> set[int]:
+    """The edge's public ports: HTTPS and HTTP."""
+    return {settings.edge_https_port, settings.edge_http_port}
 
 
 def probe_paths(settings: Settings) -> dict[str, str]:
@@ -483,17 +497,24 @@ def test_compose_ports_are_the_launchers(run_prod: Settings, compose_settings: S
     for name, port in process_ports(run_prod).items():
         service = app_services()[name]
         assert str(port) in [str(p) for p in service.get("expose", [])], name
+        own = edge_ports(compose_settings) if name == "edge" else {port}
         for published in service.get("ports", []):
-            assert int(str(published).split(":")[-1]) == port, (name, published)
+            assert int(str(published).split(":")[-1]) in own, (name, published)
 
 
-def test_compose_publishes_only_the_entry_points_on_this_host() -> None:
-    """The Rasa instances and the action server publish no port; the balancer
-    (which refuses Rasa's API) and the web app only for the edge proxy here."""
+def test_compose_publishes_only_the_edge(compose_settings: Settings) -> None:
+    """Only the edge (TLS; Rasa's channels only) is reachable from outside: on
+    443 its HTTPS server, on 80 its redirect. Rasa, the actions, the web app none."""
     published = {name: s["ports"] for name, s in services().items() if s.get("ports")}
-    assert set(published) == {"balancer", "web"}
-    for name, ports in published.items():
-        assert all(str(port).startswith("127.0.0.1:") for port in ports), name
+    assert published == {
+        "edge": [
+            f"443:{compose_settings.edge_https_port}",
+            f"80:{compose_settings.edge_http_port}",
+        ]
+    }
+    mounted = services()["edge"]["volumes"][0]
+    assert mounted.endswith(f":{Path(compose_settings.edge_tls_cert).parent}:ro")
+    assert Path(compose_settings.edge_tls_key).parent == Path(compose_settings.edge_tls_cert).parent
 
 
 def test_compose_healthchecks_ask_the_health_paths(run_prod: Settings) -> None:
@@ -538,8 +559,10 @@ def test_compose_processes_find_each_other(compose_settings: Settings) -> None:
     assert host_port(compose_settings.rasa_base_url) == (rasa_front, ports[rasa_front])
     actions = process_on(compose_settings, compose_settings.action_port)
     assert host_port(compose_settings.action_server_base_url) == (actions, ports[actions])
-    upstreams = {host_port(url) for url in compose_settings.upstreams}
+    rasa, web = compose_settings.edge_upstreams
+    upstreams = {host_port(f"http://{address}") for address in rasa}
     assert upstreams == {(name, ports[name]) for name in rasa_instances(compose_settings)}
+    assert host_port(f"http://{web}") == ("web", ports["web"])
     for url, service in [
         (compose_settings.database_url, "postgres"),
         (compose_settings.tracker_store_url, "postgres"),
@@ -574,7 +597,10 @@ def test_compose_start_order(compose_settings: Settings) -> None:
         expected = dict.fromkeys(rasa_instances(compose_settings), "service_healthy")
         assert depends_on(rasa_front).items() >= expected.items()
     web = process_on(compose_settings, compose_settings.app_port)
-    assert depends_on(web).items() >= {**migrated, rasa_front: "service_healthy"}.items()
+    assert depends_on(web).items() >= migrated.items()
+    # the edge needs the web app's name to exist (started), the web app's
+    # readiness needs the edge: healthy would wait forever
+    assert depends_on(rasa_front)[web] == "service_started"
     actions = process_on(compose_settings, compose_settings.action_port)
     assert depends_on(actions).items() >= migrated.items()
 
@@ -721,7 +747,7 @@ def test_k8s_services_reach_the_processes(k8s_settings: Settings) -> None:
         service = k8s_objects("Service")[host]["spec"]
         assert [p["port"] for p in service["ports"]] == [url_port]
         assert by_process[process_on(k8s_settings, port)] == host, url
-    assert not k8s_settings.balancer_upstreams, "the Service `rasa` is the balancer"
+    assert k8s_settings.edge == "none", "the Service `rasa` and the ingress are the edge"
 
 
 def test_k8s_rasa_scales_on_shared_stores(run_prod: Settings, k8s_settings: Settings) -> None:
@@ -1083,12 +1109,19 @@ def test_systemd_timer_purges_every_night() -> None:
     assert unit_value(service, "Service", "ExecStart") == " ".join([python, *PURGE_COMMAND[1:]])
 
 
-def test_systemd_balancer_starts_after_the_instances(systemd_settings: Settings) -> None:
+def test_systemd_edge_starts_after_the_instances_and_the_web_app(
+    systemd_settings: Settings,
+) -> None:
     by_process = {process: unit for unit, process in unit_processes().items()}
     front = process_on(systemd_settings, systemd_settings.rasa_port)
     path = SYSTEMD / by_process[front]
     after = unit_value(path, "Unit", "After").split()
     assert {by_process[name] for name in rasa_instances(systemd_settings)} <= set(after)
+    assert by_process["web"] in after
+    # 443 and 80 as the unprivileged user: that capability and no other
+    assert unit_value(path, "Service", "AmbientCapabilities") == "CAP_NET_BIND_SERVICE"
+    assert unit_value(path, "Service", "CapabilityBoundingSet") == "CAP_NET_BIND_SERVICE"
+    assert edge_ports(systemd_settings) == {443, 80}
 
 
 def test_action_server_listens_on_bind_host(systemd_settings: Settings) -> None:
@@ -1098,6 +1131,27 @@ def test_action_server_listens_on_bind_host(systemd_settings: Settings) -> None:
 
     assert "SANIC_HOST" in inspect.getsource(rasa_sdk.endpoint.run)
     assert child_environment(systemd_settings)["SANIC_HOST"] == systemd_settings.bind_host
+
+
+# --- the edge -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("topology", ["run-prod", "compose", "systemd"])
+def test_each_topologys_edge_passes_nginx_t(
+    topology: str,
+    run_prod: Settings,
+    compose_settings: Settings,
+    systemd_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    """The nginx configuration each topology's settings give, checked by nginx
+    itself (with this machine's certificate files, addresses and ports in place
+    of the deployment's, which nginx -t would open and resolve)."""
+    settings = {"run-prod": run_prod, "compose": compose_settings, "systemd": systemd_settings}
+    plan = plan_for(settings[topology])
+    assert plan.tls_cert == settings[topology].edge_tls_cert  # production names its own
+    assert checked(as_here(plan, tmp_path), tmp_path) == (0, "")
+    assert len(plan.rasa) == settings[topology].rasa_instances
 
 
 # --- README ---------------------------------------------------------------------------
