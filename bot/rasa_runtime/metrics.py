@@ -119,6 +119,10 @@ async def timed_run(executor: ActionExecutor, action_call: dict[str, Any]) -> An
         ACTION_SECONDS.labels(name).observe(time.perf_counter() - started)
 
 
+# what time_actions() replaces (server.REPLACED lists every patch)
+REPLACED = ((ActionExecutor, "run"),)
+
+
 def time_actions() -> None:
     """Time the custom actions this process runs."""
     ActionExecutor.run = timed_run  # type: ignore[method-assign]

@@ -242,6 +242,29 @@ async def _close_resources(app: Any, loop: Any) -> None:
     await _rasa_close_resources(app, loop)
 
 
+# Every (owner, attribute) that install() replaces, so that whoever must put
+# Rasa's own back can (tests: tests/harness/rasa_patches.py). install() also
+# adds one SQLAlchemy listener, `write_ahead` on Engine "connect".
+REPLACED: tuple[tuple[object, str], ...] = (
+    (AvailableEndpoints, "read_endpoints"),
+    *metrics.REPLACED,
+    *history.REPLACED,
+    *rule_matching.REPLACED,
+    (EndpointConfig, "session"),
+    (rasa.core.run, "close_resources"),
+    (rasa.core.run, "configure_app"),
+    (rasa.core.processor.MessageProcessor, "_handle_message_with_tracker"),
+    (rasa.core.processor, "DaskGraphRunner"),
+    (rasa.core.processor.MessageProcessor, "_should_handle_message"),
+    (Event, "resolve_by_type"),
+    (rasa.core.tracker_store, "create_engine_kwargs"),
+    (RemoteAction, "_validate_action_result"),
+    (RemoteAction, "run"),
+    (FailSafeTrackerStore, "retrieve"),
+    (FailSafeTrackerStore, "save"),
+)
+
+
 def install(actions_in_process: bool = False) -> None:
     """Apply the fixes; `actions_in_process`: Rasa runs the custom actions itself."""
     if actions_in_process:

@@ -30,6 +30,7 @@ from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from bot.infra import db
 from bot.rasa_runtime import history, rule_matching
 from bot.rasa_runtime.in_process_actions import InProcessActions
+from tests.harness.rasa_patches import put_back_afterwards
 from tests.harness.servers import MODEL, demo_database
 
 CONVERSATIONS = {
@@ -101,16 +102,10 @@ def load(work: Path, name: str) -> Agent:
     )
 
 
-def restored_afterwards(patch: pytest.MonkeyPatch) -> None:
-    """Rasa's own methods come back when `patch` is undone."""
-    for owner, name in history.REPLACED + rule_matching.REPLACED:
-        patch.setattr(owner, name, getattr(owner, name))
-
-
 @pytest.fixture
 def patched() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        restored_afterwards(patch)
+        put_back_afterwards(patch, history.REPLACED + rule_matching.REPLACED)
         history.install()
         yield
 
@@ -251,7 +246,7 @@ def test_the_conversation_is_the_same_as_with_rasas_own_code(tmp_path: Path, lan
     with demo_data(tmp_path / "rasa") as work:
         rasas = what_happened(converse(load(work, "rasa"), "same", language, False))
     with pytest.MonkeyPatch.context() as patch, demo_data(tmp_path / "ours") as work:
-        restored_afterwards(patch)
+        put_back_afterwards(patch, history.REPLACED + rule_matching.REPLACED)
         history.install()
         rule_matching.install()
         ours = what_happened(converse(load(work, "ours"), "same", language, False))

@@ -25,6 +25,7 @@ from bot.ops.rasa_env import rasa_environment
 from bot.rasa_runtime import server
 from bot.rasa_runtime.in_process_actions import InProcessActions
 from tests.harness import sample_actions
+from tests.harness.rasa_patches import put_back_afterwards, remove_listener
 
 DOMAIN = Domain.from_dict(
     {
@@ -115,13 +116,10 @@ def test_a_failing_or_unknown_action_fails_as_with_the_action_server(
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # monkeypatch restores Rasa's own methods after the test
-    for name in ("_validate_action_result", "run"):
-        monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
-    monkeypatch.setattr(AvailableEndpoints, "read_endpoints", AvailableEndpoints.read_endpoints)
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    put_back_afterwards(monkeypatch)  # Rasa's own methods again after the test
     server.install(actions_in_process=True)
     yield
+    remove_listener()
 
 
 def test_a_failing_action_gets_the_apology(installed: None, endpoint: InProcessActions) -> None:

@@ -10,10 +10,8 @@ import pytest
 import rasa.core.processor
 import rasa.core.run
 import rasa.core.tracker_store
-import sqlalchemy.event
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
-from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.events import (
     ActionExecuted,
     Event,
@@ -23,45 +21,36 @@ from rasa.shared.core.events import (
     deserialise_events,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
-from bot.infra.db import write_ahead
-from bot.rasa_runtime import action_answers, history, rule_matching, server, tracker_sqlite
+from bot.rasa_runtime import action_answers, server, tracker_sqlite
+from tests.harness.rasa_patches import put_back_afterwards, remove_listener
 
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[RemoteAction]]:
-    # monkeypatch restores Rasa's own methods after the test
-    for name in ("_validate_action_result", "run"):
-        monkeypatch.setattr(RemoteAction, name, getattr(RemoteAction, name))
-    for name in ("retrieve", "save"):
-        monkeypatch.setattr(FailSafeTrackerStore, name, getattr(FailSafeTrackerStore, name))
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    monkeypatch.setattr(Event, "resolve_by_type", Event.resolve_by_type)
-    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
-    monkeypatch.setattr(rasa.core.run, "configure_app", rasa.core.run.configure_app)
-    monkeypatch.setattr(rasa.core.processor, "DaskGraphRunner", rasa.core.processor.DaskGraphRunner)
-    monkeypatch.setattr(
-        rasa.core.tracker_store,
-        "create_engine_kwargs",
-        rasa.core.tracker_store.create_engine_kwargs,
-    )
-    for owner, name in history.REPLACED + rule_matching.REPLACED:
-        monkeypatch.setattr(owner, name, getattr(owner, name))
-    processor = rasa.core.processor.MessageProcessor
-    monkeypatch.setattr(
-        processor, "_handle_message_with_tracker", processor._handle_message_with_tracker
-    )
-    monkeypatch.setattr(  # a staticmethod: its descriptor goes back
-        processor, "_should_handle_message", processor.__dict__["_should_handle_message"]
-    )
+    put_back_afterwards(monkeypatch)  # Rasa's own methods again after the test
     server.install()
     yield RemoteAction
-    if sqlalchemy.event.contains(Engine, "connect", write_ahead):
-        sqlalchemy.event.remove(Engine, "connect", write_ahead)
+    remove_listener()
+
+
+def test_replaced_names_everything_install_replaces() -> None:
+    """server.REPLACED is complete: nothing else of its owners changes."""
+    owners = {id(owner): owner for owner, _ in server.REPLACED}
+    with pytest.MonkeyPatch.context() as patch:
+        put_back_afterwards(patch)
+        before = {key: dict(vars(owner)) for key, owner in owners.items()}
+        server.install(actions_in_process=True)
+        changed = {
+            (key, name)
+            for key, owner in owners.items()
+            for name, value in vars(owner).items()
+            if before[key].get(name, object()) is not value
+        }
+    remove_listener()
+    assert changed == {(id(owner), name) for owner, name in server.REPLACED}
 
 
 def action() -> RemoteAction:

@@ -22,7 +22,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_runtime import history, rule_matching
-from tests.unit.test_history import CONVERSATIONS, demo_data, load, restored_afterwards
+from tests.harness.rasa_patches import put_back_afterwards
+from tests.unit.test_history import CONVERSATIONS, demo_data, load
 
 
 def rule_policy(agent: Agent) -> RulePolicy:
@@ -61,7 +62,7 @@ def check(policy: RulePolicy, domain: Domain, tracker: DialogueStateTracker) -> 
 @pytest.mark.parametrize("language", ["de", "tr"])
 def test_every_turn_finds_the_rules_rasa_finds(tmp_path: Path, language: str) -> None:
     with pytest.MonkeyPatch.context() as patch, demo_data(tmp_path) as work:
-        restored_afterwards(patch)
+        put_back_afterwards(patch, history.REPLACED + rule_matching.REPLACED)
         history.install()
         agent = load(work, f"rules-{language}")
         policy = rule_policy(agent)
