@@ -15,6 +15,7 @@ import ast
 import fnmatch
 import inspect
 import json
+import posixpath
 import re
 import shlex
 import sys
@@ -250,13 +251,23 @@ def test_the_web_app_serves_its_probe_paths(settings_for: SettingsFor) -> None:
 
 
 # --- Dockerfile -----------------------------------------------------------------------
+# Two stages (docs/image.md): `build` installs the lock file and trains the model
+# with scripts/build_image.sh; `runtime` gets the virtualenv, the model and the
+# lemma tables from it, and the code from the build context.
+
+BUILD_SCRIPT = ROOT / "scripts" / "build_image.sh"
+SETUP_SCRIPT = ROOT / "scripts" / "setup.sh"
+# Ubuntu 22.04's own python3.10 gets security fixes until 2027 (python:3.10 images do not).
+IMAGE_BASE = "ubuntu:22.04"
+# The image's own variable besides the runtime's: PATH puts the virtualenv first.
+IMAGE_VARIABLES = frozenset({"PATH"})
 
 
-def dockerfile_instructions() -> list[tuple[str, str]]:
+def dockerfile_instructions(path: Path = DOCKERFILE) -> list[tuple[str, str]]:
     """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
     lines = [
         line
-        for line in DOCKERFILE.read_text(encoding="utf-8").splitlines()
+        for line in path.read_text(encoding="utf-8").splitlines()
         if not line.lstrip().startswith("#")
     ]
     joined = re.sub(r"\\\n", " ", "\n".join(lines))
@@ -269,15 +280,86 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 def dockerfile(keyword: str) -> list[str]:
+    """The arguments of every `keyword` instruction, all stages together."""
     return [arguments for key, arguments in dockerfile_instructions() if key == keyword]
 
 
-def copy_sources() -> list[str]:
-    sources = []
-    for arguments in dockerfile("COPY"):
-        words = [w for w in shlex.split(arguments) if not w.startswith("--")]
-        sources += [w.rstrip("/") for w in words[:-1]]
-    return sources
+def run_command(arguments: str) -> str:
+    """A RUN's shell command, without options such as --mount=..."""
+    return re.sub(r"^(--\S+\s+)*", "", arguments)
+
+
+def copy_arguments(arguments: str) -> tuple[str | None, list[str], str]:
+    """A COPY's --from stage (None: the build context), sources and destination."""
+    words = shlex.split(arguments)
+    options = dict(word[2:].partition("=")[::2] for word in words if word.startswith("--"))
+    *sources, destination = [word for word in words if not word.startswith("--")]
+    return options.get("from"), sources, destination
+
+
+class Stage:
+    """One `FROM base AS name` section of the Dockerfile."""
+
+    def __init__(self, base: str, name: str) -> None:
+        self.base, self.name = base, name
+        self.instructions: list[tuple[str, str]] = []
+
+    def get(self, keyword: str) -> list[str]:
+        return [arguments for key, arguments in self.instructions if key == keyword]
+
+    @property
+    def workdir(self) -> str:
+        return self.get("WORKDIR")[-1]
+
+    def runs(self) -> list[str]:
+        return [run_command(arguments) for arguments in self.get("RUN")]
+
+    def copies(self) -> list[tuple[str | None, list[str], str]]:
+        return [copy_arguments(arguments) for arguments in self.get("COPY")]
+
+    def copied_to(self) -> dict[str, tuple[str | None, str]]:
+        """Path each COPY writes (relative to WORKDIR) -> (--from stage, source)."""
+        targets = {}
+        for origin, sources, destination in self.copies():
+            for source in sources:
+                target = destination
+                if destination.endswith("/") and not source.endswith("/"):
+                    target = destination + source.rstrip("/").rsplit("/", 1)[-1]
+                absolute = posixpath.normpath(posixpath.join(self.workdir, target))
+                targets[posixpath.relpath(absolute, self.workdir)] = (origin, source)
+        return targets
+
+
+def dockerfile_stages(path: Path = DOCKERFILE) -> dict[str, Stage]:
+    stages: dict[str, Stage] = {}
+    for keyword, arguments in dockerfile_instructions(path):
+        if keyword == "FROM":
+            base, _, name = arguments.partition(" AS ")
+            stages[name] = Stage(base, name)
+        else:
+            list(stages.values())[-1].instructions.append((keyword, arguments))
+    return stages
+
+
+def context_sources() -> list[str]:
+    """What the COPYs take from the build context (not from another stage)."""
+    return [
+        source.rstrip("/")
+        for stage in dockerfile_stages().values()
+        for origin, sources, _ in stage.copies()
+        if origin is None
+        for source in sources
+    ]
+
+
+def script_outputs() -> list[str]:
+    """OUTPUTS of scripts/build_image.sh: what the runtime stage takes from the build stage."""
+    (outputs,) = re.findall(r"^OUTPUTS=\(([^)]*)\)", BUILD_SCRIPT.read_text(), re.MULTILINE)
+    return outputs.split()
+
+
+def pip_commands(script: Path) -> list[str]:
+    return re.findall(r"-m pip (.+)$", script.read_text(encoding="utf-8"), re.MULTILINE)
 
 
 def image_uid() -> int:
@@ -287,7 +369,11 @@ def image_uid() -> int:
 
 def test_dockerfile_base_image_matches_this_python() -> None:
     major, minor = sys.version_info[:2]
-    assert dockerfile("FROM") == [f"python:{major}.{minor}-slim"]
+    stages = dockerfile_stages().values()
+    assert [stage.base for stage in stages] == [IMAGE_BASE] * len(stages)
+    for stage in stages:
+        installs = [run for run in stage.runs() if "apt-get install" in run]
+        assert any(f" python{major}.{minor} " in f"{run} " for run in installs), stage.name
 
 
 def test_dockerfile_entrypoint_is_the_launcher() -> None:
@@ -297,23 +383,37 @@ def test_dockerfile_entrypoint_is_the_launcher() -> None:
 
 
 def test_dockerfile_installs_the_lock_file_without_resolving() -> None:
-    assert "requirements.lock" in copy_sources()
-    assert any("pip install --no-deps -r requirements.lock" in run for run in dockerfile("RUN"))
+    build = dockerfile_stages()["build"]
+    assert "requirements.lock" in build.copied_to()
+    assert "scripts/build_image.sh install" in build.runs()
+    # the same pip, the same install and the same check as `make setup`
+    assert pip_commands(BUILD_SCRIPT) == pip_commands(SETUP_SCRIPT)
+    assert "install --quiet --no-deps -r requirements.lock" in pip_commands(BUILD_SCRIPT)
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:
+    runtime = dockerfile_stages()["runtime"]
     assert image_uid() != 0
-    assert any(f"--uid {image_uid()}" in run for run in dockerfile("RUN"))
-    keywords = [key for key, _ in dockerfile_instructions()]
+    assert runtime.get("USER") == dockerfile("USER"), "the runtime stage sets the user"
+    assert any(f"--uid {image_uid()}" in run for run in runtime.runs())
+    keywords = [key for key, _ in runtime.instructions]
     assert keywords.index("USER") < keywords.index("ENTRYPOINT")
+
+
+def test_dockerfile_installs_nginx_for_the_edge(run_prod: Settings) -> None:
+    assert "edge" in process_ports(run_prod), "run-prod has an edge; the image runs it"
+    (install,) = [run for run in dockerfile_stages()["runtime"].runs() if "apt-get install" in run]
+    assert " nginx " in f"{install} "
 
 
 def test_dockerfile_copies_the_model_where_the_launcher_looks() -> None:
     from tests.harness.servers import MODEL
 
     model = MODEL.relative_to(ROOT).as_posix()
-    copies = [shlex.split(arguments) for arguments in dockerfile("COPY")]
-    assert [model, model] in copies
+    stages = dockerfile_stages()
+    # trained in the build stage (scripts/build_image.sh model), at the same path
+    assert stages["runtime"].copied_to()[model] == ("build", f"{stages['build'].workdir}/{model}")
+    assert model in script_outputs()
     # latest_model() takes the newest models/*.tar.gz
     assert fnmatch.fnmatch(model, "models/*.tar.gz")
 
@@ -354,27 +454,22 @@ def command_needs(settings: Settings) -> set[str]:
 
 
 def test_dockerfile_copies_what_the_processes_read(run_prod: Settings) -> None:
-    from tests.harness.servers import MODEL
-
-    sources = copy_sources()
-    model = MODEL.relative_to(ROOT).as_posix()
-    for source in sources:
-        assert source == model or (ROOT / source).exists(), f"COPY {source}: no such file"
-    copied = {source.split("/")[0] for source in sources}
-    packages = [source for source in sources if (ROOT / source / "__init__.py").exists()]
-    (workdir,) = dockerfile("WORKDIR")
-    made = {
-        Path(path).relative_to(workdir).parts[0]
-        for run in dockerfile("RUN")
-        for command in run.split("&&")
-        if command.split()[:1] == ["mkdir"]
-        for path in command.split()[1:]
-        if path.startswith(f"{workdir}/")
-    }
+    copied = dockerfile_stages()["runtime"].copied_to()
+    for target, (origin, source) in copied.items():
+        if origin is None:
+            assert (ROOT / source).exists(), f"COPY {source}: no such file"
+        else:
+            assert target in script_outputs(), f"COPY --from={origin} {source}: nothing builds it"
+    packages = [
+        target
+        for target, (origin, _) in copied.items()
+        if origin is None and (ROOT / target / "__init__.py").exists()
+    ]
     needs = runtime_needs(packages) | command_needs(run_prod)
     assert {"bot", "connectors", "actions", "models"} <= needs, "the scan finds too little"
+    top_level = {target.split("/")[0] for target in copied}
     for need in needs:
-        assert need in copied | made, f"the image lacks {need}"
+        assert need in top_level, f"the image lacks {need}"
 
 
 def test_dockerignore_keeps_secrets_out_and_copied_files_in() -> None:
@@ -383,17 +478,18 @@ def test_dockerignore_keeps_secrets_out_and_copied_files_in() -> None:
         for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert {".env", ".venv", ".git"} <= set(patterns)
-    for source in copy_sources():
+    # secrets, and a work tree's virtualenv, model and databases (the build makes its own)
+    assert {".env", ".venv", ".git", "models", "var"} <= set(patterns)
+    for source in context_sources():
         for pattern in patterns:
             assert not fnmatch.fnmatch(source.split("/")[0], pattern), (source, pattern)
 
 
 def test_dockerfile_exposes_every_port_and_names_known_variables(run_prod: Settings) -> None:
     exposed = {int(port) for arguments in dockerfile("EXPOSE") for port in arguments.split()}
-    assert set(process_ports(run_prod).values()) <= exposed
+    assert set(process_ports(run_prod).values()) | edge_ports(run_prod) <= exposed
     names = {match for arguments in dockerfile("ENV") for match in re.findall(r"(\w+)=", arguments)}
-    assert names <= KNOWN_VARIABLES | RUNTIME_VARIABLES
+    assert names <= KNOWN_VARIABLES | RUNTIME_VARIABLES | IMAGE_VARIABLES
 
 
 # --- docker compose -------------------------------------------------------------------
