@@ -358,8 +358,21 @@ def script_outputs() -> list[str]:
     return outputs.split()
 
 
-def pip_commands(script: Path) -> list[str]:
-    return re.findall(r"-m pip (.+)$", script.read_text(encoding="utf-8"), re.MULTILINE)
+# pip options that change only what pip prints
+PIP_OUTPUT_OPTIONS = frozenset({"--quiet", "-q", "--disable-pip-version-check"})
+
+
+def pip_commands(script: Path) -> list[list[str]]:
+    """Each `python -m pip ...` of a shell script: its arguments up to a pipe or a
+    redirection, without the options that change only pip's output."""
+    text = re.sub(r"\\\n", " ", script.read_text(encoding="utf-8"))
+    commands = []
+    for line in re.findall(r"-m pip (.+)$", text, re.MULTILINE):
+        words = shlex.split(line)
+        ends = [i for i, word in enumerate(words) if re.match(r"\d*[|&;<>]", word)]
+        words = words[: ends[0]] if ends else words
+        commands.append([word for word in words if word not in PIP_OUTPUT_OPTIONS])
+    return commands
 
 
 def image_uid() -> int:
@@ -388,7 +401,7 @@ def test_dockerfile_installs_the_lock_file_without_resolving() -> None:
     assert "scripts/build_image.sh install" in build.runs()
     # the same pip, the same install and the same check as `make setup`
     assert pip_commands(BUILD_SCRIPT) == pip_commands(SETUP_SCRIPT)
-    assert "install --quiet --no-deps -r requirements.lock" in pip_commands(BUILD_SCRIPT)
+    assert ["install", "--no-deps", "-r", "requirements.lock"] in pip_commands(BUILD_SCRIPT)
 
 
 def test_dockerfile_runs_as_a_non_root_user() -> None:
