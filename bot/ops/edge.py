@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import ipaddress
 import os
+import re
 import shutil
 import ssl
 import subprocess
@@ -385,10 +387,26 @@ def prepare(settings: Settings) -> Path:
     return config
 
 
+# nginx -e (its error log before the configuration is read) came with 1.19.5;
+# Ubuntu 22.04 has 1.18, whose package log the image links to stderr instead.
+ERROR_LOG_FLAG_SINCE = (1, 19, 5)
+
+
+@functools.cache
+def nginx_version(binary: str) -> tuple[int, ...]:
+    """The installed nginx's version, from `nginx -v` (which prints to stderr)."""
+    said = subprocess.run([binary, "-v"], capture_output=True, text=True, timeout=30).stderr
+    found = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", said)
+    return tuple(int(part) for part in found.groups()) if found else (0, 0, 0)
+
+
 def nginx_command(config: Path, *extra: str) -> list[str]:
-    """nginx with `config`, its files beside it, errors on stderr from the start
-    (not the package's /var/log/nginx, which a non-root user cannot open)."""
-    return [nginx_binary(), "-e", "stderr", "-p", str(config.parent), "-c", str(config), *extra]
+    """nginx with `config`, its files beside it, and (where nginx can) errors on
+    stderr from the start, not the package's /var/log/nginx, which a non-root
+    user cannot open."""
+    binary = nginx_binary()
+    early = ["-e", "stderr"] if nginx_version(binary) >= ERROR_LOG_FLAG_SINCE else []
+    return [binary, *early, "-p", str(config.parent), "-c", str(config), *extra]
 
 
 def check(config: Path) -> subprocess.CompletedProcess[str]:

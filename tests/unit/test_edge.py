@@ -8,6 +8,7 @@ tests/production/ runs `make run-prod`'s topology through it.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import time
@@ -19,7 +20,7 @@ import pytest
 from cryptography import x509
 
 from bot.infra.settings import SettingsError, load_settings
-from bot.ops.edge import EdgePlan, make_self_signed, plan_for
+from bot.ops.edge import EdgePlan, make_self_signed, nginx_command, plan_for
 from tests.harness.edge import EchoServer, checked, local_plan, port_of, running_edge, trust
 
 RASA_API = ["/status", "/version", "/model", "/conversations/x/tracker", "/domain"]
@@ -295,3 +296,18 @@ def test_production_needs_a_real_certificate() -> None:
     assert plan_for(chosen).tls_cert == "/etc/c.pem"
     with pytest.raises(SettingsError, match="go together"):
         load_settings().replace(edge_tls_cert="/etc/c.pem")
+
+
+@pytest.mark.parametrize(("version", "early"), [("1.18.0", False), ("1.22.1", True)])
+def test_the_error_log_flag_only_where_nginx_has_it(
+    version: str, early: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ubuntu 22.04's nginx (the image's) is 1.18: `-e` came with 1.19.5."""
+    fake = tmp_path / "nginx"
+    fake.write_text(f"#!/bin/sh\necho 'nginx version: nginx/{version}' >&2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    command = nginx_command(tmp_path / "nginx.conf", "-t")
+    assert command[0] == str(fake)
+    assert ("-e" in command) is early
+    assert command[-5:] == ["-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf"), "-t"]
