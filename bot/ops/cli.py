@@ -252,26 +252,39 @@ def _demo_agents() -> int:
 
 
 def _shell() -> int:
-    """`rasa shell` with the same environment and model as `make run`."""
-    import os
+    """`rasa shell` with the same environment, model and runtime as `make run`.
+
+    It runs through our Rasa entry point, so the custom actions run where
+    `make run` runs them (in the shell's own Rasa process by default, else on the
+    action server). A child process, not an exec: the endpoints file it is given
+    is deleted when it ends.
+    """
+    import subprocess
 
     from bot.ops.launcher import BIN, child_environment, latest_model
+    from bot.ops.rasa_env import write_endpoints
 
     settings = get_settings()
     argv = [
-        str(BIN / "rasa"),
+        str(BIN / "python"),
+        "-m",
+        "bot.rasa_runtime",
         "shell",
         "--model",
         str(latest_model()),
+        # the action server, tracker and lock store of this environment
         "--endpoints",
-        str(ROOT / "endpoints.yml"),
+        str(write_endpoints(settings)),
         # its own port, so it runs beside the server from `make run`
         "--port",
         str(settings.rasa_port + 10),
     ]
-    os.chdir(ROOT)
-    os.execve(argv[0], argv, child_environment(settings))
-    return 0  # not reached: execve replaces this process
+    with subprocess.Popen(argv, cwd=ROOT, env=child_environment(settings)) as shell:
+        while True:
+            try:
+                return shell.wait()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C reaches the shell too, which ends itself
 
 
 def _demo_slots(days: int) -> int:

@@ -24,7 +24,7 @@ from pathlib import Path
 from bot.infra.logs import CONFIG_FILE as LOG_CONFIG
 from bot.infra.settings import ROOT, Settings, get_settings
 from bot.ops.edge import server_name
-from bot.ops.rasa_env import rasa_environment
+from bot.ops.rasa_env import write_endpoints
 from bot.ops.supervisor import Supervisor
 
 BIN = Path(sys.executable).parent
@@ -45,8 +45,10 @@ def _rasa(settings: Settings, model: Path, port: int) -> list[str]:
         "run",
         "--model",
         str(model),
+        # endpoints.yml's sections with this environment's action server, tracker
+        # and lock store, in a private file (bot/ops/rasa_env.py)
         "--endpoints",
-        str(ROOT / "endpoints.yml"),
+        str(write_endpoints(settings)),
         "--credentials",
         str(ROOT / "credentials.yml"),
         "--interface",
@@ -125,11 +127,10 @@ SERVER_KEEP_ALIVE_SECONDS = 75
 
 
 def child_environment(settings: Settings) -> dict[str, str]:
-    """Environment for the three processes: our settings plus Rasa's endpoints."""
+    """Environment for the processes: our settings and what Rasa and Sanic read."""
     return {
         **os.environ,
         **settings.environment(),
-        **rasa_environment(settings),
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         # the action server (rasa-sdk's Sanic) listens where the others do

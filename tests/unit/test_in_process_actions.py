@@ -21,7 +21,6 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.infra.settings import ROOT, load_settings
 from bot.ops.launcher import commands, health_urls
-from bot.ops.rasa_env import rasa_environment
 from bot.rasa_runtime import server
 from bot.rasa_runtime.in_process_actions import InProcessActions
 from tests.harness import sample_actions
@@ -128,12 +127,7 @@ def test_a_failing_action_gets_the_apology(installed: None, endpoint: InProcessA
     assert events[0].metadata["utter_action"] == "utter_technical_problem"
 
 
-def test_rasa_reads_this_process_as_its_action_endpoint(
-    installed: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    settings = load_settings().replace(tracker_store_url="sqlite:///tracker.db")
-    for name, value in {**settings.environment(), **rasa_environment(settings)}.items():
-        monkeypatch.setenv(name, value)
+def test_rasa_reads_this_process_as_its_action_endpoint(installed: None) -> None:
     endpoints = AvailableEndpoints.read_endpoints(str(ROOT / "endpoints.yml"))
     assert isinstance(endpoints.action, InProcessActions)
     assert "action_answer_faq" in endpoints.action.executor.actions  # our actions package
