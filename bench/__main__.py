@@ -35,6 +35,7 @@ from pathlib import Path
 
 from bench import parse_time
 from bench.nlu_compare import compare
+from bench.progress import Progress
 from bench.report import RESULTS, machine, write
 from bench.system_load import Plan, measure
 from bench.system_report import chart, markdown
@@ -51,9 +52,15 @@ PARSE_MESSAGES = {False: 200, True: 50}
 KEPT_LOGS = ROOT / "var" / "bench-logs"
 
 
+# Progress lines on stderr with the time since the start (a full run takes more
+# than an hour); the phases, one per system and the intent classification, are
+# set by main().
+PROGRESS = Progress([])
+
+
 def say(line: str) -> None:
-    """A progress line, at once (a full run takes more than an hour)."""
-    print(f"{time.strftime('%H:%M:%S')} {line}", flush=True)
+    """A progress line, at once."""
+    PROGRESS.say(line)
 
 
 def stem(quick: bool, only: list[str] | None) -> str:
@@ -162,20 +169,23 @@ def main() -> int:
         "systems": {},
         "nlu": {},
     }
+    systems = args.only or NAMES
+    configs = {n: CONFIGS[n] for n in systems if n in CONFIGS}
+    classification = f"intent classification of {', '.join(configs)}"
+    PROGRESS.phases = [*systems, *([classification] if configs else [])]
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         try:
-            for system in args.only or NAMES:
+            for system in systems:
                 (work / system).mkdir()
-                result["systems"][system] = run_system(
-                    system, work / system, plan, PARSE_MESSAGES[args.quick]
-                )
+                with PROGRESS.phase(system):
+                    result["systems"][system] = run_system(
+                        system, work / system, plan, PARSE_MESSAGES[args.quick]
+                    )
                 write(name, result)  # after every system: a long run's work is never lost
-            configs = {n: CONFIGS[n] for n in args.only or NAMES if n in CONFIGS}
             if configs:
-                say(f"intent classification: {', '.join(configs)} ...")
-                result["nlu"] = compare(configs, work / "nlu", quick=args.quick)
-                say("intent classification done")
+                with PROGRESS.phase(classification):
+                    result["nlu"] = compare(configs, work / "nlu", quick=args.quick)
         except BaseException:
             say(f"failed; logs kept in {_keep_logs(work)}")
             raise

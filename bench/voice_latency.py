@@ -31,6 +31,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.progress import Progress
 from bench.report import machine, summary, table, write, yes_no
 from bot.infra.settings import DEV_TWILIO_TOKEN
 from bot.ops.phone_sim import Answer, PhoneCall
@@ -139,6 +140,14 @@ def measure(
     )
 
 
+def _line(row: dict) -> str:
+    """One run's figures, for the progress lines."""
+    return (
+        f"{row['turns']} turns, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
+        f"{row['turns_per_second']} turns/s"
+    )
+
+
 def write_results(result: dict) -> str:
     lines = [
         "# Voice webhook latency (server side, per turn)",
@@ -183,17 +192,28 @@ def main() -> int:
     parser.add_argument("--calls-per-caller", type=int, default=2)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 20])
     args = parser.parse_args()
+    most = max(args.concurrency)
+    runs = [(n, True) for n in args.concurrency] + [(most, False)]
+    names = [
+        f"{'paced' if paced else 'back to back'}, {n} call{'' if n == 1 else 's'} at once"
+        for n, paced in runs
+    ]
+    progress = Progress(["starting Rasa and the action server", "warm-up call", *names])
     with tempfile.TemporaryDirectory(prefix="bench-voice-") as tmp:
         work = Path(tmp)
         url = demo_database(work / "stadtwerk.db")
         servers = Servers(database_url=url, log_dir=work)
-        servers.start()
+        with progress.phase("starting Rasa and the action server"):
+            servers.start()
         try:
             base_url = servers.settings.voice_base_url
-            one_call(base_url, "de", paced=False)  # warm-up: models loaded, caches filled
-            rows = [measure(base_url, n, args.calls_per_caller) for n in args.concurrency]
-            most = max(args.concurrency)
-            rows.append(measure(base_url, most, args.calls_per_caller, paced=False))
+            with progress.phase("warm-up call"):  # models loaded, caches filled
+                one_call(base_url, "de", paced=False)
+            rows = []
+            for name, (concurrency, paced) in zip(names, runs, strict=True):
+                with progress.phase(name):
+                    rows.append(measure(base_url, concurrency, args.calls_per_caller, paced))
+                    progress.say(f"  {_line(rows[-1])}")
         finally:
             servers.stop()
     single = rows[0]

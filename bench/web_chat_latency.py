@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.progress import Progress
 from bench.report import machine, summary, table, write, yes_no
 from bot.domain.services import agents
 from bot.infra.db import session_scope
@@ -123,17 +124,40 @@ def write_results(result: dict) -> str:
     return text
 
 
-async def measure(app_url: str, counts: list[int]) -> dict[str, object]:
-    await customer(app_url, 0, paced=False)  # warm-up
-    rows = [await customers(app_url, count) for count in counts]
-    rows.append(await customers(app_url, max(counts), paced=False))
-    return {"customers": rows, "agent_replies": await agent_replies(app_url)}
+STARTING = "starting Rasa, the action server and the web app"
+WARM_UP = "warm-up chat"
+AGENT = "an agent's replies"
+
+
+def runs(counts: list[int]) -> list[tuple[str, int, bool]]:
+    """The customer runs: progress name, customers at once, paced."""
+    every = [(count, True) for count in counts] + [(max(counts), False)]
+    return [
+        (f"{'paced' if p else 'back to back'}, {n} customer{'' if n == 1 else 's'} at once", n, p)
+        for n, p in every
+    ]
+
+
+async def measure(app_url: str, counts: list[int], progress: Progress) -> dict[str, object]:
+    with progress.phase(WARM_UP):
+        await customer(app_url, 0, paced=False)
+    rows = []
+    for name, count, paced in runs(counts):
+        with progress.phase(name):
+            row = await customers(app_url, count, paced)
+            progress.say(f"  {row['turns']} turns, p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms")
+        rows.append(row)
+    with progress.phase(AGENT):
+        replies = await agent_replies(app_url)
+    return {"customers": rows, "agent_replies": replies}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, nargs="+", default=[1, 20])
     args = parser.parse_args()
+    names = [name for name, _, _ in runs(args.customers)]
+    progress = Progress([STARTING, WARM_UP, *names, AGENT])
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         work = Path(tmp)
         url = demo_database(work / "stadtwerk.db")
@@ -141,10 +165,11 @@ def main() -> int:
             for record in json.loads((DEMO / "agents.json").read_text("utf-8")):
                 agents.create_agent(session, **record)
         servers = Servers(database_url=url, log_dir=work)
-        servers.start()
-        servers.start_web()
+        with progress.phase(STARTING):
+            servers.start()
+            servers.start_web()
         try:
-            measured = asyncio.run(measure(servers.app_url, args.customers))
+            measured = asyncio.run(measure(servers.app_url, args.customers, progress))
         finally:
             servers.stop()
     result = {

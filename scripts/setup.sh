@@ -13,10 +13,16 @@ fi
 mkdir -p "$STAMPS"
 lock_hash=$(sha256sum requirements.lock | cut -c1-16)
 if [ "$(cat "$STAMPS/lock" 2>/dev/null)" != "$lock_hash" ]; then
-  echo "==> installing pinned packages (requirements.lock)"
-  "$VENV/bin/python" -m pip install --quiet --upgrade "pip==24.2"
-  "$VENV/bin/python" -m pip install --quiet --no-deps -r requirements.lock
+  # pip's output as one line per package (scripts/pip_progress.py); pipefail keeps pip's exit code
+  progress() { PYTHONUNBUFFERED=1 "$VENV/bin/python" scripts/pip_progress.py "$@"; }
+  started=$SECONDS
+  echo "==> installing pip 24.2"
+  PYTHONUNBUFFERED=1 "$VENV/bin/python" -m pip install --disable-pip-version-check --upgrade "pip==24.2" 2>&1 | progress
+  echo "==> installing the pinned packages of requirements.lock (several minutes the first time)"
+  PYTHONUNBUFFERED=1 "$VENV/bin/python" -m pip install --disable-pip-version-check --no-deps -r requirements.lock 2>&1 \
+    | progress requirements.lock
   "$VENV/bin/python" -m pip check
+  echo "==> packages installed in $(((SECONDS - started) / 60)) min $(((SECONDS - started) % 60)) s"
   echo "$lock_hash" > "$STAMPS/lock"
 fi
 
