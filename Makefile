@@ -14,7 +14,7 @@ run: setup        ## start Rasa (5005), actions (5055) and the app (8000)
 run-prod:         ## the production topology: nginx with TLS, PostgreSQL, Redis, 2 Rasa instances
 	@scripts/run_prod.sh
 
-shell:           ## talk to the bot in this terminal (needs `make run` in another)
+shell:           ## talk to the bot in this terminal (its own Rasa with the actions; no `make run` needed)
 	@$(PY) -m bot shell
 
 call:            ## call the phone bot from this terminal (needs `make run`; run-prod: URL=https://localhost:8443)

@@ -83,12 +83,3 @@ def write_endpoints(settings: Settings) -> Path:
     _written[text] = path
     atexit.register(path.unlink, missing_ok=True)
     return path
-
-
-def rasa_environment(settings: Settings) -> dict[str, str]:
-    """Variables the Rasa process needs beyond the settings' own: none any more.
-
-    The endpoints come in the file `write_endpoints` writes; kept for the
-    variable list of tests/unit/test_deploy.py.
-    """
-    return {}

@@ -4,8 +4,7 @@ Nothing here starts a container: the files are parsed and compared with what
 the code computes for the production topology of `make run-prod`
 (scripts/run_prod.sh in production mode): the process names and ports of
 `bot.ops.launcher.commands`, the health URLs of `bot.ops.launcher.health_urls`, and
-the variable names of `bot.infra.settings.variables` and
-`bot.ops.rasa_env.rasa_environment`. A renamed variable, a wrong port or a
+the variable names of `bot.infra.settings.variables`. A renamed variable, a wrong port or a
 process missing from one of the files makes a test here fail.
 """
 
@@ -37,7 +36,6 @@ from bot.infra.settings import (
 )
 from bot.ops.edge import plan_for
 from bot.ops.launcher import child_environment, commands, health_urls
-from bot.ops.rasa_env import rasa_environment
 from tests.harness.edge import as_here, checked
 
 DEPLOY = ROOT / "deploy"
@@ -52,7 +50,7 @@ SYSTEMD_TARGET = SYSTEMD / "stadtwerk.target"
 RUN_PROD = ROOT / "scripts" / "run_prod.sh"
 
 # Every settings variable and every variable endpoints.yml reads.
-KNOWN_VARIABLES = frozenset(variables()) | frozenset(rasa_environment(Settings()))
+KNOWN_VARIABLES = frozenset(variables())
 # Variables of the layers below our settings (Python, pip, Rasa, rasa-sdk,
 # TensorFlow): allowed in the Dockerfile and in the units' Environment= lines,
 # never in the settings files.
