@@ -109,7 +109,7 @@ def server_name(settings: Settings) -> str:
 
 
 def plan_for(settings: Settings) -> EdgePlan:
-    """This machine's edge (`make run-prod`), from the settings."""
+    """The edge the settings describe (every topology: run-prod, compose, systemd)."""
     tls_cert, tls_key = tls_files(settings)
     rasa, web = settings.edge_upstreams
     return EdgePlan(
