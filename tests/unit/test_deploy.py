@@ -34,7 +34,7 @@ from bot.infra.settings import (
     load_settings,
     variables,
 )
-from bot.ops.edge import plan_for
+from bot.ops.edge import UPLOAD_OVERHEAD_BYTES, plan_for
 from bot.ops.launcher import child_environment, commands, health_urls
 from tests.harness.edge import as_here, checked
 
@@ -932,23 +932,29 @@ INGRESS_CONTROLLER = ("namespace", "ingress-nginx")
 
 
 def ingress_backend(path: str) -> str | None:
-    """The Service the Ingress sends `path` to (Kubernetes' matching: the
-    longest path wins, Exact before Prefix; Prefix by whole path elements)."""
-    (ingress,) = k8s_objects("Ingress").values()
-    assert "defaultBackend" not in ingress["spec"]
+    """The Service the Ingresses send `path` to (Kubernetes' matching over all
+    of them: the longest path wins, Exact before Prefix; Prefix by whole path
+    elements)."""
     best: tuple[tuple[int, bool], str] | None = None
-    for rule in ingress["spec"]["rules"]:
-        for entry in rule["http"]["paths"]:
-            own, kind = entry["path"], entry["pathType"]
-            assert kind in ("Exact", "Prefix"), own
-            prefix = own.rstrip("/")
-            if kind == "Exact":
-                matched = path == own
-            else:
-                matched = own == "/" or path == prefix or path.startswith(prefix + "/")
-            rank = (len(own), kind == "Exact")
-            if matched and (best is None or rank > best[0]):
-                best = (rank, entry["backend"]["service"]["name"])
+    for ingress in k8s_objects("Ingress").values():
+        assert "defaultBackend" not in ingress["spec"]
+    entries = [
+        entry
+        for ingress in k8s_objects("Ingress").values()
+        for rule in ingress["spec"]["rules"]
+        for entry in rule["http"]["paths"]
+    ]
+    for entry in entries:
+        own, kind = entry["path"], entry["pathType"]
+        assert kind in ("Exact", "Prefix"), own
+        prefix = own.rstrip("/")
+        if kind == "Exact":
+            matched = path == own
+        else:
+            matched = own == "/" or path == prefix or path.startswith(prefix + "/")
+        rank = (len(own), kind == "Exact")
+        if matched and (best is None or rank > best[0]):
+            best = (rank, entry["backend"]["service"]["name"])
     return best[1] if best else None
 
 
@@ -975,13 +981,41 @@ def test_k8s_ingress_exposes_only_the_public_entry_points(settings_for: Settings
     for path in INTERNAL_PATHS:
         assert ingress_backend(path) == "web", path  # never Rasa, never the action server
         assert not web_app_routes(path), path  # where it gets 404
-    (ingress,) = k8s_objects("Ingress").values()
-    for rule in ingress["spec"]["rules"]:
-        for entry in rule["http"]["paths"]:
-            backend = entry["backend"]["service"]
-            assert backend["name"] in ("web", "rasa"), entry
-            (port,) = k8s_objects("Service")[backend["name"]]["spec"]["ports"]
-            assert backend["port"] == {"name": port["name"]}, entry
+    for ingress in k8s_objects("Ingress").values():
+        for rule in ingress["spec"]["rules"]:
+            for entry in rule["http"]["paths"]:
+                backend = entry["backend"]["service"]
+                assert backend["name"] in ("web", "rasa"), entry
+                (port,) = k8s_objects("Service")[backend["name"]]["spec"]["ports"]
+                assert backend["port"] == {"name": port["name"]}, entry
+
+
+def _megabytes(size: str) -> int:
+    """ingress-nginx's body size notation ("1m") in bytes."""
+    assert re.fullmatch(r"\d+m", size), size
+    return int(size[:-1]) * 1024 * 1024
+
+
+def test_k8s_ingress_body_limits_fit_what_the_app_takes(settings_for: SettingsFor) -> None:
+    """Receipts (RECEIPT_MAX_BYTES and the form around them) pass the ingress;
+    every other request is held to the edge's limit, as behind nginx elsewhere."""
+    settings = settings_for({})
+    limits = {}
+    for ingress in k8s_objects("Ingress").values():
+        size = _megabytes(
+            ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
+        )
+        for rule in ingress["spec"]["rules"]:
+            for entry in rule["http"]["paths"]:
+                limits[entry["path"]] = size
+    assert limits.pop("/chat/receipt") >= settings.receipt_max_bytes + UPLOAD_OVERHEAD_BYTES
+    assert set(limits.values()) == {settings.edge_max_body_bytes}
+    hosts = {
+        (rule["host"], tls["secretName"])
+        for ingress in k8s_objects("Ingress").values()
+        for rule, tls in zip(ingress["spec"]["rules"], ingress["spec"]["tls"], strict=True)
+    }
+    assert len(hosts) == 1, "one host, one certificate"
 
 
 def pod_labels() -> dict[str, dict[str, str]]:
