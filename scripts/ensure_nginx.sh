@@ -5,12 +5,9 @@ set -euo pipefail
 if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
   exit 0
 fi
-echo "==> installing nginx (the edge proxy)"
-if [ "$(id -u)" = "0" ]; then SUDO=""; else SUDO="sudo"; fi
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nginx >/dev/null
+"$(dirname "$0")/ensure_package.sh" nginx nginx --no-install-recommends
 # the package's own service is not ours: the launcher runs nginx with our configuration
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
-  $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  if [ "$(id -u)" = "0" ]; then systemctl disable --now nginx >/dev/null 2>&1 || true
+  else sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 fi
-ls /usr/sbin/nginx

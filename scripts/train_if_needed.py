@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.ops.launcher import newest_model
+
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "models"
 MODEL_NAME = "stadtwerk"
@@ -62,12 +64,6 @@ def fingerprint(root: Path = ROOT) -> str:
 def inputs_changed_at(root: Path = ROOT) -> float:
     """When an input of the model last changed (a checkout counts as a change)."""
     return max((file.stat().st_mtime for file in input_files(root)), default=0.0)
-
-
-def newest_model(models: Path = MODELS) -> Path | None:
-    """The model the launcher starts: the newest models/*.tar.gz (same rule as `latest_model`)."""
-    found = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return found[-1] if found else None
 
 
 def file_digest(path: Path) -> str:
@@ -157,7 +153,7 @@ def main() -> int:
     code = train()
     if code == 0:
         write_stamp(MODELS, current, MODELS / f"{MODEL_NAME}.tar.gz")
-        started = newest_model()
+        started = newest_model(MODELS)
         assert started is not None  # training just wrote one
         print(f"==> the launcher starts {started.relative_to(ROOT)}, the newest in models/")
     return code

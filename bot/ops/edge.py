@@ -136,14 +136,14 @@ def _listen_host(host: str) -> str:
 # --- the configuration ------------------------------------------------------------------
 
 
-def _headers(public: bool) -> list[str]:
-    """How a request is passed on: HTTP/1.1 with kept connections, who asked."""
+def _headers(public: bool, connection: str = '""') -> list[str]:
+    """How a request is passed on: HTTP/1.1 (`connection` "": kept connections), who asked."""
     # Public: the peer is the client; anything the client wrote there is dropped.
     # Internal: the caller (the web app, this machine) is trusted to name its client.
     forwarded = "$remote_addr" if public else "$proxy_add_x_forwarded_for"
     return [
         "proxy_http_version 1.1;",
-        'proxy_set_header Connection "";',
+        f"proxy_set_header Connection {connection};",
         "proxy_set_header Host $http_host;",
         f"proxy_set_header X-Forwarded-For {forwarded};",
         "proxy_set_header X-Forwarded-Proto $scheme;",
@@ -153,15 +153,10 @@ def _headers(public: bool) -> list[str]:
 
 
 def _socket_headers() -> list[str]:
+    """A WebSocket's: the upgrade passed on (a location's headers replace the server's)."""
     return [
-        "proxy_http_version 1.1;",
+        *_headers(public=True, connection="$connection_upgrade"),
         "proxy_set_header Upgrade $http_upgrade;",
-        "proxy_set_header Connection $connection_upgrade;",
-        "proxy_set_header Host $http_host;",
-        "proxy_set_header X-Forwarded-For $remote_addr;",
-        "proxy_set_header X-Forwarded-Proto $scheme;",
-        "proxy_set_header X-Forwarded-Host $http_host;",
-        "proxy_set_header X-Real-IP $remote_addr;",
         f"proxy_read_timeout {SOCKET_SECONDS}s;",
         f"proxy_send_timeout {SOCKET_SECONDS}s;",
     ]

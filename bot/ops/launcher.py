@@ -30,11 +30,18 @@ from bot.ops.supervisor import Supervisor
 BIN = Path(sys.executable).parent
 
 
+def newest_model(models: Path = ROOT / "models") -> Path | None:
+    """The model the launcher starts: the newest models/*.tar.gz (`make setup`
+    checks the same one: scripts/train_if_needed.py)."""
+    found = sorted(models.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
+    return found[-1] if found else None
+
+
 def latest_model() -> Path:
-    models = sorted((ROOT / "models").glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    if not models:
+    model = newest_model()
+    if model is None:
         raise SystemExit("no trained model in models/: run `make setup` first")
-    return models[-1]
+    return model
 
 
 def _rasa(settings: Settings, model: Path, port: int) -> list[str]:

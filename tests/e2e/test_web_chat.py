@@ -20,7 +20,7 @@ from bot.infra.settings import DEV_TWILIO_TOKEN
 from bot.ops.phone_sim import PhoneCall
 from tests.e2e.conftest import handoff_for, row_counts
 from tests.harness.servers import Servers
-from tests.harness.web_clients import Console, Widget, ws_url
+from tests.harness.web_clients import Console, Widget, customer_message, ws_url
 
 pytestmark = pytest.mark.asyncio
 
@@ -143,13 +143,7 @@ async def test_escalation_loop_in_german(web: Servers) -> None:
             assert echo["from"] == "customer"
             after_echo = len(widget.frames)
 
-            async def console_sees() -> dict:
-                while True:
-                    frame = json.loads(await live.recv())
-                    if frame["type"] == "message" and frame["message"]["from"] == "customer":
-                        return frame
-
-            seen = await asyncio.wait_for(console_sees(), 10)
+            seen = await customer_message(live, 10)
             assert seen["case_id"] == case_id
             assert seen["message"]["text"] == "Ich ziehe um und brauche Hilfe"
             with pytest.raises(asyncio.TimeoutError):

@@ -78,8 +78,27 @@ class Widget:
                 break
         return [f for f in self.frames[start:] if f["type"] == "message" and f["from"] == "bot"]
 
+    async def from_agent(self) -> dict[str, Any]:
+        """The next message an agent wrote (notices and the bot's before it are kept)."""
+        message = await self.next("message")
+        while message["from"] != "agent":
+            message = await self.next("message")
+        return message
+
     async def texts(self, text: str) -> str:
         return " ".join(m["text"] for m in await self.say(text)).replace("\xa0", " ")
+
+
+async def customer_message(live: Any, timeout: float = 15) -> dict[str, Any]:
+    """The next frame on a console's live socket that carries a customer's message."""
+
+    async def read() -> dict[str, Any]:
+        while True:
+            frame = json.loads(await live.recv())
+            if frame["type"] == "message" and frame["message"]["from"] == "customer":
+                return frame
+
+    return await asyncio.wait_for(read(), timeout)
 
 
 class Console:

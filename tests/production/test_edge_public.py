@@ -3,9 +3,6 @@ the page, the chat and console WebSockets (wss), the REST webhook, in both langu
 
 from __future__ import annotations
 
-import asyncio
-import json
-
 import httpx
 import pytest
 from sqlalchemy import select
@@ -15,7 +12,7 @@ from bot.domain.services.agents import token_hash
 from bot.infra.db import session_scope
 from bot.ops.edge import client_tls
 from tests.harness.servers import Servers
-from tests.harness.web_clients import Console, Widget
+from tests.harness.web_clients import Console, Widget, customer_message
 
 
 def test_the_page_and_the_rest_webhook_over_https(cluster: Servers, web_app: str) -> None:
@@ -69,19 +66,11 @@ async def test_an_agent_takes_over_a_chat_through_the_edge(cluster: Servers, web
                 f"/agent/api/cases/{case_id}/messages", {"text": "Merhaba, ben Aylin."}
             )
             assert sent.status_code == 201
-            message = await widget.next("message")
-            while message["from"] != "agent":
-                message = await widget.next("message")
+            message = await widget.from_agent()
             assert message["text"] == "Merhaba, ben Aylin."
             await widget.send(type="message", text="Taşınıyorum")
 
-            async def console_sees() -> dict:
-                while True:
-                    frame = json.loads(await live.recv())
-                    if frame["type"] == "message" and frame["message"]["from"] == "customer":
-                        return frame
-
-            seen = await asyncio.wait_for(console_sees(), 15)
+            seen = await customer_message(live, 15)
             assert seen["case_id"] == case_id and seen["message"]["text"] == "Taşınıyorum"
     finally:
         await live.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import secrets
 
 import pytest
@@ -13,7 +11,7 @@ from bot.domain.models import ChatSession
 from bot.domain.services.agents import token_hash
 from bot.infra.db import session_scope
 from tests.harness.servers import Servers
-from tests.harness.web_clients import Console, Widget
+from tests.harness.web_clients import Console, Widget, customer_message
 
 pytestmark = pytest.mark.asyncio
 
@@ -50,20 +48,12 @@ async def test_customer_on_one_app_agent_on_the_other(
                 f"/agent/api/cases/{case_id}/messages", {"text": "Hallo, hier Aylin."}
             )
             assert sent.status_code == 201
-            message = await widget.next("message")
-            while message["from"] != "agent":
-                message = await widget.next("message")
+            message = await widget.from_agent()
             assert message["text"] == "Hallo, hier Aylin."
 
             await widget.send(type="message", text="Danke, ich habe eine Frage zum Umzug")
 
-            async def console_sees() -> dict:
-                while True:
-                    frame = json.loads(await live.recv())
-                    if frame["type"] == "message" and frame["message"]["from"] == "customer":
-                        return frame
-
-            seen = await asyncio.wait_for(console_sees(), 15)
+            seen = await customer_message(live, 15)
             assert seen["case_id"] == case_id
             assert seen["message"]["text"] == "Danke, ich habe eine Frage zum Umzug"
     finally:

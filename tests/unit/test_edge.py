@@ -141,14 +141,14 @@ def test_rasas_api_never_reaches_rasa_from_outside(edge, path: str) -> None:  # 
 )
 def test_dot_segments_lead_nowhere(edge, target: str) -> None:  # type: ignore[no-untyped-def]
     plan, _ = edge
-    for port in (port_of(plan.internal_listen),):
-        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-            connection.sendall(
-                f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
-                "Connection: close\r\n\r\n".encode()
-            )
-            answer = connection.recv(4096).decode("latin-1")
-        assert answer.startswith(("HTTP/1.1 404", "HTTP/1.1 400")), (target, answer[:80])
+    address = ("127.0.0.1", port_of(plan.internal_listen))
+    with socket.create_connection(address, timeout=10) as connection:
+        connection.sendall(
+            f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+            "Connection: close\r\n\r\n".encode()
+        )
+        answer = connection.recv(4096).decode("latin-1")
+    assert answer.startswith(("HTTP/1.1 404", "HTTP/1.1 400")), (target, answer[:80])
 
 
 INTERNAL_ROUTES = [
